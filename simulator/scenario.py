@@ -1,0 +1,381 @@
+"""Scenario: the one typed configuration object, loaded from TOML in layers (file, then ``--set`` overrides).
+
+Durations in files are strings with units ("250ms", "2s", "10m", "6h", "1h30m"); inside, every duration is a
+float of seconds. Key names are fixed by DESIGN.md; defaults and their sources are in scenarios/README.md.
+
+Errors::
+
+    ScenarioError           base; always names the file, the key, the bad value and a good example
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+    "parse_duration_s",
+    "format_duration",
+    "apply_overrides",
+    "scenario_to_toml",
+]
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is invalid; the message says where, what and how to fix it."""
+
+
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+DURATION_EXAMPLE = 'a duration like "2s", "250ms", "10m" or "1h30m"'
+
+
+def parse_duration_s(value: Any) -> float:
+    """Seconds in a duration string ("1h30m" -> 5400.0). Bare numbers are taken as seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {DURATION_EXAMPLE}")
+    if isinstance(value, int | float):
+        if value < 0 or not math.isfinite(value):
+            raise ValueError(f"expected a non-negative {DURATION_EXAMPLE}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected {DURATION_EXAMPLE}")
+    text = value.strip().replace(" ", "")
+    parts = _DURATION_PART.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"expected {DURATION_EXAMPLE}")
+    return sum(float(n) * _UNIT_S[u] for n, u in parts)
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact duration string for ``seconds`` (600 -> "10m", 0.25 -> "250ms")."""
+    for unit in ("d", "h", "m", "s"):
+        count = seconds / _UNIT_S[unit]
+        if count >= 1 and float(count).is_integer():
+            return f"{int(count)}{unit}"
+    millis = seconds * 1000
+    if float(millis).is_integer():
+        return f"{int(millis)}ms"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration_s),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Catalog(_Section):
+    events: int = Field(3, ge=1)
+    sessions_per_event: int = Field(6, ge=0)
+    speakers_per_event: int = Field(4, ge=0)
+    sponsors_per_event: int = Field(3, ge=0)
+    capacity: int = Field(25000, ge=0)  # per event; 0 = unlimited
+    session_capacity: int = Field(500, ge=0)  # 0 = unlimited
+    waitlist: bool = True
+    paid_events: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _paid_within_events(self) -> Catalog:
+        if self.paid_events > self.events:
+            raise ValueError(f"paid_events ({self.paid_events}) cannot exceed events ({self.events})")
+        return self
+
+
+class Mix(_Section):
+    event: Fraction = 0.7
+    session: Fraction = 0.25
+    waitlist: Fraction = 0.05
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> Mix:
+        total = self.event + self.session + self.waitlist
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"workload.mix fractions must sum to 1 (got {total:g}); e.g. event = 0.7, session = 0.25, "
+                "waitlist = 0.05"
+            )
+        return self
+
+
+class Step(_Section):
+    at: Duration
+    rate: float = Field(ge=0.0)
+
+
+class Workload(_Section):
+    shape: Literal["constant", "ramp", "spike", "steps", "trace"] = "spike"
+    rate: float = Field(120.0, ge=0.0)  # submissions per second (peak for spike/ramp)
+    half_life: Duration = 360.0  # spike decay
+    duration: Duration = 2700.0  # arrivals stop after this
+    total: int = Field(0, ge=0)  # cap on submissions; 0 = none
+    browse_per_submission: float = Field(4.0, ge=0.0)
+    sessions_per_submission: int = Field(2, ge=1)  # sessions named by a session registration
+    steps: list[Step] = Field(default_factory=list)  # shape = "steps": rate from each `at` on
+    trace: str = ""  # shape = "trace": CSV with columns t_s, rate_per_s (path relative to the scenario)
+    mix: Mix = Field(default_factory=lambda: Mix())
+
+    @model_validator(mode="after")
+    def _shape_inputs(self) -> Workload:
+        if self.shape == "steps" and not self.steps:
+            raise ValueError('shape = "steps" needs steps, e.g. steps = [{at = "0s", rate = 10}]')
+        if self.shape == "trace" and not self.trace:
+            raise ValueError('shape = "trace" needs trace = "arrivals.csv" (columns t_s, rate_per_s)')
+        return self
+
+
+class Api(_Section):
+    instances: int = Field(2, ge=1)
+    cache: Literal["none", "ttl"] = "ttl"
+    cache_ttl: Duration = 600.0
+    processors: int = Field(16, ge=1)
+    on_validation_throttle: Literal["reject", "wait"] = "reject"
+    max_attempts_validation: int = Field(5, ge=1)  # with "wait": reads tried before the caller gets 429
+
+
+class Retry(_Section):
+    policy: Literal[
+        "none", "fixed", "exponential", "full-jitter", "equal-jitter", "decorrelated-jitter"
+    ] = "exponential"
+    base: Duration = 2.0
+    cap: Duration = 600.0
+    deadline: Duration = 21600.0
+    honor_retry_after: bool = True
+    max_attempts: int = Field(0, ge=0)  # 0 = until the deadline
+    adaptive: bool = False  # client-side adaptive throttling (Google SRE, K = 2)
+    adaptive_k: float = Field(2.0, gt=1.0)
+
+
+class Latency(_Section):
+    median: Duration
+    p99: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Latency:
+        if self.p99 < self.median:
+            raise ValueError(f"p99 ({format_duration(self.p99)}) must be >= median ({format_duration(self.median)})")
+        return self
+
+
+class Latencies(_Section):
+    read: Latency = Field(default_factory=lambda: Latency(median=0.030, p99=0.250))
+    write: Latency = Field(default_factory=lambda: Latency(median=0.060, p99=0.600))
+
+
+class Plan(_Section):
+    """Dataverse calls per attendee (see simulator/plan.py for how they are spent)."""
+
+    contact_match: int = Field(1, ge=0)
+    contact_write: int = Field(1, ge=0)
+    registration: int = Field(1, ge=0)
+    per_session: int = Field(1, ge=0)
+    waitlist_item: int = Field(1, ge=0)
+    purchase: int = Field(1, ge=0)  # paid events: msevtmgt_eventpurchase
+    attendee_pass: int = Field(1, ge=0)  # paid events: msevtmgt_attendeepass
+
+
+class Dataverse(_Section):
+    web_servers: int = Field(1, ge=1)
+    app_users: int = Field(1, ge=1)
+    affinity: bool = True
+    requests_limit: int = Field(6000, ge=1)
+    execution_limit: Duration = 1200.0
+    window: Duration = 300.0
+    concurrency_limit: int = Field(52, ge=1)
+    enforcement: Literal["exact", "lagging"] = "exact"
+    enforcement_lag: Duration = 30.0  # "lagging": how stale the limiter's view of the window is
+    extend_retry_after: bool = False  # throttled calls still count, so callers that keep sending wait longer
+    concurrency_retry_after: Duration = 1.0  # Retry-After on a concurrency 429 (undocumented; assumption)
+    worker_slots: int = Field(128, ge=1)  # requests one web server executes at once; beyond, they queue
+    latency: Latencies = Field(default_factory=lambda: Latencies())
+    plan: Plan = Field(default_factory=lambda: Plan())
+
+
+class Fault(_Section):
+    at: Duration
+    duration: Duration
+    kind: Literal["outage", "slow", "limit"]
+    factor: float = Field(5.0, ge=1.0)  # slow: latency multiplier
+    requests_limit: int | None = Field(None, ge=1)  # limit: values in force during the fault
+    execution_limit: Duration | None = None
+    concurrency_limit: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _limit_values(self) -> Fault:
+        values = (self.requests_limit, self.execution_limit, self.concurrency_limit)
+        if self.kind == "limit" and all(v is None for v in values):
+            raise ValueError('kind = "limit" needs at least one of requests_limit, execution_limit, '
+                                 "concurrency_limit, e.g. requests_limit = 3000")
+        return self
+
+
+class Scenario(_Section):
+    """A whole run: catalog, workload, event API, retry policy, Dataverse, faults; deterministic by seed."""
+
+    name: str = Field("scenario", pattern=r"^[A-Za-z0-9._-]+$")
+    description: str = ""
+    seed: int = 7
+    horizon: Duration = 28800.0
+    bin: Duration = Field(10.0, gt=0)
+    catalog: Catalog = Field(default_factory=lambda: Catalog())
+    workload: Workload = Field(default_factory=lambda: Workload())
+    api: Api = Field(default_factory=lambda: Api())
+    retry: Retry = Field(default_factory=lambda: Retry())
+    dataverse: Dataverse = Field(default_factory=lambda: Dataverse())
+    faults: list[Fault] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _positive_bin(self) -> Scenario:
+        if self.bin <= 0:
+            raise ValueError("bin must be positive, e.g. bin = \"10s\"")
+        return self
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+
+_EXAMPLES = {
+    "duration": DURATION_EXAMPLE,
+    "int": "a whole number like 4",
+    "float": "a number like 0.25",
+    "bool": "true or false",
+    "literal": "one of the allowed values",
+}
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the section at ``loc`` (for 'did you mean' on an unknown key)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if current is None:
+            return []
+    return list(getattr(current, "model_fields", {}))
+
+
+def _describe(error: dict[str, Any], source: str) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    kind = error["type"]
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        known = _known_keys(Scenario, loc)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f' — did you mean "{close[0]}"?' if close else f" — known keys here: {', '.join(known)}"
+        return f"{source}: {key} is not a scenario key{hint}"
+    value = error.get("input")
+    shown = f"{value!r}" if not isinstance(value, dict) else "{…}"
+    if kind == "literal_error":
+        message = f"expected {message.removeprefix('Input should be ')}"
+    elif kind.startswith("int"):
+        message = f"{message} — expected {_EXAMPLES['int']}"
+    elif kind.startswith("float"):
+        message = f"{message} — expected {_EXAMPLES['float']}"
+    elif kind.startswith("bool"):
+        message = f"{message} — expected {_EXAMPLES['bool']}"
+    return f"{source}: {key} = {shown} — {message}"
+
+
+def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a raw TOML mapping; every problem is reported, one line each, naming ``source``."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(dict(e), source) for e in exc.errors()]
+        raise ScenarioError("\n".join(lines)) from None
+
+
+def _parse_override_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # bare words: cache=none, retry.policy=full-jitter, retry.base=2s
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str = "--set") -> dict[str, Any]:
+    """A copy of ``raw`` with each ``key.path=value`` applied (values parsed as TOML, else taken as text)."""
+    result: dict[str, Any] = _deep_copy(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScenarioError(f'{source} {item!r}: expected key=value, e.g. --set dataverse.app_users=4')
+        parts = key.split(".")
+        node = result
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ScenarioError(f"{source} {item!r}: {part} is a value, not a section")
+            node = child
+        node[parts[-1]] = _parse_override_value(text.strip())
+    return result
+
+
+def _deep_copy(raw: Any) -> Any:
+    if isinstance(raw, dict):
+        return {k: _deep_copy(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_deep_copy(v) for v in raw]
+    return raw
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
+    """Read ``path``, apply ``--set`` overrides and an optional seed, validate; ScenarioError on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file (shipped ones are in scenarios/*.toml)") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    raw.setdefault("name", path.stem)
+    raw = apply_overrides(raw, overrides or [])
+    if seed is not None:
+        raw["seed"] = seed
+    source = f"{path}" + (" (with --set overrides)" if overrides else "")
+    scenario = parse_scenario(raw, source)
+    trace = scenario.workload.trace
+    if trace and not Path(trace).is_absolute():
+        scenario.workload.trace = str((path.parent / trace).resolve())
+    return scenario
+
+
+def scenario_to_toml(scenario: Scenario) -> str:
+    """The resolved scenario as TOML that loads back to an equal Scenario."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    return tomli_w.dumps(data)
