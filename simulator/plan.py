@@ -1,0 +1,109 @@
+"""The Dataverse calls one submission costs: validation reads (served by the read cache when warm) and the
+background processor's writes.
+
+How many calls a registration takes is undocumented (reference §4.2); the model's cost is the scenario's
+``[dataverse.plan]`` table, per attendee:
+
+- every attendee: ``contact_match`` reads (matching rule) + ``contact_write`` writes (create or update);
+- event registration: ``registration`` writes; session registration: also ``per_session`` × sessions named;
+- waitlisted (asked for, or the event is full and has a waitlist): ``waitlist_item`` writes instead of the
+  registration and its sessions;
+- paid event: also ``purchase`` + ``attendee_pass`` writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.scenario import Plan as PlanSettings
+from simulator.scenario import Scenario
+
+__all__ = [
+    "Call",
+    "KINDS",
+    "calls_for",
+    "validation_keys",
+    "browse_keys",
+    "mean_calls_per_submission",
+    "mean_reads_per_submission",
+]
+
+KINDS = ("event", "session", "waitlist", "paid")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One Dataverse request: ``op`` is the table touched, ``write`` tells the latency distribution."""
+
+    op: str
+    write: bool
+
+
+CONTACT_MATCH = Call("contact_match", write=False)
+CONTACT_WRITE = Call("contact", write=True)
+REGISTRATION = Call("msevtmgt_eventregistration", write=True)
+SESSION_REGISTRATION = Call("msevtmgt_sessionregistration", write=True)
+WAITLIST_ITEM = Call("msevtmgt_waitlistitem", write=True)
+PURCHASE = Call("msevtmgt_eventpurchase", write=True)
+ATTENDEE_PASS = Call("msevtmgt_attendeepass", write=True)
+VALIDATION_READ = Call("validation_read", write=False)
+
+
+def calls_for(plan: PlanSettings, *, sessions: int, waitlisted: bool, paid: bool) -> tuple[Call, ...]:
+    """The processor's calls for one attendee, in the order it makes them."""
+    calls = [CONTACT_MATCH] * plan.contact_match + [CONTACT_WRITE] * plan.contact_write
+    if waitlisted:
+        calls += [WAITLIST_ITEM] * plan.waitlist_item
+    else:
+        calls += [REGISTRATION] * plan.registration + [SESSION_REGISTRATION] * (plan.per_session * sessions)
+    if paid and not waitlisted:
+        calls += [PURCHASE] * plan.purchase + [ATTENDEE_PASS] * plan.attendee_pass
+    return tuple(calls)
+
+
+def validation_keys(event_id: str, session_ids: tuple[str, ...], paid: bool) -> tuple[tuple[str, str], ...]:
+    """Read-cache keys validation needs: the event, each named session, the passes of a paid event."""
+    keys = [("event", event_id)]
+    keys += [("session", s) for s in session_ids]
+    if paid:
+        keys.append(("passes", event_id))
+    return tuple(keys)
+
+
+def browse_keys(event_id: str) -> tuple[tuple[str, str], ...]:
+    """Catalog pages a visitor loads around a submission (each a cached read)."""
+    return (
+        ("published", ""),
+        ("event", event_id),
+        ("sessions", event_id),
+        ("speakers", event_id),
+        ("sponsorships", event_id),
+    )
+
+
+def mean_calls_per_submission(scenario: Scenario) -> float:
+    """Expected processor calls per accepted submission under the scenario's mix (cache reads excluded)."""
+    plan = scenario.dataverse.plan
+    mix = scenario.workload.mix
+    events = scenario.catalog.events
+    paid_share = scenario.catalog.paid_events / events
+    sessions = min(scenario.workload.sessions_per_submission, scenario.catalog.sessions_per_event)
+    total = 0.0
+    for paid, share in ((True, paid_share), (False, 1.0 - paid_share)):
+        if share == 0:
+            continue
+        total += share * (
+            mix.event * len(calls_for(plan, sessions=0, waitlisted=False, paid=paid))
+            + mix.session * len(calls_for(plan, sessions=sessions, waitlisted=False, paid=paid))
+            + mix.waitlist * len(calls_for(plan, sessions=0, waitlisted=True, paid=paid))
+        )
+    return total
+
+
+def mean_reads_per_submission(scenario: Scenario) -> float:
+    """Expected Dataverse reads per submission when every lookup misses (no cache): browsing + validation."""
+    mix = scenario.workload.mix
+    sessions = min(scenario.workload.sessions_per_submission, scenario.catalog.sessions_per_event)
+    paid_share = scenario.catalog.paid_events / scenario.catalog.events
+    validation = 1 + mix.session * sessions + paid_share
+    return scenario.workload.browse_per_submission + validation
