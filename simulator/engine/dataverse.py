@@ -1,0 +1,186 @@
+"""Dataverse as the event pipeline meets it: web servers × app users, each (user, server) key with its own
+service-protection limits, latency per operation kind, and queueing on each web server's worker slots.
+
+A call is a sub-generator (``result = yield from dataverse.call(user, call)``) so the hot path creates no
+process per request: admitted calls cost one timeout (plus a wait when the server's slots are all busy).
+The answer is ``None`` (done) or a :class:`Failed` carrying what the caller needs to retry.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from simulator.limits import KeyLimiter, LimitSettings, Throttled
+from simulator.plan import Call
+from simulator.records import Recorder
+from simulator.scenario import Dataverse as DataverseSettings
+from simulator.scenario import Fault, Latency
+
+__all__ = ["DataverseModel", "Failed", "OUTAGE", "Slots"]
+
+Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A call that did not go through: a 429 (``throttled`` set) or a 503 during an outage."""
+
+    status: int
+    reason: str
+    retry_after_s: float | None = None
+    throttled: Throttled | None = None
+
+
+OUTAGE = Failed(503, "503 Service Unavailable (outage)")
+
+
+def limit_settings(settings: DataverseSettings) -> LimitSettings:
+    return LimitSettings(
+        requests_limit=settings.requests_limit,
+        execution_limit_s=settings.execution_limit,
+        window_s=settings.window,
+        concurrency_limit=settings.concurrency_limit,
+        enforcement=settings.enforcement,
+        enforcement_lag_s=settings.enforcement_lag,
+        extend_retry_after=settings.extend_retry_after,
+        concurrency_retry_after_s=settings.concurrency_retry_after,
+    )
+
+
+class Slots:
+    """A web server's worker slots: FIFO, and free of scheduler events when a slot is free (the common case).
+
+    ``acquire()`` returns None when a slot was taken at once, else an event to wait on; ``release()`` hands
+    the slot to the next waiter.
+    """
+
+    __slots__ = ("env", "capacity", "busy", "_waiting")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.busy = 0
+        self._waiting: deque[simpy.Event] = deque()
+
+    def acquire(self) -> simpy.Event | None:
+        if self.busy < self.capacity:
+            self.busy += 1
+            return None
+        event = self.env.event()
+        self._waiting.append(event)
+        return event
+
+    def release(self) -> None:
+        if self._waiting:
+            self._waiting.popleft().succeed()  # the slot passes straight to the next waiter
+        else:
+            self.busy -= 1
+
+
+def _lognormal(latency: Latency) -> tuple[float, float]:
+    """(mu, sigma) of the log-normal whose median and 99th percentile are the scenario's."""
+    mu = math.log(latency.median) if latency.median > 0 else -30.0
+    sigma = math.log(latency.p99 / latency.median) / Z_99 if latency.median > 0 and latency.p99 > 0 else 0.0
+    return mu, sigma
+
+
+class DataverseModel:
+    """W web servers × U app users. Each web server enforces the limits independently for each user
+    (reference §3.1), so a key is (user, server). With affinity each user sticks to one server; without, a
+    user's calls go round-robin over the servers, which is how clients spread load by disabling the affinity
+    cookie (reference §3.3)."""
+
+    def __init__(
+        self, env: simpy.Environment, settings: DataverseSettings, rng: random.Random, recorder: Recorder
+    ) -> None:
+        self.env = env
+        self.settings = settings
+        self.rng = rng
+        self.recorder = recorder
+        self.base_limits = limit_settings(settings)
+        self.servers = [Slots(env, settings.worker_slots) for _ in range(settings.web_servers)]
+        self.keys = [[KeyLimiter(self.base_limits) for _ in range(settings.web_servers)]
+                     for _ in range(settings.app_users)]
+        self._next_server = [user % settings.web_servers for user in range(settings.app_users)]
+        self._read = _lognormal(settings.latency.read)
+        self._write = _lognormal(settings.latency.write)
+        self.outages = 0
+        self.slow_factor = 1.0
+        self._limit_faults: list[Fault] = []
+
+    # --- the hot path --------------------------------------------------------------------------------------
+    def call(self, user: int, call: Call) -> Generator[Any, Any, Failed | None]:
+        """Make one request as app user ``user``; None when it succeeded."""
+        env = self.env
+        now = env.now
+        recorder = self.recorder
+        if self.outages:
+            recorder.count("dv_failed", now)
+            return OUTAGE
+        user %= len(self.keys)
+        if self.settings.affinity:
+            server = self._next_server[user]
+        else:
+            server = self._next_server[user]
+            self._next_server[user] = (server + 1) % len(self.servers)
+        mu, sigma = self._write if call.write else self._read
+        service_s = self.rng.lognormvariate(mu, sigma) * self.slow_factor
+        key = self.keys[user][server]
+        throttled = key.admit(now, service_s)
+        if throttled is not None:
+            recorder.throttled(throttled.limit, now)
+            return Failed(429, f"429 {throttled.limit} limit ({throttled.code})", throttled.retry_after_s, throttled)
+        recorder.count("dv_admitted", now)
+        slots = self.servers[server]
+        wait = slots.acquire()
+        try:
+            if wait is not None:
+                yield wait
+            yield env.timeout(service_s)
+        finally:
+            slots.release()
+            key.finish()
+        return None
+
+    # --- faults --------------------------------------------------------------------------------------------
+    def fault(self, fault: Fault) -> Generator[simpy.Event, Any, None]:
+        """A process: apply ``fault`` for its duration from now (the caller waits until ``fault.at``)."""
+        self._apply(fault, +1)
+        try:
+            yield self.env.timeout(fault.duration)
+        finally:
+            self._apply(fault, -1)
+
+    def _apply(self, fault: Fault, sign: int) -> None:
+        if fault.kind == "outage":
+            self.outages += sign
+        elif fault.kind == "slow":
+            self.slow_factor = self.slow_factor * fault.factor if sign > 0 else self.slow_factor / fault.factor
+        else:
+            if sign > 0:
+                self._limit_faults.append(fault)
+            else:
+                self._limit_faults.remove(fault)
+            limits = self.base_limits
+            for active in self._limit_faults:
+                limits = limits.with_overrides(
+                    requests_limit=active.requests_limit,
+                    execution_limit_s=active.execution_limit,
+                    concurrency_limit=active.concurrency_limit,
+                )
+            for row in self.keys:
+                for key in row:
+                    key.settings = limits
+
+    @property
+    def key_count(self) -> int:
+        """Keys the traffic can reach: every (user, server) without affinity, one server per user with it."""
+        users, servers = self.settings.app_users, self.settings.web_servers
+        return users if self.settings.affinity else users * servers

@@ -1,0 +1,381 @@
+"""The event API's registration pipeline, written once for both clocks.
+
+    offer ─► API instance (round-robin): catalog browsing and validation through the instance's read cache
+             (a miss is a Dataverse read on the same budget as the writes); event live, sessions, capacity,
+             waitlist ─► Rejected | Accepted: journal (durable), queue
+    queue ─► P processors, processor i acting as app user i mod U: the plan's calls in order; a failed call
+             (429, 503) is retried by the retry policy, resuming at that call (earlier calls are done);
+             at the deadline (6 h after acceptance) or when the policy stops ─► dead-letter with the reason
+
+A processor keeps its work item while it waits to retry, as the Dataverse ServiceClient does when it pauses
+for Retry-After; ``retrying`` counts processors in such a wait, ``queue_depth`` the items no processor holds.
+Capacity is reserved exactly at acceptance (the real API validates against a cache, so it may over-accept;
+this model does not).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import simpy
+
+from simulator import plan as plans
+from simulator.cache import MISS, ReadCache, cache_from_scenario
+from simulator.catalog import Catalog, Event
+from simulator.engine.dataverse import DataverseModel, Failed
+from simulator.records import Recorder
+from simulator.retry import AdaptiveThrottle, RetryPolicy, RetryState, policy_from_scenario
+from simulator.scenario import Scenario, format_duration
+
+__all__ = ["Offer", "Accepted", "Rejected", "Submission", "Journal", "EventPipeline"]
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A registration as a caller submits it (one attendee)."""
+
+    kind: str  # event | session | waitlist
+    event: Event
+    session_ids: tuple[str, ...] = ()
+    waitlisted: bool = False
+    submission_id: str | None = None  # the live server's id; simulated runs number their submissions
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    number: int
+    waitlisted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    status: int  # the HTTP status the caller sees
+    reason: str
+    retry_after_s: float | None = None
+
+
+Outcome = Accepted | Rejected
+
+
+@dataclass(slots=True)
+class Submission:
+    """An accepted work item."""
+
+    number: int
+    offer: Offer
+    waitlisted: bool
+    calls: tuple[plans.Call, ...]
+    accepted_s: float
+    next_call: int = 0  # calls before this one are done (a retry resumes here)
+    attempts: int = 1
+    last_error: str = ""
+    retry: RetryState = field(default_factory=RetryState)
+
+
+class Journal(Protocol):
+    """The durable side of the pipeline; the live server's SQLite store implements it."""
+
+    def accepted(self, submission: Submission) -> None: ...
+    def created(self, submission: Submission, now_s: float) -> None: ...
+    def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None: ...
+
+
+class _WorkQueue:
+    """FIFO of accepted items; a processor takes one without a scheduler event when any is waiting."""
+
+    __slots__ = ("env", "items", "_takers")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.items: deque[Submission] = deque()
+        self._takers: deque[simpy.Event] = deque()
+
+    def put(self, item: Submission) -> None:
+        if self._takers:
+            self._takers.popleft().succeed(item)
+        else:
+            self.items.append(item)
+
+    def wait(self) -> simpy.Event:
+        event = self.env.event()
+        self._takers.append(event)
+        return event
+
+
+class _ValidationFailed(Exception):
+    def __init__(self, rejected: Rejected) -> None:
+        self.rejected = rejected
+
+
+class _Instance:
+    """One event API instance: its own read cache, reading Dataverse as one app user."""
+
+    __slots__ = ("cache", "user")
+
+    def __init__(self, cache: ReadCache, user: int) -> None:
+        self.cache = cache
+        self.user = user
+
+
+class EventPipeline:
+    """The event API and its background processors over a Dataverse model, on one SimPy environment."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        catalog: Catalog,
+        recorder: Recorder,
+        dataverse: DataverseModel,
+        rng: random.Random,
+        journal: Journal | None = None,
+    ) -> None:
+        self.env = env
+        self.scenario = scenario
+        self.catalog = catalog
+        self.recorder = recorder
+        self.dataverse = dataverse
+        self.rng = rng
+        self.journal = journal
+        api = scenario.api
+        users = scenario.dataverse.app_users
+        self.instances = [_Instance(cache_from_scenario(api), i % users) for i in range(api.instances)]
+        self._next_instance = 0
+        self.policy: RetryPolicy = policy_from_scenario(scenario.retry)
+        self.deadline_s = scenario.retry.deadline
+        self.throttles = (
+            [AdaptiveThrottle(k=scenario.retry.adaptive_k) for _ in range(users)] if scenario.retry.adaptive else None
+        )
+        self.queue = _WorkQueue(env)
+        self.registered: Counter[str] = Counter()  # event id -> seats taken (accepted, not waitlisted)
+        self.session_registered: Counter[str] = Counter()
+        self.in_system = 0  # validating or accepted, not yet created or dead-lettered
+        self.retrying = 0
+        self.validating = 0
+        self.arrivals_done = False
+        self.settled = env.event()
+        self._plan_cache: dict[tuple[int, bool, bool], tuple[plans.Call, ...]] = {}
+        for index in range(api.processors):
+            env.process(self._processor(index % users))
+
+    # --- offering ------------------------------------------------------------------------------------------
+    def offer(self, offer: Offer, reply: Callable[[Outcome], None] | None = None) -> None:
+        """Validate ``offer`` now; ``reply`` gets the outcome, at once on a warm cache, else after the reads.
+
+        The offer enters the record when it is answered (accepted or rejected), stamped with its arrival
+        time, so offered = accepted + rejected holds at any cut; ``validating`` counts those still unanswered.
+        """
+        now = self.env.now
+        self.in_system += 1
+        instance = self.instances[self._next_instance]
+        self._next_instance = (self._next_instance + 1) % len(self.instances)
+        keys = plans.validation_keys(offer.event.id, offer.session_ids, offer.event.paid)
+        missing = self._lookup(instance, keys, now)
+        if missing:
+            self.validating += 1
+            self.env.process(self._validate(instance, offer, now, missing, reply))
+        else:
+            self._decide(offer, now, reply)
+
+    def browse(self, event_id: str, pages: int) -> None:
+        """A visitor loads ``pages`` catalog pages; misses are Dataverse reads that refill the cache."""
+        if not pages:
+            return
+        now = self.env.now
+        instance = self.instances[self._next_instance]
+        choices = plans.browse_keys(event_id)
+        keys = [choices[self.rng.randrange(len(choices))] for _ in range(pages)]
+        for key in self._lookup(instance, keys, now):
+            self.env.process(self._refill(instance, key))
+
+    def _lookup(self, instance: _Instance, keys: Any, now: float) -> list[tuple[str, str]]:
+        cache = instance.cache
+        missing = [key for key in keys if cache.get(key, now) is MISS]
+        hits = len(keys) - len(missing)
+        if hits:
+            self.recorder.count("cache_hits", now, hits)
+        if missing:
+            self.recorder.count("cache_misses", now, len(missing))
+        return missing
+
+    def _refill(self, instance: _Instance, key: tuple[str, str]) -> Generator[Any, Any, None]:
+        failed = yield from self.dataverse.call(instance.user, plans.VALIDATION_READ)
+        if failed is None:
+            instance.cache.put(key, True, self.env.now)
+
+    def _validate(
+        self, instance: _Instance, offer: Offer, offered_s: float, missing: list[tuple[str, str]],
+        reply: Callable[[Outcome], None] | None,
+    ) -> Generator[Any, Any, None]:
+        try:
+            yield from self._read_missing(instance, missing)
+        except _ValidationFailed as failed:
+            self._reject(offer, offered_s, failed.rejected, reply)
+        else:
+            self._decide(offer, offered_s, reply)
+        finally:
+            self.validating -= 1
+
+    def _read_missing(self, instance: _Instance, missing: list[tuple[str, str]]) -> Generator[Any, Any, None]:
+        api = self.scenario.api
+        for key in missing:
+            for attempt in range(1, api.max_attempts_validation + 1):
+                failed: Failed | None = yield from self.dataverse.call(instance.user, plans.VALIDATION_READ)
+                if failed is None:
+                    instance.cache.put(key, True, self.env.now)
+                    break
+                if api.on_validation_throttle == "reject" or attempt == api.max_attempts_validation \
+                        or failed.status != 429:
+                    raise _ValidationFailed(
+                        Rejected(failed.status, f"validation read failed: {failed.reason}", failed.retry_after_s)
+                    )
+                yield self.env.timeout(failed.retry_after_s or 1.0)
+
+    def _decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None:
+        event = offer.event
+        waitlisted = offer.waitlisted
+        if waitlisted and not event.waitlist:
+            self._reject(offer, offered_s, Rejected(400, "event has no waitlist"), reply)
+            return
+        if not waitlisted and event.capacity and self.registered[event.id] >= event.capacity:
+            if not event.waitlist:
+                self._reject(offer, offered_s, Rejected(409, "event is full"), reply)
+                return
+            waitlisted = True
+        if not waitlisted:
+            for session_id in offer.session_ids:
+                session = self.catalog.sessions_by_id[session_id]
+                if session.capacity and self.session_registered[session_id] >= session.capacity:
+                    self._reject(offer, offered_s, Rejected(409, "session is full"), reply)
+                    return
+            self.registered[event.id] += 1
+            for session_id in offer.session_ids:
+                self.session_registered[session_id] += 1
+        number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
+        submission = Submission(number, offer, waitlisted, self._calls(offer, waitlisted), self.env.now)
+        self.admit(submission)
+        if reply is not None:
+            reply(Accepted(number, waitlisted))
+
+    def admit(self, submission: Submission) -> None:
+        """Accept an already validated item: journal it, then queue it (also how the live server resumes)."""
+        if self.journal is not None:
+            self.journal.accepted(submission)
+        self.recorder.accepted(submission.number, submission.accepted_s)
+        self.queue.put(submission)
+
+    def _calls(self, offer: Offer, waitlisted: bool) -> tuple[plans.Call, ...]:
+        shape = (len(offer.session_ids), waitlisted, offer.event.paid)
+        calls = self._plan_cache.get(shape)
+        if calls is None:
+            calls = plans.calls_for(self.scenario.dataverse.plan, sessions=shape[0], waitlisted=waitlisted,
+                                    paid=offer.event.paid)
+            self._plan_cache[shape] = calls
+        return calls
+
+    @staticmethod
+    def _kind(offer: Offer) -> str:
+        return "paid" if offer.event.paid else ("waitlist" if offer.waitlisted else offer.kind)
+
+    def _reject(self, offer: Offer, offered_s: float, rejected: Rejected,
+                reply: Callable[[Outcome], None] | None) -> None:
+        number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
+        self.recorder.rejected(number, self.env.now, rejected.reason)
+        self._leave()
+        if reply is not None:
+            reply(rejected)
+
+    def _leave(self) -> None:
+        self.in_system -= 1
+        if self.arrivals_done and self.in_system == 0 and not self.settled.triggered:
+            self.settled.succeed(self.env.now)
+
+    def arrivals_over(self) -> None:
+        """No more offers will come (the workload ended): settle once nothing is in the system."""
+        self.arrivals_done = True
+        self.in_system += 1
+        self._leave()
+
+    # --- processing ----------------------------------------------------------------------------------------
+    def _processor(self, user: int) -> Generator[Any, Any, None]:
+        queue = self.queue
+        while True:
+            if queue.items:
+                submission = queue.items.popleft()
+            else:
+                submission = yield queue.wait()
+            yield from self._execute(submission, user)
+
+    def _execute(self, submission: Submission, user: int) -> Generator[Any, Any, None]:
+        env = self.env
+        dataverse = self.dataverse
+        calls = submission.calls
+        throttle = self.throttles[user] if self.throttles is not None else None
+        while submission.next_call < len(calls):
+            if throttle is not None and not throttle.allow(env.now, self.rng):
+                failed: Failed | None = Failed(429, "rejected locally by adaptive throttling")
+            else:
+                failed = yield from dataverse.call(user, calls[submission.next_call])
+                if throttle is not None:
+                    throttle.record(env.now, failed is None)
+            if failed is None:
+                submission.next_call += 1
+                continue
+            submission.last_error = failed.reason
+            done = yield from self._wait_to_retry(submission, failed)
+            if done:
+                return
+            submission.attempts += 1
+        self.recorder.created(submission.number, env.now, submission.attempts)
+        if self.journal is not None:
+            self.journal.created(submission, env.now)
+        self._leave()
+
+    def _wait_to_retry(self, submission: Submission, failed: Failed) -> Generator[Any, Any, bool]:
+        """Wait as the policy says; True when the item was dead-lettered instead."""
+        env = self.env
+        state = submission.retry
+        state.attempt = submission.attempts
+        state.elapsed_s = env.now - submission.accepted_s
+        state.retry_after_s = failed.retry_after_s
+        if self.policy.stop(state):
+            self._dead_letter(submission, f"{self.policy.stop_reason(state)}; last error: {failed.reason}")
+            return True
+        wait_s = self.policy.wait_s(state, self.rng)
+        state.last_wait_s = wait_s
+        remaining_s = submission.accepted_s + self.deadline_s - env.now
+        self.retrying += 1
+        try:
+            if wait_s >= remaining_s:
+                yield env.timeout(max(remaining_s, 0.0))
+                self._dead_letter(
+                    submission,
+                    f"deadline {format_duration(self.deadline_s)} reached; last error: {failed.reason}",
+                )
+                return True
+            yield env.timeout(wait_s)
+        finally:
+            self.retrying -= 1
+        return False
+
+    def _dead_letter(self, submission: Submission, reason: str) -> None:
+        now = self.env.now
+        self.recorder.dead_lettered(submission.number, now, submission.attempts, reason)
+        if self.journal is not None:
+            self.journal.dead_lettered(submission, now, reason)
+        self._leave()
+
+    # --- observation ---------------------------------------------------------------------------------------
+    def sample_levels(self) -> Generator[Any, Any, None]:
+        """A process: record queue depth and retrying at each bin's end."""
+        bin_s = self.recorder.bin_s
+        index = 0
+        while True:
+            yield self.env.timeout((index + 1) * bin_s - self.env.now)
+            self.recorder.level("queue_depth", index * bin_s, len(self.queue.items))
+            self.recorder.level("retrying", index * bin_s, self.retrying)
+            index += 1

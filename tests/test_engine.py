@@ -1,0 +1,213 @@
+"""The SimPy model's laws: saturation throughput, conservation, determinism, deadline, the cache's worth."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulator.engine.virtual import run_virtual
+from simulator.scenario import Scenario, parse_scenario
+
+
+def scenario(**sections: Any) -> Scenario:
+    """A small scenario: one event, no browsing, registrations of 3 calls (match, contact, registration)."""
+    raw: dict[str, Any] = {
+        "name": "test",
+        "horizon": "2h",
+        "bin": "10s",
+        "catalog": {"events": 1, "sessions_per_event": 2, "capacity": 0, "session_capacity": 0},
+        "workload": {"shape": "constant", "rate": 5, "duration": "10m", "browse_per_submission": 0,
+                     "mix": {"event": 1.0, "session": 0.0, "waitlist": 0.0}},
+        "api": {"processors": 32},
+    }
+    for name, values in sections.items():
+        if isinstance(values, dict):
+            raw.setdefault(name, {}).update(values)
+        else:
+            raw[name] = values
+    return parse_scenario(raw)
+
+
+def window_sums(series: list[int], bin_s: float, window_s: float, start_s: float, end_s: float) -> list[int]:
+    per_window = int(window_s / bin_s)
+    first, last = int(start_s / bin_s), int(end_s / bin_s)
+    return [sum(series[i:i + per_window]) for i in range(first, last - per_window + 1, per_window)]
+
+
+@pytest.mark.parametrize(("users", "servers"), [(1, 1), (2, 2), (3, 1)], ids=["1x1", "2x2", "3x1"])
+def test_saturation_law_keys_times_limit_per_window(users: int, servers: int) -> None:
+    keys = users * servers
+    ceiling_per_s = keys * 6000 / 300 / 3
+    run = run_virtual(scenario(
+        horizon="40m",
+        workload={"rate": ceiling_per_s * 1.5, "duration": "40m"},
+        dataverse={"app_users": users, "web_servers": servers, "affinity": False},
+        retry={"policy": "exponential", "honor_retry_after": True},
+        api={"processors": 24 * keys},
+    ))
+    counts = run.recorder.counts
+    admitted = window_sums(counts["dv_admitted"], 10, 300, 300, 2400)
+    created = window_sums(counts["created"], 10, 300, 300, 2400)
+    assert len(admitted) == 7
+    for window in admitted:
+        assert window == pytest.approx(6000 * keys, rel=0.02)
+    for window in created:
+        assert window / 300 == pytest.approx(6000 * keys / 300 / 3, rel=0.02)
+    assert run.summary["dataverse"]["binding_limit"] == "requests"
+
+
+def test_affinity_pins_each_user_to_one_server() -> None:
+    run = run_virtual(scenario(
+        horizon="20m",
+        workload={"rate": 40, "duration": "20m"},
+        dataverse={"app_users": 1, "web_servers": 4, "affinity": True},
+    ))
+    admitted = window_sums(run.recorder.counts["dv_admitted"], 10, 300, 300, 1200)
+    assert all(w == pytest.approx(6000, rel=0.02) for w in admitted)
+    assert run.summary["capacity"]["keys"] == 1
+
+
+def assert_conserved(summary: dict[str, Any]) -> None:
+    s = summary["submissions"]
+    assert s["offered"] == s["accepted"] + s["rejected"]
+    assert s["accepted"] == s["created"] + s["dead_lettered"] + s["pending"]
+    assert min(s.values()) >= 0
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rate=st.floats(0.5, 40),
+    duration_s=st.integers(10, 600),
+    horizon_s=st.integers(60, 3600),
+    capacity=st.integers(0, 300),
+    waitlist=st.booleans(),
+    mix=st.sampled_from([(1.0, 0.0, 0.0), (0.5, 0.4, 0.1), (0.0, 0.0, 1.0)]),
+    policy=st.sampled_from(["none", "fixed", "exponential", "full-jitter", "decorrelated-jitter"]),
+    cache=st.sampled_from(["none", "ttl"]),
+    requests_limit=st.integers(50, 6000),
+    seed=st.integers(0, 1000),
+    outage=st.booleans(),
+)
+def test_conservation_in_every_run(rate: float, duration_s: int, horizon_s: int, capacity: int, waitlist: bool,
+                                   mix: tuple[float, float, float], policy: str, cache: str, requests_limit: int,
+                                   seed: int, outage: bool) -> None:
+    run = run_virtual(scenario(
+        seed=seed, horizon=f"{horizon_s}s",
+        catalog={"capacity": capacity, "waitlist": waitlist, "session_capacity": capacity // 2},
+        workload={"rate": rate, "duration": f"{duration_s}s", "browse_per_submission": 1.5,
+                  "mix": dict(zip(("event", "session", "waitlist"), mix, strict=True))},
+        api={"cache": cache, "processors": 4},
+        retry={"policy": policy, "deadline": "20m"},
+        dataverse={"requests_limit": requests_limit, "window": "60s"},
+        faults=[{"at": "30s", "duration": "2m", "kind": "outage"}] if outage else [],
+    ))
+    assert_conserved(run.summary)
+    timeseries_offered = sum(run.recorder.counts["offered"])
+    assert timeseries_offered == run.summary["submissions"]["offered"]
+    assert sum(run.recorder.counts["created"]) == run.summary["submissions"]["created"]
+
+
+def test_capacity_is_never_exceeded_and_overflow_goes_to_the_waitlist() -> None:
+    run = run_virtual(scenario(catalog={"capacity": 100, "waitlist": True}, workload={"rate": 2, "duration": "5m"}))
+    kinds = np.array(run.recorder.kind)
+    assert run.summary["submissions"]["rejected"] == 0
+    assert len(kinds) > 100
+    registered = run.recorder.counts  # every offer accepted: 100 seats, the rest waitlisted
+    assert sum(registered["accepted"]) == len(kinds)
+    no_waitlist = run_virtual(scenario(catalog={"capacity": 100, "waitlist": False},
+                                       workload={"rate": 2, "duration": "5m"}))
+    assert no_waitlist.summary["submissions"]["accepted"] == 100
+    assert no_waitlist.summary["rejected_by"] == {"event is full": no_waitlist.summary["submissions"]["rejected"]}
+
+
+def test_same_scenario_and_seed_give_the_same_summary() -> None:
+    sc = scenario(workload={"rate": 30, "duration": "20m", "browse_per_submission": 3,
+                            "mix": {"event": 0.6, "session": 0.3, "waitlist": 0.1}},
+                  retry={"policy": "full-jitter", "honor_retry_after": False})
+    first, second = run_virtual(sc).summary, run_virtual(sc).summary
+    first.pop("wall_s"), second.pop("wall_s")
+    assert first == second
+    other = run_virtual(sc.model_copy(update={"seed": sc.seed + 1})).summary
+    other.pop("wall_s")
+    assert other != first
+
+
+def test_outage_longer_than_the_deadline_dead_letters_at_the_deadline() -> None:
+    run = run_virtual(scenario(
+        horizon="3h",
+        workload={"rate": 2, "duration": "5m"},
+        retry={"deadline": "30m", "cap": "5m"},
+        faults=[{"at": "1m", "duration": "2h", "kind": "outage"}],  # after the first minute warmed the cache
+    ))
+    s = run.summary["submissions"]
+    assert s["dead_lettered"] > 100 and s["pending"] == 0
+    accepted_s, dead_s = np.array(run.recorder.accepted_s), np.array(run.recorder.dead_lettered_s)
+    dead = np.isfinite(dead_s)
+    assert np.all(accepted_s[dead] >= 60 - 1), "only work caught by the outage dead-letters"
+    late_by_s = dead_s[dead] - accepted_s[dead] - 1800
+    assert np.all(np.abs(late_by_s) <= 10), "every item dead-letters within one bin of its deadline"
+    reasons = run.summary["dead_letter_reasons"]
+    assert all("deadline 30m reached" in reason and "503" in reason for reason in reasons)
+
+
+def test_outage_shorter_than_the_deadline_loses_nothing() -> None:
+    run = run_virtual(scenario(
+        horizon="3h",
+        workload={"rate": 2, "duration": "5m"},
+        retry={"deadline": "30m", "cap": "5m"},
+        faults=[{"at": "1m", "duration": "20m", "kind": "outage"}],
+    ))
+    s = run.summary["submissions"]
+    assert s["dead_lettered"] == 0
+    assert s["created"] == s["accepted"] > 0
+    assert run.summary["attempts_per_created"] > 1
+
+
+def test_without_a_cache_validation_reads_spend_the_same_budget() -> None:
+    """Saturated, every accepted submission's validation read displaces 1/3 of a registration (3 calls each)."""
+    common = {"horizon": "40m", "workload": {"rate": 10, "duration": "40m"}}
+    with_cache = run_virtual(scenario(**common, api={"cache": "ttl", "on_validation_throttle": "wait"}))
+    without = run_virtual(scenario(**common, api={"cache": "none", "on_validation_throttle": "wait"}))
+
+    def rate(run: Any, column: str) -> float:
+        return sum(window_sums(run.recorder.counts[column], 10, 300, 600, 2400)) / 1800
+
+    assert rate(with_cache, "created") == pytest.approx(20 / 3, rel=0.02)
+    reads_per_s = rate(without, "accepted")  # every lookup misses: each accepted offer had one admitted read
+    assert rate(without, "created") == pytest.approx((20 - reads_per_s) / 3, rel=0.03)
+    assert rate(without, "created") < 0.9 * rate(with_cache, "created")
+    assert without.summary["cache"]["hit_ratio"] == 0.0
+    assert with_cache.summary["cache"]["hit_ratio"] > 0.99
+
+
+def test_slow_fault_makes_execution_time_bind() -> None:
+    run = run_virtual(scenario(
+        horizon="30m",
+        workload={"rate": 6, "duration": "20m"},
+        dataverse={"latency": {"read": {"median": "200ms", "p99": "1s"}, "write": {"median": "400ms", "p99": "2s"}}},
+        api={"processors": 60},
+        faults=[{"at": "0s", "duration": "30m", "kind": "slow", "factor": 5}],
+    ))
+    assert run.summary["dataverse"]["throttled_by"]["execution"] > 0
+
+
+def test_limit_fault_lowers_throughput_while_it_lasts() -> None:
+    run = run_virtual(scenario(
+        horizon="40m",
+        workload={"rate": 10, "duration": "40m"},
+        faults=[{"at": "10m", "duration": "20m", "kind": "limit", "requests_limit": 3000}],
+    ))
+    admitted = window_sums(run.recorder.counts["dv_admitted"], 10, 300, 900, 1800)
+    assert all(w == pytest.approx(3000, rel=0.03) for w in admitted)
+
+
+def test_time_to_created_percentiles_are_ordered() -> None:
+    run = run_virtual(scenario(workload={"rate": 10, "duration": "20m"}))
+    ttc = run.summary["time_to_created_s"]
+    assert 0 < ttc["p50"] <= ttc["p95"] <= ttc["p99"] <= ttc["max"]
+    assert not math.isnan(run.summary["throughput"]["mean_created_per_s"])
