@@ -71,9 +71,23 @@ class Recorder:
         self.reason: list[str] = []
         self.rejected_by: Counter[str] = Counter()
         self.dead_letter_reasons: Counter[str] = Counter()
-        self.totals: Counter[str] = Counter()
 
     # --- time series ---------------------------------------------------------------------------------------
+    @property
+    def bins(self) -> int:
+        """Bins allocated so far (lists grow in place, so hot paths may hold a column and index it)."""
+        return self._bins
+
+    def index(self, now_s: float) -> int:
+        """The bin of ``now_s``, allocating it if needed (for hot paths that increment a held column)."""
+        index = int(now_s * self._per_s)
+        if index >= self._bins:
+            self._grow(index + 64)
+        return index
+
+    def total(self, column: str) -> int:
+        return sum(self.counts[column])
+
     def _grow(self, bins: int) -> None:
         extra = bins - self._bins
         for column in self.counts.values():
@@ -87,7 +101,6 @@ class Recorder:
         if index >= self._bins:
             self._grow(index + 64)
         self.counts[column][index] += n
-        self.totals[column] += n
 
     def level(self, column: str, now_s: float, value: int) -> None:
         """``value`` holds from the bin containing ``now_s`` onwards (a level sampled at bin ends)."""
@@ -163,7 +176,7 @@ def summarize(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The headline figures of summary.json (keys fixed by DESIGN.md, plus a few more)."""
-    totals = recorder.totals
+    totals = {column: recorder.total(column) for column in COUNT_COLUMNS}
     outcome = np.array(recorder.outcome)
     offered = np.array(recorder.offered_s, dtype=float)
     created_s = np.array(recorder.created_s, dtype=float)

@@ -8,6 +8,7 @@ The answer is ``None`` (done) or a :class:`Failed` carrying what the caller need
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections import deque
@@ -109,6 +110,7 @@ class DataverseModel:
         self.keys = [[KeyLimiter(self.base_limits) for _ in range(settings.web_servers)]
                      for _ in range(settings.app_users)]
         self._next_server = [user % settings.web_servers for user in range(settings.app_users)]
+        self._admitted = recorder.counts["dv_admitted"]
         self._read = _lognormal(settings.latency.read)
         self._write = _lognormal(settings.latency.write)
         self.outages = 0
@@ -131,13 +133,13 @@ class DataverseModel:
             server = self._next_server[user]
             self._next_server[user] = (server + 1) % len(self.servers)
         mu, sigma = self._write if call.write else self._read
-        service_s = self.rng.lognormvariate(mu, sigma) * self.slow_factor
+        service_s = math.exp(self.rng.gauss(mu, sigma)) * self.slow_factor  # log-normal latency
         key = self.keys[user][server]
         throttled = key.admit(now, service_s)
         if throttled is not None:
             recorder.throttled(throttled.limit, now)
-            return Failed(429, f"429 {throttled.limit} limit ({throttled.code})", throttled.retry_after_s, throttled)
-        recorder.count("dv_admitted", now)
+            return self._failed(throttled)
+        self._admitted[recorder.index(now)] += 1
         slots = self.servers[server]
         wait = slots.acquire()
         try:
@@ -148,6 +150,12 @@ class DataverseModel:
             slots.release()
             key.finish()
         return None
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def _failed(throttled: Throttled) -> Failed:
+        """The 429 a throttled call gets (one object per distinct Throttled; they are immutable)."""
+        return Failed(429, f"429 {throttled.limit} limit ({throttled.code})", throttled.retry_after_s, throttled)
 
     # --- faults --------------------------------------------------------------------------------------------
     def fault(self, fault: Fault) -> Generator[simpy.Event, Any, None]:

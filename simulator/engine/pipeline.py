@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import simpy
@@ -73,7 +73,7 @@ class Submission:
     next_call: int = 0  # calls before this one are done (a retry resumes here)
     attempts: int = 1
     last_error: str = ""
-    retry: RetryState = field(default_factory=RetryState)
+    retry: RetryState | None = None  # made on the first failure
 
 
 class Journal(Protocol):
@@ -104,6 +104,9 @@ class _WorkQueue:
         event = self.env.event()
         self._takers.append(event)
         return event
+
+
+LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
 
 
 class _ValidationFailed(Exception):
@@ -159,6 +162,8 @@ class EventPipeline:
         self.arrivals_done = False
         self.settled = env.event()
         self._plan_cache: dict[tuple[int, bool, bool], tuple[plans.Call, ...]] = {}
+        self._validation_keys: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
+        self._browse_keys = {event.id: plans.browse_keys(event.id) for event in catalog.events}
         for index in range(api.processors):
             env.process(self._processor(index % users))
 
@@ -173,7 +178,11 @@ class EventPipeline:
         self.in_system += 1
         instance = self.instances[self._next_instance]
         self._next_instance = (self._next_instance + 1) % len(self.instances)
-        keys = plans.validation_keys(offer.event.id, offer.session_ids, offer.event.paid)
+        shape = (offer.event.id, offer.session_ids)
+        keys = self._validation_keys.get(shape)
+        if keys is None:
+            keys = plans.validation_keys(offer.event.id, offer.session_ids, offer.event.paid)
+            self._validation_keys[shape] = keys
         missing = self._lookup(instance, keys, now)
         if missing:
             self.validating += 1
@@ -187,19 +196,22 @@ class EventPipeline:
             return
         now = self.env.now
         instance = self.instances[self._next_instance]
-        choices = plans.browse_keys(event_id)
-        keys = [choices[self.rng.randrange(len(choices))] for _ in range(pages)]
+        choices = self._browse_keys[event_id]
+        count = len(choices)
+        random = self.rng.random
+        keys = [choices[int(random() * count)] for _ in range(pages)]
         for key in self._lookup(instance, keys, now):
             self.env.process(self._refill(instance, key))
 
     def _lookup(self, instance: _Instance, keys: Any, now: float) -> list[tuple[str, str]]:
-        cache = instance.cache
-        missing = [key for key in keys if cache.get(key, now) is MISS]
-        hits = len(keys) - len(missing)
-        if hits:
-            self.recorder.count("cache_hits", now, hits)
+        """The keys the instance's cache misses (counting hits and misses)."""
+        get = instance.cache.get
+        missing = [key for key in keys if get(key, now) is MISS]
+        recorder = self.recorder
+        index = recorder.index(now)
+        recorder.counts["cache_hits"][index] += len(keys) - len(missing)
         if missing:
-            self.recorder.count("cache_misses", now, len(missing))
+            recorder.counts["cache_misses"][index] += len(missing)
         return missing
 
     def _refill(self, instance: _Instance, key: tuple[str, str]) -> Generator[Any, Any, None]:
@@ -317,7 +329,7 @@ class EventPipeline:
         throttle = self.throttles[user] if self.throttles is not None else None
         while submission.next_call < len(calls):
             if throttle is not None and not throttle.allow(env.now, self.rng):
-                failed: Failed | None = Failed(429, "rejected locally by adaptive throttling")
+                failed: Failed | None = LOCALLY_THROTTLED
             else:
                 failed = yield from dataverse.call(user, calls[submission.next_call])
                 if throttle is not None:
@@ -339,6 +351,8 @@ class EventPipeline:
         """Wait as the policy says; True when the item was dead-lettered instead."""
         env = self.env
         state = submission.retry
+        if state is None:
+            state = submission.retry = RetryState()
         state.attempt = submission.attempts
         state.elapsed_s = env.now - submission.accepted_s
         state.retry_after_s = failed.retry_after_s

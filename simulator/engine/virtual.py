@@ -51,6 +51,7 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     events = next(env._eid)  # SimPy numbers every scheduled event; the count is the model's work
     summary = summarize(
         model.recorder, name=scenario.name, mode="simulated", seed=scenario.seed, simulated_s=simulated_s,
-        wall_s=wall_s, capacity=capacity(scenario), extra={"overrides": list(overrides or []), "validating_at_end": model.pipeline.validating},
+        wall_s=wall_s, capacity=capacity(scenario),
+        extra={"overrides": list(overrides or []), "validating_at_end": model.pipeline.validating},
     )
     return VirtualRun(scenario, model.recorder, summary, simulated_s, wall_s, events)

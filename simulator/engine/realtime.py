@@ -1,0 +1,155 @@
+"""The wall-clock driver: the same model, run in real time (× ``time_scale``) on its own thread, with work
+injected by other threads (HTTP handlers).
+
+Simulated now = (wall now − start) × time_scale. The thread loops: run everything due up to simulated now,
+take what callers queued in a thread-safe inbox and run it on the model (at simulated now), then wait on the
+inbox until the next scheduled event's wall time (``env.peek()``). SimPy's own RealtimeEnvironment sleeps
+inside ``step()`` and cannot take injected work while it sleeps, which is why this loop owns the waiting.
+Callers get a :class:`concurrent.futures.Future` that the model thread resolves (``asyncio.wrap_future``
+makes it awaitable).
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from simulator.engine.model import Model
+from simulator.engine.pipeline import Offer, Outcome
+
+__all__ = ["RealtimeDriver"]
+
+T = TypeVar("T")
+_MAX_WAIT_S = 0.25  # wake at least this often so stop() and clock drift are noticed
+
+
+class RealtimeDriver:
+    """Drive ``model`` in wall-clock time; thread-safe entry points: :meth:`call`, :meth:`offer`, :meth:`stop`."""
+
+    def __init__(self, model: Model, time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be positive, e.g. 60 (one wall second = one simulated minute); "
+                             f"got {time_scale!r}")
+        self.model = model
+        self.time_scale = time_scale
+        self._clock = clock
+        self._inbox: queue.SimpleQueue[tuple[Callable[[Model], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._start_wall = 0.0
+        self._start_sim = model.env.now
+        self.error: BaseException | None = None
+
+    # --- clock ---------------------------------------------------------------------------------------------
+    @property
+    def sim_now_s(self) -> float:
+        """Simulated seconds now, by the wall clock (the model catches up to it on its thread)."""
+        return self._start_sim + (self._clock() - self._start_wall) * self.time_scale
+
+    def _wall_of(self, sim_s: float) -> float:
+        return self._start_wall + (sim_s - self._start_sim) / self.time_scale
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._start_wall = self._clock()
+        self._start_sim = self.model.env.now
+        self._thread = threading.Thread(target=self._loop, name="stampede-model", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopping.set()
+        self._inbox.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- injection (any thread) ----------------------------------------------------------------------------
+    def call(self, fn: Callable[[Model], T]) -> Future[T]:
+        """Run ``fn(model)`` on the model thread at simulated now; the future gets its result or exception."""
+        future: Future[T] = Future()
+        if self._stopping.is_set():
+            future.set_exception(RuntimeError("the model is stopped"))
+            return future
+        self._inbox.put((fn, future))
+        return future
+
+    def offer(self, offer: Offer) -> Future[Outcome]:
+        """Offer a registration; the future resolves when the pipeline answers (accepted or rejected)."""
+        answer: Future[Outcome] = Future()
+
+        def inject(model: Model) -> None:
+            model.pipeline.offer(offer, reply=answer.set_result)
+
+        def forward_failure(injected: Future[None]) -> None:
+            error = injected.exception()
+            if error is not None and not answer.done():
+                answer.set_exception(error)
+
+        self.call(inject).add_done_callback(forward_failure)
+        return answer
+
+    # --- the model thread ----------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        env = self.model.env
+        try:
+            while not self._stopping.is_set():
+                self._advance()
+                self._drain_inbox()
+                next_sim = env.peek()
+                wait_s = _MAX_WAIT_S if math.isinf(next_sim) else self._wall_of(next_sim) - self._clock()
+                if wait_s > 0:
+                    self._wait(min(wait_s, _MAX_WAIT_S))
+        except BaseException as exc:  # the model thread must not die silently: keep the error for callers
+            self.error = exc
+            self._stopping.set()
+            self._fail_pending(exc)
+            raise
+
+    def _advance(self) -> None:
+        """Fire everything due up to simulated now."""
+        now_sim = self.sim_now_s
+        if now_sim > self.model.env.now:
+            self.model.env.run(until=now_sim)
+
+    def _wait(self, timeout_s: float) -> None:
+        try:
+            item = self._inbox.get(timeout=timeout_s)
+        except queue.Empty:
+            return
+        if item is not None:
+            self._advance()  # injected work happens at simulated now, not when the loop last ran
+            self._run_item(*item)
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                self._run_item(*item)
+
+    def _run_item(self, fn: Callable[[Model], Any], future: Future[Any]) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(self.model))
+        except Exception as exc:  # reported to the caller through its future, not swallowed
+            future.set_exception(exc)
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None and item[1].set_running_or_notify_cancel():
+                item[1].set_exception(RuntimeError(f"the model stopped: {exc!r}"))
