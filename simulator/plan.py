@@ -26,6 +26,7 @@ __all__ = [
     "browse_keys",
     "mean_calls_per_submission",
     "mean_reads_per_submission",
+    "capacity",
 ]
 
 KINDS = ("event", "session", "waitlist", "paid")
@@ -107,3 +108,20 @@ def mean_reads_per_submission(scenario: Scenario) -> float:
     paid_share = scenario.catalog.paid_events / scenario.catalog.events
     validation = 1 + mix.session * sessions + paid_share
     return scenario.workload.browse_per_submission + validation
+
+
+def capacity(scenario: Scenario) -> dict[str, float]:
+    """The analytic ceiling: keys × requests_limit / window ÷ Dataverse calls per registration (cache reads
+    counted only when there is no cache: with one, they are rare)."""
+    dv = scenario.dataverse
+    keys = dv.app_users if dv.affinity else dv.app_users * dv.web_servers
+    requests_per_s = keys * dv.requests_limit / dv.window
+    calls = mean_calls_per_submission(scenario)
+    if scenario.api.cache == "none":
+        calls += mean_reads_per_submission(scenario)
+    return {
+        "keys": keys,
+        "requests_per_s_ceiling": round(requests_per_s, 6),
+        "calls_per_registration": round(calls, 6),
+        "ceiling_created_per_s": round(requests_per_s / calls, 6) if calls else 0.0,
+    }

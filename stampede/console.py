@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+# Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
 err = Console(stderr=True)
-out = Console()
+out = Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -59,12 +61,53 @@ def write_files(run_dir: Path, files: dict[str, str]) -> None:
         (run_dir / name).write_text(text, encoding="utf-8")
 
 
-def write_report(run_dir: Path) -> Path | None:
-    try:
-        import reports
-    except ImportError:  # reports is an optional layer for the simulator itself
-        return None
-    return reports.write_report([run_dir])
+def write_report(run_dirs: Path | list[Path], out_dir: Path | None = None) -> Path:
+    """report.html (+ figures): in the run directory for one run, in ``out_dir`` for a comparison."""
+    import reports  # matplotlib is imported only when a report is wanted
+
+    dirs = [run_dirs] if isinstance(run_dirs, Path) else run_dirs
+    return reports.write_report(dirs, out_dir)
+
+
+@contextlib.contextmanager
+def count_progress(label: str, total: int | None) -> Iterator[Callable[[], None]]:
+    """A progress bar over ``total`` steps (a spinner when None); yields ``advance()``."""
+    if not err.is_terminal:
+        yield lambda: None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), console=err, transient=True)
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def print_comparison(rows: list[tuple[str, dict[str, Any]]]) -> None:
+    table = Table(title="variants", title_justify="left")
+    for column in ("variant", "created", "dead-lettered", "last created", "p95 to created", "429s", "binding",
+                   "attempts"):
+        table.add_column(column, justify="left" if column in ("variant", "binding") else "right")
+    for label, summary in rows:
+        subs, dv = summary["submissions"], summary["dataverse"]
+        table.add_row(label, f"{subs['created']:,}", f"{subs['dead_lettered']:,}",
+                      _fmt_s(summary.get("last_created_s")), _fmt_s(summary["time_to_created_s"]["p95"]),
+                      f"{dv['throttled']:,}", dv["binding_limit"], f"{summary['attempts_per_created']:.2f}")
+    out.print(table)
+
+
+def print_plan(result: dict[str, Any]) -> None:
+    table = Table(title=f"plan: {result['key']} for {' and '.join(result['slo'])}", title_justify="left")
+    for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
+        table.add_column(column, justify="right")
+    for row in result["tried"]:
+        table.add_row(str(row["value"]), f"{row['metric']:g}", "yes" if row["met"] else "no",
+                      f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
+    out.print(table)
+    if result["value"] is None:
+        out.print(f"[bold red]no value in the range meets the SLO[/] (analytic minimum: {result['analytic_value']})")
+    else:
+        out.print(f"[bold]smallest {result['key']} meeting the SLO: {result['value']}[/] "
+                  f"(analytic minimum, ceiling ≥ mean demand: {result['analytic_value']})")
 
 
 def _fmt_s(seconds: float | None) -> str:

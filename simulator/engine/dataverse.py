@@ -186,9 +186,3 @@ class DataverseModel:
             for row in self.keys:
                 for key in row:
                     key.settings = limits
-
-    @property
-    def key_count(self) -> int:
-        """Keys the traffic can reach: every (user, server) without affinity, one server per user with it."""
-        users, servers = self.settings.app_users, self.settings.web_servers
-        return users if self.settings.affinity else users * servers

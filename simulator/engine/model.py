@@ -9,14 +9,13 @@ from typing import Any
 
 import simpy
 
-from simulator import plan as plans
 from simulator.catalog import Catalog, build_catalog
 from simulator.engine.dataverse import DataverseModel
 from simulator.engine.pipeline import EventPipeline, Journal
 from simulator.records import Recorder
 from simulator.scenario import Scenario
 
-__all__ = ["Model", "build_model", "capacity"]
+__all__ = ["Model", "build_model"]
 
 
 @dataclass
@@ -50,20 +49,3 @@ def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | N
                              journal)
     env.process(pipeline.sample_levels())
     return Model(env, scenario, catalog, recorder, dataverse, pipeline, random.Random(f"{seed}-arrivals"))
-
-
-def capacity(scenario: Scenario) -> dict[str, float]:
-    """The analytic ceiling: keys × requests_limit / window ÷ Dataverse calls per registration (cache reads
-    counted only when there is no cache: with one, they are rare)."""
-    dv = scenario.dataverse
-    keys = dv.app_users if dv.affinity else dv.app_users * dv.web_servers
-    requests_per_s = keys * dv.requests_limit / dv.window
-    calls = plans.mean_calls_per_submission(scenario)
-    if scenario.api.cache == "none":
-        calls += plans.mean_reads_per_submission(scenario)
-    return {
-        "keys": keys,
-        "requests_per_s_ceiling": round(requests_per_s, 6),
-        "calls_per_registration": round(calls, 6),
-        "ceiling_created_per_s": round(requests_per_s / calls, 6) if calls else 0.0,
-    }

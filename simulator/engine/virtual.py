@@ -9,8 +9,9 @@ from typing import Any
 
 import simpy
 
-from simulator.engine.model import Model, build_model, capacity
+from simulator.engine.model import Model, build_model
 from simulator.engine.workload import workload
+from simulator.plan import capacity
 from simulator.records import Recorder, summarize
 from simulator.scenario import Scenario
 

@@ -1,0 +1,90 @@
+"""`stampede plan`: the smallest setting of one key that meets the SLO, with the analytic bound beside it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from simulator.arrivals import mean_rate_per_s
+from simulator.engine.batch import resolve_variants, run_variants
+from simulator.plan import capacity
+from simulator.scenario import ScenarioError
+from simulator.sweep import SweepError, parse_search, parse_slo, smallest_meeting
+from stampede import console
+
+
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    slo: Annotated[list[str], typer.Option(help='SLO over summary.json, e.g. "time_to_created_s.p95<=900" '
+                                                 '(repeatable: all must hold).')],
+    search: Annotated[str, typer.Option(help="key=LOW..HIGH, e.g. dataverse.app_users=1..16.")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every probe (repeatable).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Find the smallest value of the searched key for which every SLO holds (bisection over LOW..HIGH)."""
+    try:
+        slos = [parse_slo(text) for text in slo]
+        span = parse_search(search)
+        base = list(set_ or [])
+        resolve_variants(scenario, [base + [f"{span.key}={span.low}"]], seed)
+    except (SweepError, ScenarioError) as exc:
+        console.fail(str(exc))
+
+    tried: dict[int, dict[str, Any]] = {}
+
+    def meets(value: int) -> bool:
+        if value not in tried:
+            overrides = base + [f"{span.key}={value}"]
+            try:
+                [resolved] = resolve_variants(scenario, [overrides], seed)
+                [run] = run_variants([resolved], [overrides], workers=1)
+                metrics = {s.path: s.metric(run.summary) for s in slos}
+            except (SweepError, ScenarioError) as exc:
+                console.fail(str(exc))
+            tried[value] = {
+                "value": value,
+                "metric": metrics[slos[0].path],
+                "metrics": metrics,
+                "met": all(s.holds(run.summary) for s in slos),
+                "ceiling_created_per_s": capacity(resolved)["ceiling_created_per_s"],
+                "demand_per_s": round(mean_rate_per_s(resolved.workload), 3),
+            }
+            if not as_json:
+                row = tried[value]
+                console.err.print(f"  {span.key}={value}: {row['metrics']} → {'met' if row['met'] else 'not met'}")
+        return bool(tried[value]["met"])
+
+    with console.count_progress(f"searching {span.key} in {span.low}..{span.high}", None) as _:
+        found = smallest_meeting(span.low, span.high, meets)
+    analytic = _analytic_minimum(scenario, base, span, seed)
+    result = {
+        "key": span.key,
+        "value": found,
+        "met": found is not None,
+        "slo": [str(s) for s in slos],
+        "analytic_value": analytic,
+        "tried": [tried[v] for v in sorted(tried)],
+    }
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        console.print_plan(result)
+    raise typer.Exit(0 if found is not None else 1)
+
+
+def _analytic_minimum(scenario: Path, base: list[str], span: Any, seed: int | None) -> int | None:
+    """Smallest value whose analytic ceiling (created/s) covers the mean demand — no simulation needed."""
+    values = list(range(span.low, span.high + 1))
+    resolved = resolve_variants(scenario, [base + [f"{span.key}={v}"] for v in values], seed)
+    for value, variant in zip(values, resolved, strict=True):
+        if capacity(variant)["ceiling_created_per_s"] >= mean_rate_per_s(variant.workload):
+            return value
+    return None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
