@@ -19,8 +19,9 @@ def test_vary_grid_is_every_combination_first_key_slowest() -> None:
 
 
 @pytest.mark.parametrize(("text", "holds"), [
-    ("time_to_created_s.p95<=900", True), ("time_to_created_s.p95<800", False), ("time_to_created_s.p95>=800", True),
-    ("submissions.dead_lettered==0", True), ("submissions.dead_lettered!=0", False), ("time_to_created_s.p95 > 1", True),
+    ("time_to_created_s.p95<=900", True), ("time_to_created_s.p95<800", False),
+    ("time_to_created_s.p95>=800", True), ("submissions.dead_lettered==0", True),
+    ("submissions.dead_lettered!=0", False), ("time_to_created_s.p95 > 1", True),
 ])
 def test_slo_expressions_over_summary_keys(text: str, holds: bool) -> None:
     assert parse_slo(text).holds(SUMMARY) is holds
