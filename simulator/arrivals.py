@@ -72,11 +72,12 @@ def arrivals(workload: Workload, rng: random.Random) -> Generator[float, None, N
     t = 0.0
     count = 0
     total = workload.total
+    thinning = workload.shape != "constant"  # a constant rate keeps every candidate
     while True:
         t += rng.expovariate(peak)
         if t >= workload.duration:
             return
-        if rng.random() * peak < rate(t):
+        if not thinning or rng.random() * peak < rate(t):
             yield t
             count += 1
             if total and count >= total:

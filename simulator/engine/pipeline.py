@@ -34,7 +34,7 @@ from simulator.scenario import Scenario, format_duration
 __all__ = ["Offer", "Accepted", "Rejected", "Submission", "Journal", "EventPipeline"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per arrival, and frozen dataclasses are slow to build
 class Offer:
     """A registration as a caller submits it (one attendee)."""
 

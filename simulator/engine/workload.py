@@ -27,11 +27,13 @@ def workload(
     browse_whole = int(workload.browse_per_submission)
     browse_fraction = workload.browse_per_submission - browse_whole
     want_sessions = workload.sessions_per_submission
+    random = rng.random
+    event_count = len(events)
     for t in arrivals(workload, rng):
         yield env.timeout(t - env.now)
-        event = events[rng.randrange(len(events))]
-        draw = rng.random()
-        pages = browse_whole + (1 if browse_fraction and rng.random() < browse_fraction else 0)
+        event = events[int(random() * event_count)]
+        draw = random()
+        pages = browse_whole + (1 if browse_fraction and random() < browse_fraction else 0)
         pipeline.browse(event.id, pages)
         if draw < event_share or (draw < session_share and not event.sessions):
             offer = Offer("event", event)
