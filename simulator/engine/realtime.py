@@ -125,7 +125,6 @@ class RealtimeDriver:
         except queue.Empty:
             return
         if item is not None:
-            self._advance()  # injected work happens at simulated now, not when the loop last ran
             self._run_item(*item)
 
     def _drain_inbox(self) -> None:
@@ -141,6 +140,7 @@ class RealtimeDriver:
         if not future.set_running_or_notify_cancel():
             return
         try:
+            self._advance()  # injected work happens at simulated now, not when the loop last looked
             future.set_result(fn(self.model))
         except Exception as exc:  # reported to the caller through its future, not swallowed
             future.set_exception(exc)
