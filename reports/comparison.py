@@ -1,0 +1,398 @@
+"""Comparisons of several runs (variants): what differs between them, the table of headline figures with
+the best of each column marked, and one line per variant on each figure.
+
+The variants are described by the scenario keys that differ between their ``scenario.toml`` files, so a
+comparison made by ``stampede compare --vary retry.policy=none,full-jitter`` labels its lines
+``policy=none`` and ``policy=full-jitter`` without being told.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from reports.figures import draw_cdf
+from reports.headline import HEADLINE, Metric, best_indices, format_duration, show_value, throttled_share
+from reports.plotting import Chart, duration_axis, legend_below, new_figure, time_axis, variant_colors
+from reports.rundata import RunData, duration_s
+from reports.series import (
+    ThroughputSeries,
+    attempts_histogram,
+    cache_series,
+    latency_by_submission_time,
+    nice_bucket_s,
+    throttling_series,
+    throughput_series,
+    time_to_created_cdf,
+)
+
+__all__ = [
+    "CACHE_KEYS",
+    "ComparisonTable",
+    "cache_settings_figure",
+    "cache_ttl_s",
+    "comparison_charts",
+    "comparison_table",
+    "variant_labels",
+    "varied_settings",
+]
+
+IGNORED_KEYS = frozenset({"name", "description"})
+CACHE_KEYS = ("api.cache", "api.cache_ttl")
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    if isinstance(data, list):
+        return {prefix[:-1]: json.dumps(data, sort_keys=True)}
+    return {prefix[:-1]: data}
+
+
+def varied_settings(runs: Sequence[RunData]) -> dict[str, list[Any]]:
+    """Each scenario key whose value differs between the runs, with its value in each run (None if absent),
+    in the order the keys appear in the scenario files."""
+    flat = [_flatten(run.scenario) for run in runs]
+    keys = [key for key in dict.fromkeys(key for f in flat for key in f) if key not in IGNORED_KEYS]
+    varied = {}
+    for key in keys:
+        values = [f.get(key) for f in flat]
+        if any(v != values[0] for v in values[1:]):
+            varied[key] = values
+    return varied
+
+
+def variant_labels(runs: Sequence[RunData], varied: dict[str, list[Any]] | None = None) -> list[str]:
+    """A short name per run: the varied settings ("policy=full-jitter, honor_retry_after=false"), the last
+    part of each key when that is unambiguous; the run directory's name when nothing differs."""
+    varied = varied_settings(runs) if varied is None else varied
+    if not varied:
+        labels = [run.name for run in runs]
+    else:
+        tails = [key.rsplit(".", 1)[-1] for key in varied]
+        short = {key: tail if tails.count(tail) == 1 else key for key, tail in zip(varied, tails, strict=True)}
+        labels = [
+            ", ".join(f"{short[key]}={show_value(values[i])}" for key, values in varied.items())
+            for i in range(len(runs))
+        ]
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} [{run.name}]" for label, run in zip(labels, runs, strict=True)]
+    return labels
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """Variants × headline figures. ``best[c]`` holds the row indices marked best in column ``c``;
+    ``common`` holds the figures that are the same in every variant (shown once, not as columns)."""
+
+    metrics: list[Metric]
+    labels: list[str]
+    values: list[list[Any]]
+    best: list[set[int]]
+    common: list[tuple[Metric, Any]]
+
+    def text(self, row: int, column: int) -> str:
+        return self.metrics[column].display(self.values[row][column])
+
+
+def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> ComparisonTable:
+    metrics, columns, common = [], [], []
+    for metric in HEADLINE:
+        if not metric.in_comparison:
+            continue
+        column = [metric.value(run) for run in runs]
+        if len(runs) > 1 and all(value == column[0] for value in column):
+            common.append((metric, column[0]))
+        else:
+            metrics.append(metric)
+            columns.append(column)
+    values = [[column[r] for column in columns] for r in range(len(runs))]
+    best = [best_indices(column, metric.better) for column, metric in zip(columns, metrics, strict=True)]
+    return ComparisonTable(metrics, list(labels), values, best, common)
+
+
+# --- figures -----------------------------------------------------------------------------------------------
+
+
+def _span_s(runs: Sequence[RunData]) -> float:
+    return max((float(r.timeseries.t_s[-1] + r.bin_s) if len(r.timeseries) else r.bin_s) for r in runs)
+
+
+def _width(count: int) -> float:
+    return 11.0 if count <= 6 else 12.0
+
+
+def _styles(count: int) -> list[dict[str, Any]]:
+    """Colour and dash per variant: identical variants draw on top of each other, and the dashes let the
+    line underneath show through."""
+    dashes = ["-", "--", "-.", ":"]
+    return [{"color": color, "ls": dashes[i % len(dashes)]} for i, color in enumerate(variant_colors(count))]
+
+
+def _same_offered(series: Sequence[ThroughputSeries]) -> bool:
+    length = max(len(s.offered_per_s) for s in series)
+    padded = [np.pad(s.offered_per_s, (0, length - len(s.offered_per_s))) for s in series]
+    same_bins = len({s.bin_s for s in series}) == 1
+    return same_bins and all(np.allclose(p, padded[0]) for p in padded[1:])
+
+
+def throughput_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) -> Figure:
+    scale, unit = time_axis(_span_s(runs))
+    styles = _styles(len(runs))
+    figure = new_figure(_width(len(runs)), 6.4)
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    series = [throughput_series(run) for run in runs]
+    same_demand = _same_offered(series)
+    if same_demand:
+        first = max(series, key=lambda s: len(s.t_s))
+        top.fill_between(first.t_s / scale, first.offered_per_s, step="post", color="#e3e3e3", label="offered /s")
+    handles = []
+    for s, style in zip(series, styles, strict=True):
+        x = s.t_s / scale
+        (line,) = top.plot(x + s.bin_s / scale, s.created_window_per_s, lw=1.8, **style)
+        if not same_demand:
+            top.plot(x, s.offered_per_s, drawstyle="steps-post", color=style["color"], lw=0.8, ls=":")
+        bottom.plot(x, s.queue_depth, drawstyle="steps-post", lw=1.6, **style)
+        handles.append(line)
+    ceilings = {s.ceiling_created_per_s for s in series if s.ceiling_created_per_s is not None}
+    if len(ceilings) == 1:
+        top.axhline(ceilings.pop(), color="#d62728", ls="--", lw=1.2, label="analytic ceiling")
+    else:
+        label = "analytic ceiling of each variant"
+        for s, style in zip(series, styles, strict=True):
+            if s.ceiling_created_per_s is not None:
+                top.axhline(s.ceiling_created_per_s, color=style["color"], ls="--", lw=1, label=label)
+                label = "_"  # one legend entry for all of them
+    window = next((s.window_s for s in series if s.window_s), None)
+    over = f" over the last {format_duration(window)}" if window else ""
+    top.set_ylabel(f"created per second{over}")
+    top.set_ylim(bottom=0)
+    if same_demand:
+        # Offered can be an order of magnitude above what Dataverse creates; keep the created lines readable.
+        top_created = max(float(np.max(s.created_window_per_s, initial=0.0)) for s in series)
+        ceiling_top = max((s.ceiling_created_per_s or 0.0) for s in series)
+        top.set_ylim(0, 1.6 * max(top_created, ceiling_top, 1e-9))
+    top.legend(loc="upper right", fontsize=9)
+    top.set_title("Registrations created per second (top) and queue depth (bottom)", fontsize=11)
+    bottom.set_ylabel("queue depth")
+    bottom.set_ylim(bottom=0)
+    bottom.set_xlabel(f"time since start ({unit})")
+    bottom.set_xlim(left=0)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    legend_below(figure, handles, list(labels))
+    return figure
+
+
+def throttling_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) -> Figure:
+    scale, unit = time_axis(_span_s(runs))
+    figure = new_figure(_width(len(runs)), 6.4)
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    handles = []
+    for run, style in zip(runs, _styles(len(runs)), strict=True):
+        s = throttling_series(run)
+        x = s.t_s / scale
+        (line,) = top.plot(x, s.throttled_per_s, drawstyle="steps-post", lw=1.4, **style)
+        bottom.plot(x, s.admitted_per_s, drawstyle="steps-post", lw=1.4, **style)
+        handles.append(line)
+    top.set_ylabel("throttled (429) /s")
+    top.set_title("Dataverse calls throttled (top) and admitted (bottom) per second", fontsize=11)
+    bottom.set_ylabel("admitted /s")
+    bottom.set_xlabel(f"time since start ({unit})")
+    bottom.set_xlim(left=0)
+    for ax in (top, bottom):
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    legend_below(figure, handles, list(labels))
+    return figure
+
+
+def cache_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) -> Figure:
+    scale, unit = time_axis(_span_s(runs))
+    figure = new_figure(_width(len(runs)), 4.6)
+    ax = figure.add_subplot()
+    handles = []
+    for run, style in zip(runs, _styles(len(runs)), strict=True):
+        s = cache_series(run)
+        (line,) = ax.plot(s.t_s / scale, s.hit_ratio, drawstyle="steps-post", lw=1.4, **style)
+        handles.append(line)
+    ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("cache hit ratio")
+    ax.set_xlabel(f"time since start ({unit})")
+    ax.set_xlim(left=0)
+    ax.grid(alpha=0.3)
+    ax.set_title("Read-cache hit ratio over time", fontsize=11)
+    legend_below(figure, handles, list(labels))
+    return figure
+
+
+def latency_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) -> Figure:
+    figure = new_figure(15, 5.0)
+    left, middle, right = figure.subplots(1, 3)
+    styles = _styles(len(runs))
+    span = max((float(np.nanmax(r.submissions.offered_s)) if len(r.submissions) else 0.0) for r in runs)
+    bucket_s = nice_bucket_s(max(span, 1.0))
+    scale, unit = time_axis(max(span, 1.0))
+    by_time = [latency_by_submission_time(run, bucket_s) for run in runs]
+    y_scale, y_unit = duration_axis(np.concatenate([b.p95 for b in by_time]))
+    handles = []
+    for run, b, style in zip(runs, by_time, styles, strict=True):
+        cdf = time_to_created_cdf(run)
+        if len(cdf.seconds):
+            draw_cdf(left, cdf.seconds, cdf.share, lw=1.6, **style)
+        (line,) = middle.plot((b.bucket_start_s + b.bucket_s / 2) / scale, b.p95 / y_scale, marker="o", ms=3,
+                              lw=1.4, **style)
+        handles.append(line)
+        hist = attempts_histogram(run)
+        total = max(int(hist.created.sum()), 1)
+        shown = hist.created > 0
+        right.plot(hist.attempts[shown], hist.created[shown] / total, marker="o", ms=3, lw=1.2, **style)
+    left.set_xscale("log")
+    left.set_ylim(0, 1.02)
+    left.yaxis.set_major_formatter(PercentFormatter(1.0))
+    left.set_xlabel("time from submission to created (s, log)")
+    left.set_ylabel("share of offered submissions created")
+    left.set_title("Time to created (CDF)", fontsize=11)
+    left.grid(alpha=0.3, which="both")
+    middle.set_xlabel(f"submitted at ({unit} since start; buckets of {format_duration(bucket_s)})")
+    middle.set_ylabel(f"p95 time to created ({y_unit})")
+    middle.set_ylim(bottom=0)
+    middle.set_title("p95 by submission time", fontsize=11)
+    middle.grid(alpha=0.3)
+    right.set_yscale("log")
+    right.set_xlabel("attempts")
+    right.set_ylabel("share of created registrations (log)")
+    right.yaxis.set_major_formatter(PercentFormatter(1.0))
+    right.set_title("Attempts per created registration", fontsize=11)
+    right.grid(alpha=0.3, which="both")
+    legend_below(figure, handles, list(labels))
+    return figure
+
+
+def cache_ttl_s(run: RunData) -> float | None:
+    """The read cache's TTL in seconds; 0 when the cache is off."""
+    if run.scenario_value("api.cache") == "none":
+        return 0.0
+    return duration_s(run.scenario_value("api.cache_ttl"))
+
+
+def _created_share(run: RunData) -> float:
+    offered = run.summary_value("submissions.offered", 0)
+    return float(run.summary_value("submissions.created", 0)) / offered if offered else np.nan
+
+
+def cache_settings_figure(
+    runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]]
+) -> Figure:
+    """Hit ratio, Dataverse 429 share, share created and p95 time-to-created against the cache TTL
+    (0 = no cache); one line per combination of the other varied settings."""
+    others = [key for key in varied if key not in CACHE_KEYS]
+    groups: dict[str, list[int]] = {}
+    for i in range(len(runs)):
+        name = ", ".join(f"{key.rsplit('.', 1)[-1]}={show_value(varied[key][i])}" for key in others)
+        groups.setdefault(name, []).append(i)
+    figure = new_figure(16, 4.4)
+    axes = figure.subplots(1, 4)
+    p95_all = np.array([run.summary_value("time_to_created_s.p95", np.nan) for run in runs], dtype=float)
+    y_scale, y_unit = duration_axis(p95_all)
+    handles, names = [], []
+    for (name, members), color in zip(groups.items(), variant_colors(len(groups)), strict=True):
+        members = sorted(members, key=lambda i: cache_ttl_s(runs[i]) or 0.0)
+        ttl_min = np.array([(cache_ttl_s(runs[i]) or 0.0) / 60 for i in members])
+        columns = (
+            np.array([runs[i].summary_value("cache.hit_ratio", np.nan) for i in members], dtype=float),
+            np.array([throttled_share(runs[i]) or 0.0 for i in members]),
+            np.array([_created_share(runs[i]) for i in members]),
+            p95_all[members] / y_scale,
+        )
+        for ax, values in zip(axes, columns, strict=True):
+            (line,) = ax.plot(ttl_min, values, marker="o", color=color)
+        handles.append(line)
+        names.append(name)
+    for ax, ylabel, title in (
+        (axes[0], "cache hit ratio", "Hit ratio"),
+        (axes[1], "Dataverse calls throttled (429)", "429 share"),
+        (axes[2], "share of offered submissions created", "Created"),
+        (axes[3], f"p95 time to created ({y_unit})", "p95 time-to-created"),
+    ):
+        ax.set_xlabel("cache TTL (min; 0 = no cache)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{title} vs cache TTL", fontsize=11)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    for ax in axes[:3]:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    if len(groups) > 1:
+        legend_below(figure, handles, names)
+    return figure
+
+
+def comparison_charts(
+    runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]] | None = None
+) -> list[Chart]:
+    """The figures of a comparison report, one line per variant, with captions."""
+    varied = varied_settings(runs) if varied is None else varied
+    charts = [
+        Chart(
+            "throughput",
+            "Throughput",
+            "Top: registrations created per second averaged over the trailing limit window, one line per variant "
+            "(the grey area is the offered rate when all variants share it, cut off above so the created lines "
+            "stay readable; dotted lines otherwise); the dashed red line is the analytic ceiling. Bottom: queue "
+            "depth. A variant whose line stays near the ceiling and whose queue empties first uses Dataverse "
+            "best; identical variants draw on top of each other (the dashes let the one below show).",
+            throughput_comparison_figure(runs, labels),
+        ),
+        Chart(
+            "throttling",
+            "Dataverse throttling",
+            "Throttled (429) Dataverse calls per second (top) and admitted calls per second (bottom), one line "
+            "per variant. Admitted calls are capped by the limits, so variants differ mostly in how many calls "
+            "they waste on throttled windows: a higher top line means retries that arrive while the window is "
+            "still full.",
+            throttling_comparison_figure(runs, labels),
+        ),
+        Chart(
+            "cache",
+            "Read cache",
+            "Share of validation lookups answered from the read cache in each time bin, one line per variant. "
+            "Lower lines send more validation reads to Dataverse, on the same limits as the writes.",
+            cache_comparison_figure(runs, labels),
+        ),
+    ]
+    if any(key in varied for key in CACHE_KEYS):
+        charts.append(
+            Chart(
+                "cache-settings",
+                "Cache settings",
+                "Each point is one variant, placed at its cache TTL (0 = cache off); from left: the whole-run hit "
+                "ratio, the share of Dataverse calls answered 429, the share of offered submissions created, and "
+                "p95 time from submission to created record. Read the last two together: p95 counts only created "
+                "registrations, so a setting that gets most submissions rejected can show a short p95. A longer "
+                "TTL raises the hit ratio and, where validation reads compete with the writes for the limit, "
+                "lowers the 429 share.",
+                cache_settings_figure(runs, labels, varied),
+            )
+        )
+    charts.append(
+        Chart(
+            "latency",
+            "Retry latency",
+            "Left: share of offered submissions created within the time on the x axis (log scale), one line per "
+            "variant; further left and higher is better, and where a line ends shows how many were created in the "
+            "end. Middle: p95 time-to-created by when the submission was made. Right: share of created "
+            "registrations by the number of attempts they needed (log scale, so rare long retry chains show).",
+            latency_comparison_figure(runs, labels),
+        )
+    )
+    return charts

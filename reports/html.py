@@ -1,0 +1,209 @@
+"""The HTML report as a string: one self-contained page (inline CSS, PNGs as data URIs, no script, nothing
+fetched), so it opens offline and can be mailed as one file. Every piece of text is escaped."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from reports.comparison import ComparisonTable
+from reports.headline import HEADLINE, format_duration
+from reports.rundata import RunData
+from reports.verdict import Verdict
+
+__all__ = ["Picture", "comparison_html", "run_html"]
+
+CSS = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+       max-width: 1280px; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff; }
+h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin: 0 0 .4rem; }
+.meta { color: #666; margin: 0; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: .3rem .7rem; border-bottom: 1px solid #e5e5e5; text-align: right; vertical-align: top; }
+th:first-child, td:first-child, th.variant { text-align: left; }
+thead th { background: #f5f5f5; font-weight: 600; }
+table.headline td:first-child { color: #555; }
+table.comparison { font-size: 13px; }
+table.comparison th, table.comparison td { padding: .3rem .45rem; }
+table.comparison td { white-space: nowrap; }
+table.comparison td.variant { white-space: normal; min-width: 10rem; text-align: left; }
+table.comparison td.rank { color: #666; }
+.table-wrap { overflow-x: auto; }
+td.best { background: #e3f4e1; font-weight: 700; }
+td.best::after { content: " ★"; color: #2b7a2b; }
+.verdict li, .ranking li { margin: .25rem 0; }
+figure { margin: 1.2rem 0 2rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 14px; max-width: 60rem; margin-top: .4rem; }
+details pre { background: #f7f7f7; padding: .8rem; overflow-x: auto; font-size: 12px; }
+footer { color: #888; font-size: 12px; margin-top: 3rem; }
+"""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A rendered figure: ``png`` is the image file's bytes."""
+
+    slug: str
+    title: str
+    caption: str
+    png: bytes
+
+
+def _page(title: str, body: list[str]) -> str:
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            *body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def _figures(pictures: Sequence[Picture]) -> list[str]:
+    out = ['<section id="figures">', "<h2>Figures</h2>"]
+    for picture in pictures:
+        data = base64.b64encode(picture.png).decode("ascii")
+        out += [
+            f'<figure id="fig-{escape(picture.slug)}">',
+            f"<h3>{escape(picture.title)}</h3>",
+            f'<img src="data:image/png;base64,{data}" alt="{escape(picture.title)}">',
+            f"<figcaption>{escape(picture.caption)}</figcaption>",
+            "</figure>",
+        ]
+    return [*out, "</section>"]
+
+
+def _verdict(verdict: Verdict) -> list[str]:
+    out = ['<section id="verdict">', "<h2>Verdict</h2>"]
+    if verdict.ranking:
+        out.append('<ol class="ranking">')
+        out += [f"<li>{escape(item)}</li>" for item in verdict.ranking]
+        out.append("</ol>")
+    out.append('<ul class="verdict">')
+    out += [f"<li>{escape(sentence)}</li>" for sentence in verdict.sentences]
+    out += ["</ul>", "</section>"]
+    return out
+
+
+def _meta(run: RunData) -> str:
+    parts = [
+        f"scenario {run.summary_value('name', run.scenario_value('name', '?'))}",
+        f"mode {run.summary_value('mode', '?')}",
+        f"seed {run.summary_value('seed', run.scenario_value('seed', '?'))}",
+    ]
+    simulated = run.summary_value("simulated_s")
+    if isinstance(simulated, int | float):
+        parts.append(f"run time {format_duration(float(simulated))}")
+    overrides = run.summary_value("overrides") or []
+    if overrides:
+        parts.append("overrides " + " ".join(str(o) for o in overrides))
+    return " · ".join(parts)
+
+
+def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str:
+    rows = [
+        f"<tr><td>{escape(metric.label)}</td><td>{escape(metric.display(metric.value(run)))}</td></tr>"
+        for metric in HEADLINE
+    ]
+    description = run.scenario_value("description", "")
+    body = [
+        "<header>",
+        f"<h1>Stampede report — {escape(run.name)}</h1>",
+        f'<p class="meta">{escape(_meta(run))}</p>',
+        f"<p>{escape(str(description))}</p>" if description else "",
+        "</header>",
+        '<section id="headline">',
+        "<h2>Headline figures</h2>",
+        '<table class="headline">',
+        "<thead><tr><th>figure</th><th>value</th></tr></thead>",
+        "<tbody>",
+        *rows,
+        "</tbody>",
+        "</table>",
+        "</section>",
+        *_verdict(verdict),
+        *_figures(pictures),
+        '<section id="scenario">',
+        "<h2>Scenario</h2>",
+        "<details><summary>scenario.toml (resolved, with overrides)</summary>",
+        f"<pre>{escape(run.scenario_text)}</pre>",
+        "</details>",
+        "</section>",
+        f"<footer>Run directory {escape(str(run.path))}.</footer>",
+    ]
+    return _page(f"Stampede report — {run.name}", [line for line in body if line])
+
+
+def comparison_html(
+    runs: Sequence[RunData],
+    table: ComparisonTable,
+    verdict: Verdict,
+    pictures: Sequence[Picture],
+    links: Sequence[str | None],
+    order: Sequence[int],
+) -> str:
+    """``links[i]``: relative URL of variant i's own report, or None; ``order``: variant indices best first."""
+    ranks = {index: place + 1 for place, index in enumerate(order)}
+    head = "".join(f'<th title="{escape(metric.label)}">{escape(metric.column)}</th>' for metric in table.metrics)
+    head = f'<th title="rank, as explained in the verdict">#</th><th class="variant">variant</th>{head}'
+    common = " · ".join(f"{metric.label} {metric.display(value)}" for metric, value in table.common)
+    rows = []
+    for r, label in enumerate(table.labels):
+        name = escape(label)
+        if links[r]:
+            name = f'<a href="{escape(str(links[r]))}">{name}</a>'
+        cells = []
+        for c in range(len(table.metrics)):
+            css = ' class="best"' if r in table.best[c] else ""
+            cells.append(f"<td{css}>{escape(table.text(r, c))}</td>")
+        rows.append(f'<tr><td class="rank">{ranks[r]}</td><td class="variant">{name}</td>{"".join(cells)}</tr>')
+    runs_list = [
+        f"<li>{escape(label)}: {escape(str(run.path))}</li>" for label, run in zip(table.labels, runs, strict=True)
+    ]
+    title = f"Stampede comparison — {len(runs)} variants"
+    body = [
+        "<header>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">scenario {escape(str(runs[0].scenario_value("name", "?")))}</p>',
+        "</header>",
+        '<section id="headline">',
+        "<h2>Headline figures</h2>",
+        f'<p class="common">Same in every variant: {escape(common)}.</p>' if common else "",
+        '<div class="table-wrap">',
+        '<table class="headline comparison">',
+        f"<thead><tr>{head}</tr></thead>",
+        "<tbody>",
+        *rows,
+        "</tbody>",
+        "</table>",
+        "</div>",
+        '<p class="meta">★ marks the best value of each column: lower is better for times, losses, throttling '
+        "and attempts; higher for created, mean created rate and hit ratio. Figures that are equal in every "
+        "variant are listed once above the table. p50/p95/p99 are times from submission to created record "
+        "and count only created registrations. Hover a heading for its full name.</p>",
+        "</section>",
+        *_verdict(verdict),
+        *_figures(pictures),
+        '<section id="runs">',
+        "<h2>Run directories</h2>",
+        "<ul>",
+        *runs_list,
+        "</ul>",
+        "</section>",
+    ]
+    return _page(title, [line for line in body if line])

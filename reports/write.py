@@ -1,0 +1,87 @@
+"""``write_report``: the one place in the reports package that writes files.
+
+One run directory → ``report.html`` and one PNG per figure inside it. Several → a comparison report
+(``report.html`` + PNGs) in ``out_dir``, by default ``<first run's parent>/comparison-<run names>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from reports.comparison import comparison_charts, comparison_table, variant_labels, varied_settings
+from reports.errors import ReportError
+from reports.figures import run_charts
+from reports.html import Picture, comparison_html, run_html
+from reports.plotting import Chart
+from reports.rundata import RunData, load_run
+from reports.verdict import comparison_verdict, rank, run_verdict
+
+__all__ = ["REPORT_FILE", "default_comparison_dir", "render", "write_report"]
+
+REPORT_FILE = "report.html"
+_MAX_NAME = 80
+
+
+def render(chart: Chart, dpi: int = 100) -> Picture:
+    """The chart's figure as PNG bytes (in memory)."""
+    buffer = io.BytesIO()
+    chart.figure.savefig(buffer, format="png", dpi=dpi)
+    return Picture(chart.slug, chart.title, chart.caption, buffer.getvalue())
+
+
+def default_comparison_dir(runs: Sequence[RunData]) -> Path:
+    names = [run.name for run in runs]
+    joined = "-vs-".join(names)
+    if len(joined) > _MAX_NAME:
+        digest = hashlib.sha1("\n".join(str(run.path.resolve()) for run in runs).encode()).hexdigest()[:8]
+        joined = f"{names[0][:60]}-and-{len(names) - 1}-more-{digest}"
+    return runs[0].path.parent / f"comparison-{joined}"
+
+
+def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None) -> Path:
+    """Read the run directories and write the report; returns the path of ``report.html``.
+
+    One run: the report goes into ``out_dir`` if given, else into the run directory itself.
+    Several runs: a comparison (one line per variant, table with the best of each column marked) goes into
+    ``out_dir``, by default next to the first run as ``comparison-<names>``.
+    Raises :class:`reports.ReportError` (NotARunDirectory, RunDataError) naming the file at fault.
+    """
+    if not run_dirs:
+        raise ReportError("no run directory given; pass at least one, e.g. runs/email-blast-20250101T090000")
+    runs = [load_run(path) for path in run_dirs]
+    if len(runs) == 1:
+        (run,) = runs
+        target = Path(out_dir) if out_dir is not None else run.path
+        pictures = [render(chart) for chart in run_charts(run)]
+        page = run_html(run, run_verdict(run), pictures)
+    else:
+        target = Path(out_dir) if out_dir is not None else default_comparison_dir(runs)
+        varied = varied_settings(runs)
+        labels = variant_labels(runs, varied)
+        pictures = [render(chart) for chart in comparison_charts(runs, labels, varied)]
+        links = [_link(target, run) for run in runs]
+        page = comparison_html(
+            runs,
+            comparison_table(runs, labels),
+            comparison_verdict(runs, labels, varied),
+            pictures,
+            links,
+            rank(runs),
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    for picture in pictures:
+        (target / f"{picture.slug}.png").write_bytes(picture.png)
+    report = target / REPORT_FILE
+    report.write_text(page, encoding="utf-8")
+    return report
+
+
+def _link(target: Path, run: RunData) -> str | None:
+    own = run.path / REPORT_FILE
+    if not own.is_file():
+        return None
+    return Path(os.path.relpath(own.resolve(), target.resolve())).as_posix()
