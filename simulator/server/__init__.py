@@ -1,0 +1,47 @@
+"""The HTTP face: the reference mock of the Customer Insights - Journeys event API (RTM) over a live model.
+
+    create_app(catalog, *, org_id, token, origin, model, ...) -> FastAPI     app.py
+    LiveModel, Accepted, Refused                                          model.py   (the seam to the engine)
+    contract models (v2.0 field names)                                    contract.py
+    Store (SQLite, WAL)                                                   store.py
+
+Modules: ``gate`` (origin, CORS, organization, token, admin token), ``api`` (the 19 operations), ``harness``
+(``/_harness/…``, ``/metrics``), ``pages`` (the catalog pre-serialized), ``images`` (QR, portraits, logos),
+``metrics`` (Prometheus), ``errors`` (the exception tree and the error body).
+"""
+
+from simulator.server.app import DEFAULT_PAYMENT_URL, create_app, is_loopback
+from simulator.server.errors import ApiError, ConfigurationError, ServerError, StoreError, UnknownSubmission
+from simulator.server.model import (
+    STATS_KEYS,
+    Accepted,
+    LiveModel,
+    Refused,
+    RegistrationOutcome,
+    SubmissionStatus,
+    entity_refusal,
+    refused_from,
+)
+from simulator.server.store import CreatedRecords, Store, StoredSubmission
+
+__all__ = [
+    "create_app",
+    "is_loopback",
+    "DEFAULT_PAYMENT_URL",
+    "LiveModel",
+    "Accepted",
+    "Refused",
+    "RegistrationOutcome",
+    "SubmissionStatus",
+    "STATS_KEYS",
+    "entity_refusal",
+    "refused_from",
+    "Store",
+    "StoredSubmission",
+    "CreatedRecords",
+    "ServerError",
+    "ConfigurationError",
+    "ApiError",
+    "StoreError",
+    "UnknownSubmission",
+]

@@ -1,0 +1,190 @@
+"""``create_app``: the reference mock of the event API as a FastAPI app, over a catalog and a live model.
+
+A factory with no module-level state: everything an app serves (pre-serialized pages, images, counters, the
+metrics registry) hangs off the app it builds, so tests and benchmarks can build as many as they like.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from simulator.catalog import Catalog, Event
+from simulator.server import api as api_module
+from simulator.server import contract as wire
+from simulator.server.api import EVENT_MANAGEMENT, api_router
+from simulator.server.errors import ApiError, ConfigurationError, error_response
+from simulator.server.gate import Gate
+from simulator.server.harness import harness_router
+from simulator.server.model import LiveModel
+from simulator.server.pages import Images, render_pages
+
+__all__ = ["create_app", "is_loopback", "DEFAULT_PAYMENT_URL"]
+
+#: Where paid registrations are sent to pay when the model names no page (the shape of Microsoft's sample).
+DEFAULT_PAYMENT_URL = "https://localhost:7202/GatewayRedirect/PayWithStripe"
+_TITLE = "Customer Insights - Journeys event API (Stampede reference mock)"
+_VERSION = "1.0"
+_REASONS = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
+logger = logging.getLogger(__name__)
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, "localhost")."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def _checked_origin(origin: str) -> str:
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+        raise ConfigurationError(f"origin {origin!r} is not a web origin; expected scheme://host[:port], "
+                                 "e.g. https://contoso.com or http://localhost:5173")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def create_app(
+    catalog: Catalog,
+    *,
+    org_id: str,
+    token: str,
+    origin: str,
+    model: LiveModel,
+    admin_token: str | None = None,
+    host: str = "127.0.0.1",
+    require_origin: bool = False,
+    payment_url: str = DEFAULT_PAYMENT_URL,
+    event_url: str | None = None,
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
+    """The event API mock for ``catalog``, answering registrations through ``model``.
+
+    ``org_id``, ``token`` and ``origin`` are the organization and the web-application record (its token and
+    origin). ``host`` is the address the server binds: when it is not loopback the harness plane needs
+    ``admin_token`` (one is generated if none is given; read it from ``app.state.admin_token``). An explicit
+    ``admin_token`` is required on loopback too. ``require_origin`` answers 400 to API calls without an Origin
+    header, as the outbound API documents (off by default: load and conformance tools send none).
+    ``event_url`` is a template for each event's public URL (and QR code), e.g.
+    ``"{origin}/event.html?readableEventId={readableEventId}"``; by default the catalog's URL.
+    ``lifespan`` is passed to FastAPI (start and stop the live model there).
+    """
+    if not org_id or "/" in org_id:
+        raise ConfigurationError(f"org_id {org_id!r} must be a non-empty id without '/', e.g. a GUID")
+    if not token:
+        raise ConfigurationError("token must not be empty: it is the web application's emApplicationtoken")
+    web_origin = _checked_origin(origin)
+    if event_url is not None:
+        try:
+            event_url.format(readableEventId="launch-001", origin=web_origin)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigurationError(f"event_url {event_url!r} may use only {{origin}} and {{readableEventId}}, "
+                                     'e.g. "{origin}/event.html?readableEventId={readableEventId}"') from exc
+    if admin_token is None and not is_loopback(host):
+        admin_token = secrets.token_urlsafe(32)
+
+    def public_url(event: Event) -> str | None:
+        if event_url is None:
+            return event.public_url
+        return event_url.format(readableEventId=quote(event.readable_id, safe=""), origin=web_origin)
+
+    def payment_redirect(event: Event, purchase_id: str) -> str:
+        back = public_url(event) or web_origin
+        return f"{payment_url}?purchaseId={quote(purchase_id, safe='')}&returnUrl={quote(back, safe='')}"
+
+    status_counts: Counter[int] = Counter()
+    app = FastAPI(title=_TITLE, version=_VERSION, description=api_module.__doc__ or "", lifespan=lifespan,
+                  redoc_url=None)
+    app.include_router(api_router(catalog, render_pages(catalog, public_url), Images(catalog, public_url), model,
+                                  origin=web_origin, payment_redirect=payment_redirect))
+    app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
+                                      status_counts=status_counts))
+    app.add_middleware(Gate, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,
+                       require_origin=require_origin, status_counts=status_counts)
+    _install_error_handlers(app)
+    _install_openapi(app)
+    app.state.catalog = catalog
+    app.state.model = model
+    app.state.org_id = org_id
+    app.state.origin = web_origin
+    app.state.admin_token = admin_token
+    app.state.base_path = EVENT_MANAGEMENT.format(organizationId=org_id) + "/"
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return exc.response()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return error_response(exc.status_code, _REASONS.get(exc.status_code, "HttpError"), str(exc.detail),
+                              headers=exc.headers)
+
+    async def request_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        fields = [wire.FieldError(field=".".join(str(p) for p in e.get("loc", ())), message=str(e.get("msg", "")))
+                  for e in exc.errors()]
+        text = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid request"
+        return error_response(422, "InvalidRequest", text, field=fields[0].field if fields else None,
+                              errors=fields)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "InternalServerError", "the request failed; see the server log")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """The generated schema plus the token's security scheme and the request bodies parsed by hand."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {})["emApplicationtoken"] = {
+            "type": "apiKey", "in": "query", "name": "emApplicationtoken",
+            "description": "The web application's Token column (Settings > Event management > Web applications)",
+        }
+        bodies = (wire.RegistrationRequest, wire.FinalizeRegistrationRequest, wire.CheckInRequest)
+        _, defs = models_json_schema([(m, "validation") for m in bodies] + [(wire.ErrorBody, "serialization")],
+                                     ref_template="#/components/schemas/{model}")
+        schemas = components.setdefault("schemas", {})
+        schemas.update(defs.get("$defs", {}))
+        for operations in schema.get("paths", {}).values():  # FastAPI's default 422 never happens here
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                ref = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+                if ref.get("$ref", "").endswith("/HTTPValidationError"):
+                    del responses["422"]
+                if operation.get("security") == []:  # the check-in: no token, so never a token error
+                    responses.pop("401", None)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

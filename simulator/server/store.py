@@ -1,0 +1,354 @@
+"""The live server's durable state in SQLite (WAL): accepted submissions and the records they create.
+
+Tables::
+
+    submissions            id, event_id, body (the validated request JSON), state, accepted_s, created_s,
+                           dead_lettered_s, attempts, last_error
+    contacts               one per email (case-insensitive): the default matching rule keys on email here
+    event_registrations    one per (contact, event)
+    session_registrations  one per (contact, session)
+    waitlist_items         one per (contact, event, session) — session '' for the event's own waitlist
+
+A submission goes ``accepted`` → (``retrying``)* → ``created`` | ``dead_lettered``. ``accept`` is written before
+the caller gets its 202; on restart ``pending()`` gives back everything not yet settled, oldest first.
+``mark_created`` writes the contact, registrations and waitlist items of every attendee in one transaction and
+is idempotent: marking a created submission again changes nothing, and a second submission for the same email
+and event creates no second registration (it is counted as a duplicate).
+
+Every statement is parameterized. One connection serves all threads behind a lock (the model's thread writes,
+HTTP handlers read counts). ``synchronous=NORMAL`` (default) survives a process crash, which is what restart
+tests exercise; ``FULL`` also survives power loss, at the cost of an fsync per commit.
+
+Times are model seconds (the live driver's simulated clock), as everywhere inside.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from simulator.server.errors import StoreError, UnknownSubmission
+
+__all__ = ["Store", "StoredSubmission", "CreatedRecords"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id              TEXT PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('accepted', 'retrying', 'created', 'dead_lettered')),
+    accepted_s      REAL NOT NULL,
+    created_s       REAL,
+    dead_lettered_s REAL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT
+);
+CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, accepted_s);
+CREATE TABLE IF NOT EXISTS contacts (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL UNIQUE,
+    first_name TEXT NOT NULL,
+    last_name  TEXT NOT NULL,
+    created_s  REAL NOT NULL,
+    updated_s  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_registrations (
+    id            INTEGER PRIMARY KEY,
+    contact_id    INTEGER NOT NULL REFERENCES contacts (id),
+    event_id      TEXT NOT NULL,
+    pass_id       TEXT,
+    responses     TEXT NOT NULL,
+    submission_id TEXT NOT NULL REFERENCES submissions (id),
+    created_s     REAL NOT NULL,
+    UNIQUE (contact_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS event_registrations_by_event ON event_registrations (event_id);
+CREATE TABLE IF NOT EXISTS session_registrations (
+    id                    INTEGER PRIMARY KEY,
+    contact_id            INTEGER NOT NULL REFERENCES contacts (id),
+    event_id              TEXT NOT NULL,
+    session_id            TEXT NOT NULL,
+    event_registration_id INTEGER REFERENCES event_registrations (id),
+    submission_id         TEXT NOT NULL REFERENCES submissions (id),
+    created_s             REAL NOT NULL,
+    UNIQUE (contact_id, session_id)
+);
+CREATE INDEX IF NOT EXISTS session_registrations_by_session ON session_registrations (session_id);
+CREATE TABLE IF NOT EXISTS waitlist_items (
+    id            INTEGER PRIMARY KEY,
+    contact_id    INTEGER NOT NULL REFERENCES contacts (id),
+    event_id      TEXT NOT NULL,
+    session_id    TEXT NOT NULL DEFAULT '',
+    submission_id TEXT NOT NULL REFERENCES submissions (id),
+    created_s     REAL NOT NULL,
+    UNIQUE (contact_id, event_id, session_id)
+);
+"""
+_PENDING = ("accepted", "retrying")
+_SYNCHRONOUS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
+_TABLE_COUNTS = {  # fixed statements: table names cannot be parameters
+    "contacts": "SELECT COUNT(*) FROM contacts",
+    "event_registrations": "SELECT COUNT(*) FROM event_registrations",
+    "session_registrations": "SELECT COUNT(*) FROM session_registrations",
+    "waitlist_items": "SELECT COUNT(*) FROM waitlist_items",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSubmission:
+    """An accepted submission as stored; ``body`` is the validated request JSON."""
+
+    id: str
+    event_id: str
+    body: str
+    state: str
+    accepted_s: float
+    attempts: int
+    last_error: str | None
+
+    def request(self) -> dict[str, Any]:
+        return dict(json.loads(self.body))
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedRecords:
+    """What one ``mark_created`` wrote (all zero when the submission was already created)."""
+
+    already_created: bool = False
+    contacts: int = 0  # new contacts (an existing email is matched and updated, not counted)
+    event_registrations: int = 0
+    session_registrations: int = 0
+    waitlist_items: int = 0
+    duplicates: int = 0  # registrations or items that already existed for that contact
+
+
+class Store:
+    """The SQLite store; open with ``Store(path)`` (or ``":memory:"``), close with ``close()`` or ``with``."""
+
+    def __init__(self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
+        if synchronous not in _SYNCHRONOUS:
+            raise StoreError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_SYNCHRONOUS[synchronous])
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- writes ----------------------------------------------------------------------------------------------
+    def accept(self, submission_id: str, event_id: str, body: str, accepted_s: float) -> bool:
+        """Durably record an accepted submission; False when that id was already stored (nothing changes)."""
+        return self.accept_many([(submission_id, event_id, body, accepted_s)]) == 1
+
+    def accept_many(self, items: Iterable[tuple[str, str, str, float]]) -> int:
+        """Record several ``(id, event_id, body, accepted_s)`` in one commit; how many were new."""
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO submissions (id, event_id, body, state, accepted_s) VALUES (?, ?, ?, 'accepted', ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                list(items),
+            )
+            return db.total_changes - before
+
+    def record_attempt(self, submission_id: str, error: str, attempts: int) -> None:
+        """A try failed and will be retried: state ``retrying``, the attempt count and the error so far."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE submissions SET state = 'retrying', attempts = ?, last_error = ? "
+                "WHERE id = ? AND state IN ('accepted', 'retrying')",
+                (attempts, error, submission_id),
+            )
+            if cursor.rowcount == 0:
+                self._require(db, submission_id)
+
+    def mark_created(
+        self, submission_id: str, created_s: float, *, attempts: int | None = None, waitlisted: bool | None = None
+    ) -> CreatedRecords:
+        """Write the submission's records and mark it ``created``; idempotent (see the module docstring).
+
+        ``waitlisted=True`` puts every attendee on the event's waitlist whatever the body says (the model
+        decided the event was full); None follows each attendee's ``waitlisted``.
+        """
+        with self._transaction() as db:
+            row = db.execute("SELECT event_id, body, state FROM submissions WHERE id = ?",
+                             (submission_id,)).fetchone()
+            if row is None:
+                raise UnknownSubmission(submission_id)
+            event_id, body, state = row
+            if state == "created":
+                return CreatedRecords(already_created=True)
+            totals = dict.fromkeys(("contacts", "event_registrations", "session_registrations",
+                                    "waitlist_items", "duplicates"), 0)
+            for attendee in json.loads(body).get("attendees", []):
+                for key, count in self._create_attendee(db, submission_id, event_id, attendee, created_s,
+                                                        waitlisted).items():
+                    totals[key] += count
+            db.execute(
+                "UPDATE submissions SET state = 'created', created_s = ?, attempts = COALESCE(?, attempts) "
+                "WHERE id = ?",
+                (created_s, attempts, submission_id),
+            )
+            return CreatedRecords(False, totals["contacts"], totals["event_registrations"],
+                                  totals["session_registrations"], totals["waitlist_items"], totals["duplicates"])
+
+    def mark_dead_lettered(self, submission_id: str, dead_lettered_s: float, reason: str,
+                           *, attempts: int | None = None) -> bool:
+        """Give up on a pending submission; False if it had already settled (created or dead-lettered)."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE submissions SET state = 'dead_lettered', dead_lettered_s = ?, last_error = ?, "
+                "attempts = COALESCE(?, attempts) WHERE id = ? AND state IN ('accepted', 'retrying')",
+                (dead_lettered_s, reason, attempts, submission_id),
+            )
+            if cursor.rowcount == 0:
+                self._require(db, submission_id)
+                return False
+            return True
+
+    @staticmethod
+    def _require(db: sqlite3.Connection, submission_id: str) -> None:
+        if db.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is None:
+            raise UnknownSubmission(submission_id)
+
+    @staticmethod
+    def _create_attendee(
+        db: sqlite3.Connection, submission_id: str, event_id: str, attendee: dict[str, Any], now_s: float,
+        waitlisted: bool | None,
+    ) -> dict[str, int]:
+        counts = {"contacts": 0, "event_registrations": 0, "session_registrations": 0, "waitlist_items": 0,
+                  "duplicates": 0}
+        email = str(attendee["email"]).strip().lower()
+        first, last = str(attendee["firstName"]), str(attendee["lastName"])
+        found = db.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
+        if found is None:
+            contact_id = db.execute(
+                "INSERT INTO contacts (email, first_name, last_name, created_s, updated_s) VALUES (?, ?, ?, ?, ?)",
+                (email, first, last, now_s, now_s),
+            ).lastrowid
+            counts["contacts"] = 1
+        else:
+            contact_id = found[0]
+            db.execute("UPDATE contacts SET first_name = ?, last_name = ?, updated_s = ? WHERE id = ?",
+                       (first, last, now_s, contact_id))
+
+        def waitlist(session_id: str) -> None:
+            added = db.execute(
+                "INSERT INTO waitlist_items (contact_id, event_id, session_id, submission_id, created_s) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (contact_id, event_id, session_id, submission_id, now_s),
+            ).rowcount
+            counts["waitlist_items" if added else "duplicates"] += 1
+
+        if waitlisted if waitlisted is not None else bool(attendee.get("waitlisted")):
+            waitlist("")
+            return counts
+        added = db.execute(
+            "INSERT INTO event_registrations (contact_id, event_id, pass_id, responses, submission_id, created_s) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (contact_id, event_id, attendee.get("passId"), json.dumps(attendee.get("responses") or []),
+             submission_id, now_s),
+        ).rowcount
+        counts["event_registrations" if added else "duplicates"] += 1
+        registration_id = db.execute("SELECT id FROM event_registrations WHERE contact_id = ? AND event_id = ?",
+                                     (contact_id, event_id)).fetchone()[0]
+        for chosen in attendee.get("attendeeSessions") or []:
+            session_id = str(chosen["sessionId"])
+            if chosen.get("waitlisted"):
+                waitlist(session_id)
+                continue
+            added = db.execute(
+                "INSERT INTO session_registrations (contact_id, event_id, session_id, event_registration_id, "
+                "submission_id, created_s) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (contact_id, event_id, session_id, registration_id, submission_id, now_s),
+            ).rowcount
+            counts["session_registrations" if added else "duplicates"] += 1
+        return counts
+
+    # --- reads -----------------------------------------------------------------------------------------------
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def pending(self) -> list[StoredSubmission]:
+        """Submissions accepted but not settled, oldest first: what a restarted server resumes."""
+        rows = self._all(
+            "SELECT id, event_id, body, state, accepted_s, attempts, last_error FROM submissions "
+            "WHERE state IN (?, ?) ORDER BY accepted_s, id",
+            _PENDING,
+        )
+        return [StoredSubmission(*row) for row in rows]
+
+    def submission(self, submission_id: str) -> dict[str, Any] | None:
+        """The submission's status as ``GET /_harness/submissions/{id}`` shows it, or None."""
+        row = self._one(
+            "SELECT id, event_id, state, attempts, accepted_s, created_s, dead_lettered_s, last_error "
+            "FROM submissions WHERE id = ?",
+            (submission_id,),
+        )
+        if row is None:
+            return None
+        keys = ("id", "event_id", "state", "attempts", "accepted_s", "created_s", "dead_lettered_s", "last_error")
+        return dict(zip(keys, row, strict=True))
+
+    def registration_count(self, event_id: str) -> int:
+        return int(self._one("SELECT COUNT(*) FROM event_registrations WHERE event_id = ?", (event_id,))[0])
+
+    def session_registration_count(self, session_id: str) -> int:
+        return int(self._one("SELECT COUNT(*) FROM session_registrations WHERE session_id = ?", (session_id,))[0])
+
+    def waitlist_count(self, event_id: str, session_id: str = "") -> int:
+        return int(self._one("SELECT COUNT(*) FROM waitlist_items WHERE event_id = ? AND session_id = ?",
+                             (event_id, session_id))[0])
+
+    def registration_counts(self) -> dict[str, int]:
+        """Event registrations per event id (to restore the model's seat counts after a restart)."""
+        rows = self._all("SELECT event_id, COUNT(*) FROM event_registrations GROUP BY event_id")
+        return {event_id: int(n) for event_id, n in rows}
+
+    def session_registration_counts(self) -> dict[str, int]:
+        rows = self._all("SELECT session_id, COUNT(*) FROM session_registrations GROUP BY session_id")
+        return {session_id: int(n) for session_id, n in rows}
+
+    def counts(self) -> dict[str, Any]:
+        """Totals: submissions by state, contacts, registrations, session registrations, waitlist items."""
+        with self._lock:
+            by_state = dict.fromkeys(("accepted", "retrying", "created", "dead_lettered"), 0)
+            by_state.update(self._db.execute("SELECT state, COUNT(*) FROM submissions GROUP BY state").fetchall())
+            tables = {table: int(self._db.execute(sql).fetchone()[0]) for table, sql in _TABLE_COUNTS.items()}
+        return {"submissions": by_state, **tables}
