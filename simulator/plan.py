@@ -50,16 +50,20 @@ ATTENDEE_PASS = Call("msevtmgt_attendeepass", write=True)
 VALIDATION_READ = Call("validation_read", write=False)
 
 
-def calls_for(plan: PlanSettings, *, sessions: int, waitlisted: bool, paid: bool) -> tuple[Call, ...]:
-    """The processor's calls for one attendee, in the order it makes them."""
-    calls = [CONTACT_MATCH] * plan.contact_match + [CONTACT_WRITE] * plan.contact_write
+def calls_for(plan: PlanSettings, *, sessions: int, waitlisted: bool, paid: bool, attendees: int = 1
+              ) -> tuple[Call, ...]:
+    """The processor's calls for one submission, in the order it makes them: per attendee the contact match
+    and write, then the registration (or waitlist item) and, paid, purchase and pass; ``per_session`` for each
+    of the ``sessions`` named across all attendees."""
+    per_attendee = [CONTACT_MATCH] * plan.contact_match + [CONTACT_WRITE] * plan.contact_write
     if waitlisted:
-        calls += [WAITLIST_ITEM] * plan.waitlist_item
+        per_attendee += [WAITLIST_ITEM] * plan.waitlist_item
     else:
-        calls += [REGISTRATION] * plan.registration + [SESSION_REGISTRATION] * (plan.per_session * sessions)
-    if paid and not waitlisted:
-        calls += [PURCHASE] * plan.purchase + [ATTENDEE_PASS] * plan.attendee_pass
-    return tuple(calls)
+        per_attendee += [REGISTRATION] * plan.registration
+        if paid:
+            per_attendee += [PURCHASE] * plan.purchase + [ATTENDEE_PASS] * plan.attendee_pass
+    session_calls = [] if waitlisted else [SESSION_REGISTRATION] * (plan.per_session * sessions)
+    return tuple(per_attendee * attendees + session_calls)
 
 
 def validation_keys(event_id: str, session_ids: tuple[str, ...], paid: bool) -> tuple[tuple[str, str], ...]:

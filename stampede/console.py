@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
-err = Console(stderr=True)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 out = Console() if sys.stdout.isatty() else Console(width=140)
 
 
@@ -157,3 +157,36 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
         table.add_row("rejected", f"{count:,} × {reason}")
     table.add_row("run directory", str(run_dir))
     out.print(table)
+
+
+def print_serving(served: Any, host: str, port: int, db: Path, time_scale: float, server: Any) -> None:
+    """Startup banner: what a portal developer pastes into their config. The port is printed once bound."""
+    base = served.app.state.base_path
+
+    def announce() -> None:
+        bound = port
+        for listener in getattr(server, "servers", []):
+            for sock in getattr(listener, "sockets", []):
+                bound = sock.getsockname()[1]
+        url_host = f"[{host}]" if ":" in host else host
+        err.print(f"[bold]Stampede event API mock[/] on http://{url_host}:{bound}", highlight=False)
+        err.print(f"  base URL      http://{url_host}:{bound}{base}", highlight=False)
+        err.print(f"  org id        {served.org_id}", highlight=False)
+        err.print(f"  token         {served.token}   (query parameter emApplicationtoken)", highlight=False)
+        err.print(f"  origin        {served.origin}   (CORS allowed for this origin only)", highlight=False)
+        if served.app.state.admin_token:
+            err.print(f"  admin token   {served.app.state.admin_token}   (Authorization: Bearer … for /_harness)",
+                      highlight=False)
+        err.print(f"  database      {db}   ({served.model.resumed} pending submissions resumed)", highlight=False)
+        err.print(f"  time scale    {time_scale:g} simulated s per wall s", highlight=False)
+        err.print(f"  try           curl 'http://{url_host}:{bound}{base}events/published?emApplicationtoken="
+                  f"{served.token}'", highlight=False)
+        print(f"READY http://{url_host}:{bound}", flush=True)  # a line scripts and tests can wait for
+
+    original = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original(sockets=sockets)
+        announce()
+
+    server.startup = startup

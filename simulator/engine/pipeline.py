@@ -34,17 +34,6 @@ from simulator.scenario import Scenario, format_duration
 __all__ = ["Offer", "Accepted", "Rejected", "Submission", "Journal", "EventPipeline"]
 
 
-@dataclass(slots=True)  # not frozen: one is made per arrival, and frozen dataclasses are slow to build
-class Offer:
-    """A registration as a caller submits it (one attendee)."""
-
-    kind: str  # event | session | waitlist
-    event: Event
-    session_ids: tuple[str, ...] = ()
-    waitlisted: bool = False
-    submission_id: str | None = None  # the live server's id; simulated runs number their submissions
-
-
 @dataclass(frozen=True, slots=True)
 class Accepted:
     number: int
@@ -59,6 +48,19 @@ class Rejected:
 
 
 Outcome = Accepted | Rejected
+
+
+@dataclass(slots=True)  # not frozen: one is made per arrival, and frozen dataclasses are slow to build
+class Offer:
+    """A registration as a caller submits it (one attendee)."""
+
+    kind: str  # event | session | waitlist
+    event: Event
+    session_ids: tuple[str, ...] = ()  # every session named, across attendees (a seat each)
+    waitlisted: bool = False
+    submission_id: str | None = None  # the live server's id; simulated runs number their submissions
+    attendees: int = 1
+    invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
 
 
 @dataclass(slots=True)
@@ -80,6 +82,7 @@ class Journal(Protocol):
     """The durable side of the pipeline; the live server's SQLite store implements it."""
 
     def accepted(self, submission: Submission) -> None: ...
+    def retrying(self, submission: Submission, now_s: float, error: str) -> None: ...
     def created(self, submission: Submission, now_s: float) -> None: ...
     def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None: ...
 
@@ -161,7 +164,7 @@ class EventPipeline:
         self.validating = 0
         self.arrivals_done = False
         self.settled = env.event()
-        self._plan_cache: dict[tuple[int, bool, bool], tuple[plans.Call, ...]] = {}
+        self._plan_cache: dict[tuple[int, bool, bool, int], tuple[plans.Call, ...]] = {}
         self._validation_keys: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
         self._browse_keys = {event.id: plans.browse_keys(event.id) for event in catalog.events}
         for index in range(api.processors):
@@ -248,12 +251,16 @@ class EventPipeline:
                 yield self.env.timeout(failed.retry_after_s or 1.0)
 
     def _decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None:
+        if offer.invalid is not None:
+            self._reject(offer, offered_s, offer.invalid, reply)
+            return
         event = offer.event
         waitlisted = offer.waitlisted
+        seats = offer.attendees
         if waitlisted and not event.waitlist:
             self._reject(offer, offered_s, Rejected(400, "event has no waitlist"), reply)
             return
-        if not waitlisted and event.capacity and self.registered[event.id] >= event.capacity:
+        if not waitlisted and event.capacity and self.registered[event.id] + seats > event.capacity:
             if not event.waitlist:
                 self._reject(offer, offered_s, Rejected(409, "event is full"), reply)
                 return
@@ -264,14 +271,33 @@ class EventPipeline:
                 if session.capacity and self.session_registered[session_id] >= session.capacity:
                     self._reject(offer, offered_s, Rejected(409, "session is full"), reply)
                     return
-            self.registered[event.id] += 1
-            for session_id in offer.session_ids:
-                self.session_registered[session_id] += 1
+            self.reserve(event.id, offer.session_ids, seats)
         number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
         submission = Submission(number, offer, waitlisted, self._calls(offer, waitlisted), self.env.now)
         self.admit(submission)
         if reply is not None:
             reply(Accepted(number, waitlisted))
+
+    def reserve(self, event_id: str, session_ids: tuple[str, ...], seats: int) -> None:
+        """Take ``seats`` of the event and one seat per named session (also how a restart restores counts)."""
+        self.registered[event_id] += seats
+        for session_id in session_ids:
+            self.session_registered[session_id] += 1
+
+    def restore_seats(self, events: dict[str, int], sessions: dict[str, int]) -> None:
+        """Seats already taken before this model started (a restarted live server's created records)."""
+        self.registered.update(events)
+        self.session_registered.update(sessions)
+
+    def resume(self, offer: Offer, accepted_s: float, attempts: int) -> None:
+        """Queue an item accepted before this model started (the live server's pending work after a restart);
+        its seats are taken again, its journal entry exists already."""
+        if not offer.waitlisted:
+            self.reserve(offer.event.id, offer.session_ids, offer.attendees)
+        number = self.recorder.offered(self._kind(offer), accepted_s, offer.submission_id)
+        self.in_system += 1
+        calls = self._calls(offer, offer.waitlisted)
+        self.admit(Submission(number, offer, offer.waitlisted, calls, accepted_s, attempts=max(1, attempts)))
 
     def admit(self, submission: Submission) -> None:
         """Accept an already validated item: journal it, then queue it (also how the live server resumes)."""
@@ -281,11 +307,11 @@ class EventPipeline:
         self.queue.put(submission)
 
     def _calls(self, offer: Offer, waitlisted: bool) -> tuple[plans.Call, ...]:
-        shape = (len(offer.session_ids), waitlisted, offer.event.paid)
+        shape = (len(offer.session_ids), waitlisted, offer.event.paid, offer.attendees)
         calls = self._plan_cache.get(shape)
         if calls is None:
             calls = plans.calls_for(self.scenario.dataverse.plan, sessions=shape[0], waitlisted=waitlisted,
-                                    paid=offer.event.paid)
+                                    paid=offer.event.paid, attendees=offer.attendees)
             self._plan_cache[shape] = calls
         return calls
 
@@ -359,6 +385,8 @@ class EventPipeline:
         if self.policy.stop(state):
             self._dead_letter(submission, f"{self.policy.stop_reason(state)}; last error: {failed.reason}")
             return True
+        if self.journal is not None:
+            self.journal.retrying(submission, env.now, failed.reason)
         wait_s = self.policy.wait_s(state, self.rng)
         state.last_wait_s = wait_s
         remaining_s = submission.accepted_s + self.deadline_s - env.now

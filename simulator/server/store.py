@@ -326,6 +326,14 @@ class Store:
         keys = ("id", "event_id", "state", "attempts", "accepted_s", "created_s", "dead_lettered_s", "last_error")
         return dict(zip(keys, row, strict=True))
 
+    def latest_s(self) -> float:
+        """The latest model time recorded: a restarted model's clock resumes here, so deadlines keep counting."""
+        row = self._one(
+            "SELECT MAX(COALESCE(MAX(accepted_s), 0), COALESCE(MAX(created_s), 0), "
+            "COALESCE(MAX(dead_lettered_s), 0)) FROM submissions"
+        )
+        return float(row[0] or 0.0)
+
     def registration_count(self, event_id: str) -> int:
         return int(self._one("SELECT COUNT(*) FROM event_registrations WHERE event_id = ?", (event_id,))[0])
 

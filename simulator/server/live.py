@@ -1,0 +1,204 @@
+"""The real ``LiveModel``: the simulator's own model in wall-clock time, journalled in SQLite.
+
+    HTTP handler ─ register() ─► RealtimeDriver.offer() ─► EventPipeline (validation reads through the
+                                                            instance's cache, capacity) ─► journal.accepted
+                                                            = Store.accept (durable) ─► answer ─► 202
+    model thread: processors ─► Dataverse model (limits, 429, Retry-After, retries, deadline)
+                  ─► journal.created = Store.mark_created (contacts, registrations) | dead_lettered
+
+A request is one submission: its attendees share one work item whose plan repeats per attendee, and it takes
+a seat per attendee (waitlisted attendees included — a simplification). A request that the catalog shows to
+be invalid (a session of another event, a missing pass) still costs the event's validation read before it is
+refused, as the real API reads the event before it can judge the request.
+
+On start, submissions the store holds as pending are re-admitted (from their first call: the store's
+uniqueness rules make a repeated write harmless) and seat counts are restored from what was created and what
+is pending; the model's clock resumes at the latest time stored, so deadlines keep counting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from simulator.catalog import Catalog, Event
+from simulator.engine.model import Model, build_model
+from simulator.engine.pipeline import Accepted as EngineAccepted
+from simulator.engine.pipeline import Offer, Rejected, Submission
+from simulator.engine.realtime import RealtimeDriver
+from simulator.plan import capacity
+from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
+from simulator.scenario import Fault, Scenario, scenario_to_toml
+from simulator.server.contract import RegistrationRequest
+from simulator.server.model import Accepted, Refused, RegistrationOutcome, entity_refusal, refused_from
+from simulator.server.store import Store
+
+__all__ = ["LiveEventModel"]
+
+_CODES = {  # engine rejection reasons → the error type the caller sees
+    "event is full": "EventFull",
+    "session is full": "SessionFull",
+    "event has no waitlist": "WaitlistNotAvailable",
+}
+
+
+@dataclass
+class _Pending:
+    """What the journal needs between the offer and the acceptance (the body is stored at acceptance)."""
+
+    body: str
+    refusal: Refused | None
+
+
+class LiveEventModel:
+    """``LiveModel`` over the SimPy model driven in wall-clock time, with the SQLite store as its journal."""
+
+    def __init__(self, scenario: Scenario, store: Store, time_scale: float = 1.0) -> None:
+        self.scenario = scenario
+        self.store = store
+        self._pending: dict[str, _Pending] = {}
+        env = simpy.Environment(initial_time=store.latest_s())
+        self.model: Model = build_model(env, scenario, journal=self)
+        self.catalog: Catalog = self.model.catalog
+        self._events_by_id = {event.id: event for event in self.catalog.events}
+        self.driver = RealtimeDriver(self.model, time_scale)
+        self.started_s = env.now
+        self._started_wall = time.perf_counter()
+        self.resumed = self._resume()
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._started_wall = time.perf_counter()
+        self.driver.start()
+
+    def stop(self) -> None:
+        self.driver.stop()
+
+    def _resume(self) -> int:
+        """Re-admit what the store holds as pending and restore seat counts (before the driver starts)."""
+        pipeline = self.model.pipeline
+        pipeline.restore_seats(self.store.registration_counts(), self.store.session_registration_counts())
+        resumed = 0
+        for stored in self.store.pending():
+            event = self._events_by_id.get(stored.event_id)
+            if event is None:  # the scenario's catalog changed under the database: say so, keep the row
+                self.store.mark_dead_lettered(stored.id, self.model.env.now,
+                                              f"event {stored.event_id} is not in this scenario's catalog")
+                continue
+            offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
+            pipeline.resume(offer, stored.accepted_s, stored.attempts)
+            resumed += 1
+        return resumed
+
+    # --- registration --------------------------------------------------------------------------------------
+    @staticmethod
+    def _offer(event: Event, request: RegistrationRequest, submission_id: str,
+               refusal: Refused | None = None) -> Offer:
+        attendees = request.attendees
+        sessions = () if refusal else tuple(
+            chosen.sessionId for a in attendees for chosen in a.attendeeSessions if not chosen.waitlisted
+        )
+        waitlisted = all(bool(a.waitlisted) for a in attendees)
+        kind = "waitlist" if waitlisted else ("session" if sessions else "event")
+        invalid = Rejected(refusal.status, refusal.message) if refusal else None
+        return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid)
+
+    async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
+        submission_id = str(uuid.uuid4())
+        refusal = entity_refusal(event, request)
+        self._pending[submission_id] = _Pending(request.model_dump_json(), refusal)
+        try:
+            outcome = await asyncio.wrap_future(self.driver.offer(self._offer(event, request, submission_id,
+                                                                              refusal)))
+        finally:
+            self._pending.pop(submission_id, None)
+        if isinstance(outcome, EngineAccepted):
+            return Accepted(submission_id)
+        if refusal is not None and outcome.reason == refusal.message:
+            return refusal
+        return refused_from(outcome.status, outcome.reason, outcome.retry_after_s, _CODES.get(outcome.reason))
+
+    # --- the journal (called on the model thread) ----------------------------------------------------------
+    def accepted(self, submission: Submission) -> None:
+        submission_id = str(submission.offer.submission_id)
+        pending = self._pending.get(submission_id)
+        if pending is not None:  # a resumed submission is already stored
+            self.store.accept(submission_id, submission.offer.event.id, pending.body, submission.accepted_s)
+
+    def retrying(self, submission: Submission, now_s: float, error: str) -> None:
+        self.store.record_attempt(str(submission.offer.submission_id), error, submission.attempts)
+
+    def created(self, submission: Submission, now_s: float) -> None:
+        decided_waitlist = submission.waitlisted and not submission.offer.waitlisted
+        self.store.mark_created(str(submission.offer.submission_id), now_s, attempts=submission.attempts,
+                                waitlisted=True if decided_waitlist else None)
+
+    def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None:
+        self.store.mark_dead_lettered(str(submission.offer.submission_id), now_s, reason,
+                                      attempts=submission.attempts)
+
+    # --- reads (event loop; quick, no waiting on the model) -------------------------------------------------
+    def registration_count(self, event_id: str) -> int:
+        return self.store.registration_count(event_id)
+
+    def session_registration_count(self, session_id: str) -> int:
+        return self.store.session_registration_count(session_id)
+
+    def submission(self, submission_id: str) -> Mapping[str, Any] | None:
+        return self.store.submission(submission_id)
+
+    def stats(self) -> Mapping[str, Any]:
+        recorder = self.model.recorder
+        totals = {column: recorder.total(column) for column in COUNT_COLUMNS}
+        stored = self.store.counts()["submissions"]
+        return {
+            **{key: totals[key] for key in ("offered", "accepted", "rejected", "cache_hits", "cache_misses",
+                                            "dv_admitted", "dv_throttled", "dv_throttled_requests",
+                                            "dv_throttled_execution", "dv_throttled_concurrency", "dv_failed")},
+            "created": stored["created"],
+            "dead_lettered": stored["dead_lettered"],
+            "pending": stored["accepted"] + stored["retrying"],
+            "sim_now_s": round(self.driver.sim_now_s, 3),
+            "time_scale": self.driver.time_scale,
+        }
+
+    def timeseries(self) -> list[dict[str, Any]]:
+        recorder = self.model.recorder
+        bins = min(recorder.bins, int(self.driver.sim_now_s / recorder.bin_s))
+        rows = []
+        for index in range(bins):
+            row: dict[str, Any] = {"t_s": index * recorder.bin_s}
+            row.update({c: recorder.counts[c][index] for c in COUNT_COLUMNS})
+            row.update({c: recorder.levels[c][index] for c in LEVEL_COLUMNS})
+            rows.append(row)
+        return rows
+
+    async def inject_fault(self, kind: str, duration_s: float, **values: Any) -> None:
+        fault = Fault.model_validate({"at": 0, "duration": duration_s, "kind": kind, **values})
+
+        def start(model: Model) -> None:
+            model.env.process(model.dataverse.fault(fault))
+
+        await asyncio.wrap_future(self.driver.call(start))
+
+    # --- the live run directory ----------------------------------------------------------------------------
+    def run_files(self, name: str | None = None) -> dict[str, str]:
+        """The run directory's files for what this server saw (call after :meth:`stop`)."""
+        recorder = self.model.recorder
+        simulated_s = self.model.env.now
+        summary = summarize(
+            recorder, name=name or self.scenario.name, mode="live", seed=self.scenario.seed,
+            simulated_s=simulated_s, wall_s=time.perf_counter() - self._started_wall,
+            capacity=capacity(self.scenario),
+            extra={"time_scale": self.driver.time_scale, "resumed": self.resumed,
+                   "store": self.store.counts(), "started_s": self.started_s},
+        )
+        return run_files(recorder, summary, scenario_to_toml(self.scenario))
+
+

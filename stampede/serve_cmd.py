@@ -1,0 +1,69 @@
+"""`stampede serve`: the reference mock of the event API on a real socket, driven by the live model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from simulator.server.errors import ConfigurationError
+from stampede import console
+
+
+def serve(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario TOML (catalog, API, Dataverse); "
+                                                         "default: built-in defaults.")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; non-loopback needs the admin token for /_harness.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free port).")] = 8000,
+    time_scale: Annotated[float, typer.Option(help="Simulated seconds per wall second (60: a 5-minute window "
+                                                    "passes in 5 s).")] = 1.0,
+    db: Annotated[Path, typer.Option(help="SQLite file for accepted submissions and created records; "
+                                          "reuse it to resume pending work.")] = Path("stampede-serve.db"),
+    org: Annotated[str | None, typer.Option(help="Organization id in the URLs (default: a development id).")] = None,
+    token: Annotated[str | None, typer.Option(help="emApplicationtoken (default: generated and printed).")] = None,
+    origin: Annotated[str | None, typer.Option(help="The web application's origin, for CORS "
+                                                    "(default http://localhost:5173).")] = None,
+    admin_token: Annotated[str | None, typer.Option(help="Bearer token for /_harness and /metrics.")] = None,
+    out: Annotated[Path | None, typer.Option(help="On shutdown, write a live run directory here.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a scenario key (repeatable).")] = None,
+) -> None:
+    """Serve the event API mock until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    from simulator.server.live import LiveEventModel
+    from simulator.server.serve import build_served
+
+    try:
+        resolved: Scenario = (load_scenario(scenario, list(set_ or [])) if scenario is not None
+                              else parse_scenario(_defaults(set_), "--set"))
+    except ScenarioError as exc:
+        console.fail(str(exc))
+
+    def write_run(model: LiveEventModel) -> None:
+        if out is not None:
+            run_dir = console.run_directory(out, resolved.name)
+            console.write_files(run_dir, model.run_files())
+            console.err.print(f"live run directory: {run_dir}")
+
+    try:
+        served = build_served(resolved, db_path=db, time_scale=time_scale, host=host, org_id=org, token=token,
+                              origin=origin, admin_token=admin_token, on_stop=write_run)
+    except ConfigurationError as exc:
+        console.fail(str(exc))
+    config = uvicorn.Config(served.app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    console.print_serving(served, host, port, db, time_scale, server)
+    server.run()
+
+
+def _defaults(overrides: list[str] | None) -> dict[str, object]:
+    from simulator.scenario import apply_overrides
+
+    return apply_overrides({"name": "serve"}, list(overrides or []))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
