@@ -158,13 +158,14 @@ class DataverseModel:
         return Failed(429, f"429 {throttled.limit} limit ({throttled.code})", throttled.retry_after_s, throttled)
 
     # --- faults --------------------------------------------------------------------------------------------
-    def fault(self, fault: Fault) -> Generator[simpy.Event, Any, None]:
-        """A process: apply ``fault`` for its duration from now (the caller waits until ``fault.at``)."""
+    def start_fault(self, fault: Fault) -> simpy.Process:
+        """Apply ``fault`` now; a process reverts it after its duration."""
         self._apply(fault, +1)
-        try:
-            yield self.env.timeout(fault.duration)
-        finally:
-            self._apply(fault, -1)
+        return self.env.process(self._revert_after(fault))
+
+    def _revert_after(self, fault: Fault) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(fault.duration)
+        self._apply(fault, -1)
 
     def _apply(self, fault: Fault, sign: int) -> None:
         if fault.kind == "outage":

@@ -35,7 +35,7 @@ class Model:
 
     def _fault_at(self, fault: Any) -> Any:
         yield self.env.timeout(max(0.0, fault.at - self.env.now))
-        yield from self.dataverse.fault(fault)
+        self.dataverse.start_fault(fault)
 
 
 def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | None = None) -> Model:

@@ -183,7 +183,7 @@ class LiveEventModel:
         fault = Fault.model_validate({"at": 0, "duration": duration_s, "kind": kind, **values})
 
         def start(model: Model) -> None:
-            model.env.process(model.dataverse.fault(fault))
+            model.dataverse.start_fault(fault)
 
         await asyncio.wrap_future(self.driver.call(start))
 
