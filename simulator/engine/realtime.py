@@ -115,9 +115,14 @@ class RealtimeDriver:
 
     def _advance(self) -> None:
         """Fire everything due up to simulated now."""
+        env = self.model.env
         now_sim = self.sim_now_s
-        if now_sim > self.model.env.now:
-            self.model.env.run(until=now_sim)
+        if now_sim > env.now:
+            env.run(until=now_sim)
+        # SimPy re-queues the event that stopped run() (a no-op now); step past it and anything else due now,
+        # or peek() keeps saying "due now" and the loop spins instead of waiting.
+        while env.peek() <= env.now:
+            env.step()
 
     def _wait(self, timeout_s: float) -> None:
         try:

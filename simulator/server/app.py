@@ -27,6 +27,7 @@ from simulator.server import api as api_module
 from simulator.server import contract as wire
 from simulator.server.api import EVENT_MANAGEMENT, api_router
 from simulator.server.errors import ApiError, ConfigurationError, error_response
+from simulator.server.fastlane import StaticPages, static_table
 from simulator.server.gate import Gate
 from simulator.server.harness import harness_router
 from simulator.server.model import LiveModel
@@ -112,10 +113,13 @@ def create_app(
     status_counts: Counter[int] = Counter()
     app = FastAPI(title=_TITLE, version=_VERSION, description=api_module.__doc__ or "", lifespan=lifespan,
                   redoc_url=None)
-    app.include_router(api_router(catalog, render_pages(catalog, public_url), Images(catalog, public_url), model,
+    pages = render_pages(catalog, public_url)
+    base_path = EVENT_MANAGEMENT.format(organizationId=org_id) + "/"
+    app.include_router(api_router(catalog, pages, Images(catalog, public_url), model,
                                   origin=web_origin, payment_redirect=payment_redirect))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
                                       status_counts=status_counts))
+    app.add_middleware(StaticPages, table=static_table(base_path, pages))  # inside the gate: rules still apply
     app.add_middleware(Gate, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,
                        require_origin=require_origin, status_counts=status_counts)
     _install_error_handlers(app)
@@ -125,7 +129,7 @@ def create_app(
     app.state.org_id = org_id
     app.state.origin = web_origin
     app.state.admin_token = admin_token
-    app.state.base_path = EVENT_MANAGEMENT.format(organizationId=org_id) + "/"
+    app.state.base_path = base_path
     return app
 
 

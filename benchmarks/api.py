@@ -1,0 +1,139 @@
+"""Speed of the event API mock against its floor, measured in the same run with the same load generator.
+
+The floor is bare Starlette on uvicorn serving the mock's own bytes on the mock's routes (benchmarks/
+bare_app.py); the mock is `stampede serve` with the live model and SQLite. Both run pinned to CPU 0, wrk to
+CPU 1 (when taskset exists). Prints requests/s and p99 for the event page, the sessions list and the
+registration POST, with each ratio to the floor. Targets: ≥ 0.5 for the GETs, ≥ 0.3 for the durable POST.
+
+    .venv/bin/python benchmarks/api.py [--duration 10] [--connections 32]
+(needs wrk: apt-get install wrk)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+ORG = "00000000-0000-4000-8000-000000000001"
+TOKEN = "bench-token"
+EVENT = "launch-001"
+BASE = f"/api/v1.0/orgs/{ORG}/eventmanagement/"
+BODY = json.dumps({"attendees": [{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com",
+                                  "responses": [{"id": "jobtitle", "value": "Analyst"}]}]})
+
+
+def pinned(cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"no answer from {url}")
+
+
+def wrk(url: str, duration_s: int, connections: int, script: Path | None = None) -> tuple[float, float]:
+    """(requests/s, p99 ms) from one wrk run."""
+    command = [*pinned(1), "wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency", url]
+    if script is not None:
+        command[len(pinned(1)) + 1:len(pinned(1)) + 1] = ["-s", str(script)]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 30, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        print(f"  note: {non_2xx.group(1)} non-2xx answers from {url}")
+    return rps, p99_ms
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="stampede-bench-"))
+    post_lua = work / "post.lua"
+    post_lua.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                        f"wrk.body = {json.dumps(BODY)}\n")
+
+    mock_port = free_port()
+    mock = subprocess.Popen([*pinned(0), str(BIN / "stampede"), "serve", "--port", str(mock_port), "--db",
+                             str(work / "bench.db"), "--token", TOKEN, "--set", "catalog.capacity=0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        mock_url = f"http://127.0.0.1:{mock_port}"
+        query = f"?emApplicationtoken={TOKEN}"
+        wait_http(f"{mock_url}{BASE}events/{EVENT}{query}")
+        (work / "event.json").write_bytes(urllib.request.urlopen(f"{mock_url}{BASE}events/{EVENT}{query}").read())
+        (work / "sessions.json").write_bytes(
+            urllib.request.urlopen(f"{mock_url}{BASE}events/{EVENT}/sessions{query}").read())
+        targets = {"mock": mock_url}
+        bare_port = free_port()
+        env = {**os.environ, "BARE_BASE": BASE, "BARE_EVENT": EVENT, "BARE_EVENT_PAGE": str(work / "event.json"),
+               "BARE_SESSIONS": str(work / "sessions.json"), "PYTHONPATH": str(HERE)}
+        bare = subprocess.Popen([*pinned(0), str(BIN / "uvicorn"), "bare_app:app", "--port", str(bare_port),
+                                 "--log-level", "warning", "--no-access-log"], env=env, cwd=HERE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            targets["floor"] = f"http://127.0.0.1:{bare_port}"
+            wait_http(f"{targets['floor']}{BASE}events/{EVENT}{query}")
+            endpoints = {"event page": (f"{BASE}events/{EVENT}{query}", None),
+                         "sessions list": (f"{BASE}events/{EVENT}/sessions{query}", None),
+                         "registration POST": (f"{BASE}events/{EVENT}/registrations{query}", post_lua)}
+            results: dict[tuple[str, str], tuple[float, float]] = {}
+            for name, (path, script) in endpoints.items():
+                for target, url in targets.items():
+                    wrk(url + path, 2, 8, script)  # warm-up
+                    results[(name, target)] = wrk(url + path, args.duration, args.connections, script)
+        finally:
+            stop(bare)
+    finally:
+        stop(mock)
+    print(f"\n{'endpoint':<20}{'mock rps':>10}{'p99 ms':>9}{'floor rps':>11}{'p99 ms':>9}{'ratio':>8}  target")
+    for name in endpoints:
+        mock_rps, mock_p99 = results[(name, "mock")]
+        floor_rps, floor_p99 = results[(name, "floor")]
+        target = 0.3 if "POST" in name else 0.5
+        print(f"{name:<20}{mock_rps:>10.0f}{mock_p99:>9.1f}{floor_rps:>11.0f}{floor_p99:>9.1f}"
+              f"{mock_rps / floor_rps:>8.2f}  >= {target}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
