@@ -31,7 +31,10 @@ _MAX_WAIT_S = 0.25  # wake at least this often so stop() and clock drift are not
 class RealtimeDriver:
     """Drive ``model`` in wall-clock time; thread-safe entry points: :meth:`call`, :meth:`offer`, :meth:`stop`."""
 
-    def __init__(self, model: Model, time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, model: Model, time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 flush: Callable[[], None] | None = None) -> None:
+        """``flush`` makes the journal durable; it runs after each batch of injected work and before the
+        pipeline's answers are released (group commit: one durable write for everything a batch accepted)."""
         if not time_scale > 0:
             raise ValueError(f"time_scale must be positive, e.g. 60 (one wall second = one simulated minute); "
                              f"got {time_scale!r}")
@@ -43,6 +46,8 @@ class RealtimeDriver:
         self._stopping = threading.Event()
         self._start_wall = 0.0
         self._start_sim = model.env.now
+        self._flush = flush
+        self._answers: list[tuple[Future[Any], Any]] = []  # held until the batch is flushed
         self.error: BaseException | None = None
 
     # --- clock ---------------------------------------------------------------------------------------------
@@ -85,8 +90,11 @@ class RealtimeDriver:
         """Offer a registration; the future resolves when the pipeline answers (accepted or rejected)."""
         answer: Future[Outcome] = Future()
 
+        def hold(outcome: Outcome) -> None:
+            self._answers.append((answer, outcome))
+
         def inject(model: Model) -> None:
-            model.pipeline.offer(offer, reply=answer.set_result)
+            model.pipeline.offer(offer, reply=hold)
 
         def forward_failure(injected: Future[None]) -> None:
             error = injected.exception()
@@ -128,18 +136,36 @@ class RealtimeDriver:
         try:
             item = self._inbox.get(timeout=timeout_s)
         except queue.Empty:
+            self._release_answers()  # answers the model gave on its own time (after validation reads)
             return
         if item is not None:
             self._run_item(*item)
+        self._drain_inbox()
 
     def _drain_inbox(self) -> None:
+        """Run everything queued now as one batch, then flush the journal and release the answers."""
         while True:
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
-                return
+                break
             if item is not None:
                 self._run_item(*item)
+        self._release_answers()
+
+    def _release_answers(self) -> None:
+        if not self._answers:
+            return
+        answers, self._answers = self._answers, []
+        try:
+            if self._flush is not None:
+                self._flush()
+        except Exception as exc:  # not durable: no caller may be told "accepted"
+            for future, _ in answers:
+                future.set_exception(exc)
+            return
+        for future, outcome in answers:
+            future.set_result(outcome)
 
     def _run_item(self, fn: Callable[[Model], Any], future: Future[Any]) -> None:
         if not future.set_running_or_notify_cancel():

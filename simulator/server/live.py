@@ -67,7 +67,8 @@ class LiveEventModel:
         self.model: Model = build_model(env, scenario, journal=self)
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
-        self.driver = RealtimeDriver(self.model, time_scale)
+        self._accepted: list[tuple[str, str, str, float]] = []  # accepted this batch, not yet durable
+        self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
         self.started_s = env.now
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
@@ -125,21 +126,32 @@ class LiveEventModel:
         return refused_from(outcome.status, outcome.reason, outcome.retry_after_s, _CODES.get(outcome.reason))
 
     # --- the journal (called on the model thread) ----------------------------------------------------------
+    # Acceptances are written in groups: the driver calls flush() after each batch of requests and only then
+    # releases the 202s (group commit). Anything else the journal writes flushes first, so a submission is
+    # always stored before its outcome.
     def accepted(self, submission: Submission) -> None:
         submission_id = str(submission.offer.submission_id)
         pending = self._pending.get(submission_id)
         if pending is not None:  # a resumed submission is already stored
-            self.store.accept(submission_id, submission.offer.event.id, pending.body, submission.accepted_s)
+            self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s))
+
+    def flush(self) -> None:
+        if self._accepted:
+            batch, self._accepted = self._accepted, []
+            self.store.accept_many(batch)
 
     def retrying(self, submission: Submission, now_s: float, error: str) -> None:
+        self.flush()
         self.store.record_attempt(str(submission.offer.submission_id), error, submission.attempts)
 
     def created(self, submission: Submission, now_s: float) -> None:
+        self.flush()
         decided_waitlist = submission.waitlisted and not submission.offer.waitlisted
         self.store.mark_created(str(submission.offer.submission_id), now_s, attempts=submission.attempts,
                                 waitlisted=True if decided_waitlist else None)
 
     def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None:
+        self.flush()
         self.store.mark_dead_lettered(str(submission.offer.submission_id), now_s, reason,
                                       attempts=submission.attempts)
 
