@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 
 import simpy
 
 from simulator.engine.model import build_model
 from simulator.engine.pipeline import Accepted, Offer, Rejected
-from simulator.engine.realtime import RealtimeDriver
+from simulator.engine.realtime import RealtimeDriver, _settle
 from simulator.scenario import parse_scenario
+
+
+def offered(driver: RealtimeDriver, offer: Offer) -> Future[object]:
+    future: Future[object] = Future()
+    driver.offer(offer, lambda outcome, error: _settle(future, outcome, error))
+    return future
 
 
 def live_model(**dataverse: object):  # type: ignore[no-untyped-def]
@@ -27,7 +34,7 @@ def test_offers_injected_from_another_thread_are_accepted_then_created() -> None
     driver.start()
     try:
         event = model.catalog.events[0]
-        answers = [driver.offer(Offer("event", event, submission_id=f"s{i}")).result(timeout=5) for i in range(4)]
+        answers = [offered(driver, Offer("event", event, submission_id=f"s{i}")).result(timeout=5) for i in range(4)]
         assert [type(a) for a in answers] == [Accepted, Accepted, Accepted, Rejected]
         assert answers[3].status == 409  # capacity 3, no waitlist
         deadline = time.monotonic() + 10

@@ -5,12 +5,13 @@ Simulated now = (wall now − start) × time_scale. The thread loops: run everyt
 take what callers queued in a thread-safe inbox and run it on the model (at simulated now), then wait on the
 inbox until the next scheduled event's wall time (``env.peek()``). SimPy's own RealtimeEnvironment sleeps
 inside ``step()`` and cannot take injected work while it sleeps, which is why this loop owns the waiting.
-Callers get a :class:`concurrent.futures.Future` that the model thread resolves (``asyncio.wrap_future``
-makes it awaitable).
+Callers hand in a callback the model thread calls with the answer (an asyncio caller passes one that does
+``loop.call_soon_threadsafe``); ``call`` wraps that in a :class:`concurrent.futures.Future` for plain threads.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import queue
 import threading
@@ -25,11 +26,20 @@ from simulator.engine.pipeline import Offer, Outcome
 __all__ = ["RealtimeDriver"]
 
 T = TypeVar("T")
+Done = Callable[[Any, BaseException | None], None]  # (result, None) or (None, error)
+
+
+def _settle(future: Future[Any], result: Any, error: BaseException | None) -> None:
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 _MAX_WAIT_S = 0.25  # wake at least this often so stop() and clock drift are noticed
 
 
 class RealtimeDriver:
-    """Drive ``model`` in wall-clock time; thread-safe entry points: :meth:`call`, :meth:`offer`, :meth:`stop`."""
+    """Drive ``model`` in wall-clock time; thread-safe entry points: :meth:`submit`, :meth:`call`, :meth:`offer`,
+    :meth:`stop`."""
 
     def __init__(self, model: Model, time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic,
                  flush: Callable[[], None] | None = None) -> None:
@@ -41,13 +51,13 @@ class RealtimeDriver:
         self.model = model
         self.time_scale = time_scale
         self._clock = clock
-        self._inbox: queue.SimpleQueue[tuple[Callable[[Model], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[tuple[Callable[[Model], Any], Done] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._start_wall = 0.0
         self._start_sim = model.env.now
         self._flush = flush
-        self._answers: list[tuple[Future[Any], Any]] = []  # held until the batch is flushed
+        self._answers: list[tuple[Done, Outcome]] = []  # held until the batch is flushed
         self.error: BaseException | None = None
 
     # --- clock ---------------------------------------------------------------------------------------------
@@ -77,32 +87,32 @@ class RealtimeDriver:
         return self._thread is not None and self._thread.is_alive()
 
     # --- injection (any thread) ----------------------------------------------------------------------------
+    def submit(self, fn: Callable[[Model], Any], done: Done) -> None:
+        """Run ``fn(model)`` on the model thread at simulated now, then ``done(result, None)`` or
+        ``done(None, error)`` on the model thread (keep ``done`` short: hand over to your own thread)."""
+        if self._stopping.is_set():
+            done(None, RuntimeError("the model is stopped"))
+            return
+        self._inbox.put((fn, done))
+
     def call(self, fn: Callable[[Model], T]) -> Future[T]:
         """Run ``fn(model)`` on the model thread at simulated now; the future gets its result or exception."""
         future: Future[T] = Future()
-        if self._stopping.is_set():
-            future.set_exception(RuntimeError("the model is stopped"))
-            return future
-        self._inbox.put((fn, future))
+        self.submit(fn, functools.partial(_settle, future))
         return future
 
-    def offer(self, offer: Offer) -> Future[Outcome]:
-        """Offer a registration; the future resolves when the pipeline answers (accepted or rejected)."""
-        answer: Future[Outcome] = Future()
-
-        def hold(outcome: Outcome) -> None:
-            self._answers.append((answer, outcome))
+    def offer(self, offer: Offer, answered: Done) -> None:
+        """Offer a registration; ``answered(outcome, None)`` once the pipeline answers and what it accepted is
+        durable (or ``answered(None, error)``), on the model thread."""
 
         def inject(model: Model) -> None:
-            model.pipeline.offer(offer, reply=hold)
+            model.pipeline.offer(offer, reply=lambda outcome: self._answers.append((answered, outcome)))
 
-        def forward_failure(injected: Future[None]) -> None:
-            error = injected.exception()
-            if error is not None and not answer.done():
-                answer.set_exception(error)
+        def failed(_: Any, error: BaseException | None) -> None:
+            if error is not None:
+                answered(None, error)
 
-        self.call(inject).add_done_callback(forward_failure)
-        return answer
+        self.submit(inject, failed)
 
     # --- the model thread ----------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -161,20 +171,20 @@ class RealtimeDriver:
             if self._flush is not None:
                 self._flush()
         except Exception as exc:  # not durable: no caller may be told "accepted"
-            for future, _ in answers:
-                future.set_exception(exc)
+            for answered, _ in answers:
+                answered(None, exc)
             return
-        for future, outcome in answers:
-            future.set_result(outcome)
+        for answered, outcome in answers:
+            answered(outcome, None)
 
-    def _run_item(self, fn: Callable[[Model], Any], future: Future[Any]) -> None:
-        if not future.set_running_or_notify_cancel():
-            return
+    def _run_item(self, fn: Callable[[Model], Any], done: Done) -> None:
         try:
             self._advance()  # injected work happens at simulated now, not when the loop last looked
-            future.set_result(fn(self.model))
-        except Exception as exc:  # reported to the caller through its future, not swallowed
-            future.set_exception(exc)
+            result = fn(self.model)
+        except Exception as exc:  # reported to the caller through ``done``, not swallowed
+            done(None, exc)
+        else:
+            done(result, None)
 
     def _fail_pending(self, exc: BaseException) -> None:
         while True:
@@ -182,5 +192,5 @@ class RealtimeDriver:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 return
-            if item is not None and item[1].set_running_or_notify_cancel():
-                item[1].set_exception(RuntimeError(f"the model stopped: {exc!r}"))
+            if item is not None:
+                item[1](None, RuntimeError(f"the model stopped: {exc!r}"))

@@ -31,6 +31,7 @@ from simulator.catalog import Catalog, Event
 from simulator.engine.model import Model, build_model
 from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
+from simulator.engine.pipeline import Outcome as EngineOutcome
 from simulator.engine.realtime import RealtimeDriver
 from simulator.plan import capacity
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
@@ -114,9 +115,15 @@ class LiveEventModel:
         submission_id = str(uuid.uuid4())
         refusal = entity_refusal(event, request)
         self._pending[submission_id] = _Pending(request.model_dump_json(), refusal)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[EngineOutcome] = loop.create_future()
+
+        def answered(outcome: EngineOutcome | None, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_resolve, answer, outcome, error)
+
         try:
-            outcome = await asyncio.wrap_future(self.driver.offer(self._offer(event, request, submission_id,
-                                                                              refusal)))
+            self.driver.offer(self._offer(event, request, submission_id, refusal), answered)
+            outcome = await answer
         finally:
             self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
@@ -214,3 +221,13 @@ class LiveEventModel:
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 
 
+
+
+def _resolve(future: asyncio.Future[EngineOutcome], outcome: EngineOutcome | None,
+             error: BaseException | None) -> None:
+    if future.done():  # the caller went away (cancelled request)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(outcome)  # type: ignore[arg-type]
