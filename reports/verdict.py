@@ -320,6 +320,33 @@ def _names(labels: Sequence[str], members: Sequence[int]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _retry_after_sentences(runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]]
+                           ) -> list[str]:
+    """What honouring Retry-After does to a comparison of retry policies (the usual question)."""
+    honour = varied.get("retry.honor_retry_after")
+    policy = varied.get("retry.policy")
+    if honour is None or policy is None:
+        return []
+    keys = [_sort_key(run) for run in runs]
+    honouring = [i for i, (h, p) in enumerate(zip(honour, policy, strict=True)) if h is True and p != "none"]
+    ignoring = [i for i, (h, p) in enumerate(zip(honour, policy, strict=True)) if h is False and p != "none"]
+    sentences = []
+    if len(honouring) >= 2 and len({keys[i] for i in honouring}) == 1:
+        sentences.append(
+            "Honouring Retry-After, the retry policies give identical runs: every failure here is a 429 that "
+            "carries Retry-After, so the policy's own backoff never runs — the server's wait decides."
+        )
+    rejected = {i: _number(runs[i], "submissions.rejected") or 0.0 for i in honouring + ignoring}
+    worst = max(ignoring, key=lambda i: rejected[i], default=None)
+    if worst is not None and honouring and rejected[worst] > 2 * max(rejected[i] for i in honouring) + 10:
+        sentences.append(
+            f"Ignoring Retry-After costs callers, not only time: {labels[worst]} turned away "
+            f"{format_count(rejected[worst])} submissions, because retries sent before the window has room keep "
+            "the key throttled, and a caller whose validation read meets a throttled key is refused."
+        )
+    return sentences
+
+
 def comparison_verdict(
     runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]] | None = None
 ) -> Verdict:
@@ -353,6 +380,7 @@ def comparison_verdict(
         f"{_names(labels, g)} tie on every ranking criterion." for g in groups if len(g) > 1 and len(groups) > 1
     ]
     sentences.extend(_setting_effects(runs, varied or {}))
+    sentences.extend(_retry_after_sentences(runs, labels, varied or {}))
     best_share, best_p95 = keys[order[0]][0], keys[order[0]][2]
     if any(keys[i][0] > best_share and keys[i][2] < best_p95 for i in range(len(runs))):
         sentences.append(
