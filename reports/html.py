@@ -7,9 +7,18 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from reports.comparison import ComparisonTable
-from reports.headline import HEADLINE, format_duration
+from reports.headline import (
+    HEADLINE,
+    format_count,
+    format_duration,
+    format_number,
+    format_rate,
+    format_share,
+    show_value,
+)
 from reports.rundata import RunData
 from reports.verdict import Verdict
 
@@ -115,6 +124,56 @@ def _meta(run: RunData) -> str:
     return " · ".join(parts)
 
 
+def _live_vs_simulated(run: RunData) -> list[str]:
+    """A live run of ``stampede load``: what the load generators sent, and the live figures beside the
+    simulation of the same scenario over the same window (summary.json's ``load`` and ``simulated``)."""
+    load, simulated = run.summary.get("load"), run.summary.get("simulated")
+    if not isinstance(load, dict) or not isinstance(simulated, dict):
+        return []
+
+    def get(summary: dict[str, Any], dotted: str) -> Any:
+        node: Any = summary
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    def share(summary: dict[str, Any]) -> float | None:
+        admitted, throttled = get(summary, "dataverse.admitted") or 0, get(summary, "dataverse.throttled") or 0
+        return throttled / (admitted + throttled) if admitted + throttled else None
+
+    rows = [
+        ("submissions offered", format_count, "submissions.offered"),
+        ("accepted", format_count, "submissions.accepted"),
+        ("created", format_count, "submissions.created"),
+        ("mean created per second", format_rate, "throughput.mean_created_per_s"),
+        ("time to created, p50", format_duration, "time_to_created_s.p50"),
+        ("time to created, p95", format_duration, "time_to_created_s.p95"),
+        ("last created (from the first arrival)", format_duration, "last_created_s"),
+    ]
+    body = [f"<tr><td>{escape(label)}</td><td>{escape(show(get(run.summary, key)))}</td>"
+            f"<td>{escape(show(get(simulated, key)))}</td></tr>" for label, show, key in rows]
+    body.append(f"<tr><td>Dataverse requests throttled</td><td>{escape(format_share(share(run.summary)))}</td>"
+                f"<td>{escape(format_share(share(simulated)))}</td></tr>")
+    sent = (f"{format_count(load.get('sent'))} of {format_count(load.get('scheduled'))} arrivals sent; target "
+            f"{format_rate(load.get('target_rate_per_s'))}, achieved {format_rate(load.get('achieved_rate_per_s'))}"
+            f" per wall second (time scale {show_value(load.get('time_scale'))}, {load.get('processes')} "
+            f"process(es)); {format_count(load.get('late'))} late, {format_count(load.get('dropped'))} dropped, "
+            f"{format_count(load.get('lost'))} lost; registration p99 "
+            f"{format_number(get(load, 'latency_ms.registration.p99'))} ms, from the intended send time "
+            f"{format_number(get(load, 'latency_ms.registration_from_intended.p99'))} ms. Locust's own report: "
+            "locust.html.")
+    return [
+        '<section id="live-vs-simulated">',
+        "<h2>Live against simulated</h2>",
+        f"<p>{escape(sent)}</p>",
+        '<table class="headline">',
+        "<thead><tr><th>figure</th><th>live</th><th>simulated</th></tr></thead>",
+        "<tbody>", *body, "</tbody>",
+        "</table>",
+        "</section>",
+    ]
+
+
 def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str:
     rows = [
         f"<tr><td>{escape(metric.label)}</td><td>{escape(metric.display(metric.value(run)))}</td></tr>"
@@ -136,6 +195,7 @@ def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str
         "</tbody>",
         "</table>",
         "</section>",
+        *_live_vs_simulated(run),
         *_verdict(verdict),
         *_figures(pictures),
         '<section id="scenario">',

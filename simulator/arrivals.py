@@ -5,6 +5,10 @@ Shapes (rate in submissions per second, t from 0 to ``duration``):
 constant ``rate``; ramp ``rate·t/duration``; spike ``rate·2^(−t/half_life)`` (an email blast: everyone opens
 it at once, then interest decays); steps: ``rate`` of the last step whose ``at`` ≤ t; trace: the same from a
 CSV (``t_s, rate_per_s``).
+
+:func:`journeys` adds what each arrival does — which event, which kind of registration, which sessions, how
+many catalog pages it loads — drawn from the same generator in a fixed order, so the virtual workload and a
+Locust run of the same scenario and seed offer the very same traffic.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import csv
 import random
 from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import NamedTuple
 
+from simulator.catalog import Catalog, Event
 from simulator.scenario import ScenarioError, Workload
 
-__all__ = ["rate_function", "load_trace", "arrivals", "mean_rate_per_s"]
+__all__ = ["rate_function", "load_trace", "arrivals", "mean_rate_per_s", "Journey", "journeys"]
 
 
 def load_trace(path: str) -> list[tuple[float, float]]:
@@ -92,3 +98,40 @@ def mean_rate_per_s(workload: Workload, points: int = 2000) -> float:
         return 0.0
     step_s = workload.duration / points
     return sum(rate((i + 0.5) * step_s) for i in range(points)) / points
+
+
+class Journey(NamedTuple):
+    """One arrival: at ``t_s`` a visitor loads ``pages`` catalog pages of ``event`` and submits a registration
+    of ``kind`` (event | session | waitlist) naming ``session_ids``."""
+
+    t_s: float
+    event: Event
+    kind: str
+    session_ids: tuple[str, ...]
+    pages: int
+
+
+def journeys(workload: Workload, catalog: Catalog, rng: random.Random) -> Generator[Journey, None, None]:
+    """Every arrival of :func:`arrivals` with what it does. The draws per arrival, in order: the arrival time,
+    the event, the kind, a fractional page (only when ``browse_per_submission`` has a fraction), the sessions
+    (session registrations only). A session registration on an event without sessions is an event one."""
+    mix = workload.mix
+    event_share = mix.event
+    session_share = mix.event + mix.session
+    events = catalog.events
+    event_count = len(events)
+    browse_whole = int(workload.browse_per_submission)
+    browse_fraction = workload.browse_per_submission - browse_whole
+    want_sessions = workload.sessions_per_submission
+    random_ = rng.random
+    for t in arrivals(workload, rng):
+        event = events[int(random_() * event_count)]
+        draw = random_()
+        pages = browse_whole + (1 if browse_fraction and random_() < browse_fraction else 0)
+        if draw < event_share or (draw < session_share and not event.sessions):
+            yield Journey(t, event, "event", (), pages)
+        elif draw < session_share:
+            chosen = rng.sample(event.sessions, min(want_sessions, len(event.sessions)))
+            yield Journey(t, event, "session", tuple(s.id for s in chosen), pages)
+        else:
+            yield Journey(t, event, "waitlist", (), pages)

@@ -100,6 +100,7 @@ class Catalog(_Section):
     session_capacity: int = Field(500, ge=0)  # 0 = unlimited
     waitlist: bool = True
     paid_events: int = Field(0, ge=0)
+    draft_events: int = Field(0, ge=0)  # extra events that are not live: unpublished, registrations refused
 
     @model_validator(mode="after")
     def _paid_within_events(self) -> Catalog:
@@ -235,6 +236,13 @@ class Fault(_Section):
         return self
 
 
+class Load(_Section):
+    """How ``stampede load`` drives the scenario over real HTTP; simulated runs ignore this section."""
+
+    time_scale: float = Field(1.0, gt=0.0)  # simulated seconds per wall second (60: a 5-minute window in 5 s)
+    repeat_share: Fraction = 0.05  # registrations whose attendee's email was already used (contact matching)
+
+
 class Scenario(_Section):
     """A whole run: catalog, workload, event API, retry policy, Dataverse, faults; deterministic by seed."""
 
@@ -249,6 +257,7 @@ class Scenario(_Section):
     retry: Retry = Field(default_factory=lambda: Retry())
     dataverse: Dataverse = Field(default_factory=lambda: Dataverse())
     faults: list[Fault] = Field(default_factory=list)
+    load: Load = Field(default_factory=lambda: Load())
 
 
 # --- loading -----------------------------------------------------------------------------------------------

@@ -159,6 +159,29 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     out.print(table)
 
 
+def print_load(summary: dict[str, Any]) -> None:
+    """The load block of a live run: what was sent against the schedule, and live against simulated."""
+    load, versus = summary["load"], summary["load"]["vs_simulated"]
+    regs, latency = load["registrations"], load["latency_ms"]
+    table = Table(title="load — Locust against the live model", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("arrivals", f"{load['sent']:,} of {load['scheduled']:,} sent · target "
+                  f"{load['target_rate_per_s']:.1f}/s · achieved {load['achieved_rate_per_s']:.1f}/s (per wall second; "
+                  f"time scale {load['time_scale']:g}, {load['processes']} process(es))")
+    table.add_row("late / dropped", f"{load['late']:,} late · {load['dropped']:,} dropped")
+    table.add_row("answers", " · ".join(f"{n:,} {name}" for name, n in regs.items()))
+    table.add_row("lost", f"{load['lost']:,} (accepted, yet neither created, dead-lettered nor pending)")
+    table.add_row("registration latency", f"p50 {latency['registration']['p50']:g} ms · p99 "
+                  f"{latency['registration']['p99']:g} ms; from the intended send time p99 "
+                  f"{latency['registration_from_intended']['p99']:g} ms")
+    table.add_row("vs simulated", f"created/s {versus['mean_created_per_s_live']:.3f} live · "
+                  f"{versus['mean_created_per_s_simulated']:.3f} simulated (ratio "
+                  f"{versus['mean_created_per_s_ratio']:.3f}); 429 share {versus['throttled_share_live']:.1%} · "
+                  f"{versus['throttled_share_simulated']:.1%} ({versus['throttled_share_difference_points']:+.1f} pts)")
+    out.print(table)
+
+
 def print_serving(served: Any, host: str, port: int, db: Path, time_scale: float, server: Any) -> None:
     """Startup banner: what a portal developer pastes into their config. The port is printed once bound."""
     base = served.app.state.base_path

@@ -28,6 +28,8 @@ def serve(
                                                     "(default http://localhost:5173).")] = None,
     admin_token: Annotated[str | None, typer.Option(help="Bearer token for /_harness and /metrics.")] = None,
     out: Annotated[Path | None, typer.Option(help="On shutdown, write a live run directory here.")] = None,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted; larger ones get 413.")]
+    = 64 * 1024,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a scenario key (repeatable).")] = None,
 ) -> None:
     """Serve the event API mock until interrupted (Ctrl-C)."""
@@ -50,7 +52,8 @@ def serve(
 
     try:
         served = build_served(resolved, db_path=db, time_scale=time_scale, host=host, org_id=org, token=token,
-                              origin=origin, admin_token=admin_token, on_stop=write_run)
+                              origin=origin, admin_token=admin_token, on_stop=write_run,
+                              max_body_bytes=max_body_bytes, run_record=out is not None)
     except ConfigurationError as exc:
         console.fail(str(exc))
     config = uvicorn.Config(served.app, host=host, port=port, log_level="warning", access_log=False)

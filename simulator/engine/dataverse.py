@@ -27,6 +27,7 @@ from simulator.scenario import Fault, Latency
 __all__ = ["DataverseModel", "Failed", "OUTAGE", "Slots"]
 
 Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
+MAX_SERVICE_S = 86400.0  # no call takes longer than a day, whatever the slow faults multiply it by
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class DataverseModel:
         self.outages = 0
         self.slow_factor = 1.0
         self._limit_faults: list[Fault] = []
+        self._slow_faults: list[Fault] = []
 
     # --- the hot path --------------------------------------------------------------------------------------
     def call(self, user: int, call: Call) -> Generator[Any, Any, Failed | None]:
@@ -134,6 +136,8 @@ class DataverseModel:
             self._next_server[user] = (server + 1) % len(self.servers)
         mu, sigma = self._write if call.write else self._read
         service_s = math.exp(self.rng.gauss(mu, sigma)) * self.slow_factor  # log-normal latency
+        if service_s > MAX_SERVICE_S:  # stacked or huge slow faults: very slow, but finite (the limiter needs it)
+            service_s = MAX_SERVICE_S
         key = self.keys[user][server]
         throttled = key.admit(now, service_s)
         if throttled is not None:
@@ -171,7 +175,12 @@ class DataverseModel:
         if fault.kind == "outage":
             self.outages += sign
         elif fault.kind == "slow":
-            self.slow_factor = self.slow_factor * fault.factor if sign > 0 else self.slow_factor / fault.factor
+            if sign > 0:
+                self._slow_faults.append(fault)
+            else:
+                self._slow_faults.remove(fault)
+            # Recomputed, not divided back: an overflow to inf while many overlap heals once they end.
+            self.slow_factor = math.prod(active.factor for active in self._slow_faults)
         else:
             if sign > 0:
                 self._limit_faults.append(fault)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -110,6 +110,7 @@ class _WorkQueue:
 
 
 LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
+_SHAPES_CACHED = 4096  # validation key lists kept per (event, sessions named); simulated traffic needs far fewer
 
 
 class _ValidationFailed(Exception):
@@ -185,7 +186,8 @@ class EventPipeline:
         keys = self._validation_keys.get(shape)
         if keys is None:
             keys = plans.validation_keys(offer.event.id, offer.session_ids, offer.event.paid)
-            self._validation_keys[shape] = keys
+            if len(self._validation_keys) < _SHAPES_CACHED:  # bounded: live callers choose the session lists
+                self._validation_keys[shape] = keys
         missing = self._lookup(instance, keys, now)
         if missing:
             self.validating += 1
@@ -197,13 +199,17 @@ class EventPipeline:
         """A visitor loads ``pages`` catalog pages; misses are Dataverse reads that refill the cache."""
         if not pages:
             return
-        now = self.env.now
-        instance = self.instances[self._next_instance]
         choices = self._browse_keys[event_id]
         count = len(choices)
         random = self.rng.random
-        keys = [choices[int(random() * count)] for _ in range(pages)]
-        for key in self._lookup(instance, keys, now):
+        self.pages_loaded([choices[int(random() * count)] for _ in range(pages)])
+
+    def pages_loaded(self, keys: list[tuple[str, str]]) -> None:
+        """Catalog pages loaded (keys of ``plan.browse_keys``), through the cache of the instance the next offer
+        goes to; misses are Dataverse reads that refill it. ``browse`` draws the pages; the live server names
+        the pages its visitors actually loaded."""
+        instance = self.instances[self._next_instance]
+        for key in self._lookup(instance, keys, self.env.now):
             self.env.process(self._refill(instance, key))
 
     def _lookup(self, instance: _Instance, keys: Any, now: float) -> list[tuple[str, str]]:
@@ -284,20 +290,29 @@ class EventPipeline:
         for session_id in session_ids:
             self.session_registered[session_id] += 1
 
+    def release(self, event_id: str, seats: int, session_ids: Iterable[str] = ()) -> None:
+        """Give back seats taken at acceptance that no registration used: the live server's store found the
+        attendee already registered (matched by email), so the duplicate holds no seat once created."""
+        self.registered[event_id] -= seats
+        for session_id in session_ids:
+            self.session_registered[session_id] -= 1
+
     def restore_seats(self, events: dict[str, int], sessions: dict[str, int]) -> None:
         """Seats already taken before this model started (a restarted live server's created records)."""
         self.registered.update(events)
         self.session_registered.update(sessions)
 
-    def resume(self, offer: Offer, accepted_s: float, attempts: int) -> None:
+    def resume(self, offer: Offer, accepted_s: float, attempts: int, waitlisted: bool = False) -> None:
         """Queue an item accepted before this model started (the live server's pending work after a restart);
-        its seats are taken again, its journal entry exists already."""
-        if not offer.waitlisted:
+        its seats are taken again, its journal entry exists already. ``waitlisted``: the decision made at
+        acceptance (the event was full) — kept, not re-decided against the seats left now."""
+        waitlisted = waitlisted or offer.waitlisted
+        if not waitlisted:
             self.reserve(offer.event.id, offer.session_ids, offer.attendees)
         number = self.recorder.offered(self._kind(offer), accepted_s, offer.submission_id)
         self.in_system += 1
-        calls = self._calls(offer, offer.waitlisted)
-        self.admit(Submission(number, offer, offer.waitlisted, calls, accepted_s, attempts=max(1, attempts)))
+        calls = self._calls(offer, waitlisted)
+        self.admit(Submission(number, offer, waitlisted, calls, accepted_s, attempts=max(1, attempts)))
 
     def admit(self, submission: Submission) -> None:
         """Accept an already validated item: journal it, then queue it (also how the live server resumes)."""
@@ -415,7 +430,9 @@ class EventPipeline:
     def sample_levels(self) -> Generator[Any, Any, None]:
         """A process: record queue depth and retrying at each bin's end."""
         bin_s = self.recorder.bin_s
-        index = 0
+        # From the bin holding now: a restarted live model's clock resumes at the last stored time, and a
+        # sampler starting at bin 0 would ask for a negative delay (and kill the model thread).
+        index = int(self.env.now // bin_s)
         while True:
             yield self.env.timeout((index + 1) * bin_s - self.env.now)
             self.recorder.level("queue_depth", index * bin_s, len(self.queue.items))

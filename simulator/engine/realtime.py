@@ -58,6 +58,7 @@ class RealtimeDriver:
         self._start_sim = model.env.now
         self._flush = flush
         self._answers: list[tuple[Done, Outcome]] = []  # held until the batch is flushed
+        self._outstanding: dict[object, Done] = {}  # offers not answered yet (validating, or held for a flush)
         self.error: BaseException | None = None
 
     # --- clock ---------------------------------------------------------------------------------------------
@@ -103,14 +104,22 @@ class RealtimeDriver:
 
     def offer(self, offer: Offer, answered: Done) -> None:
         """Offer a registration; ``answered(outcome, None)`` once the pipeline answers and what it accepted is
-        durable (or ``answered(None, error)``), on the model thread."""
+        durable (or ``answered(None, error)``), on the model thread. Exactly one answer, whatever happens: if
+        the model thread ends first, the offer is answered with an error rather than left waiting."""
+        key = object()
+
+        def once(outcome: Any, error: BaseException | None) -> None:
+            if self._outstanding.pop(key, None) is not None:  # atomic: only the first answer goes through
+                answered(outcome, error)
+
+        self._outstanding[key] = once
 
         def inject(model: Model) -> None:
-            model.pipeline.offer(offer, reply=lambda outcome: self._answers.append((answered, outcome)))
+            model.pipeline.offer(offer, reply=lambda outcome: self._answers.append((once, outcome)))
 
         def failed(_: Any, error: BaseException | None) -> None:
             if error is not None:
-                answered(None, error)
+                once(None, error)
 
         self.submit(inject, failed)
 
@@ -129,7 +138,9 @@ class RealtimeDriver:
             self.error = exc
             self._stopping.set()
             self._fail_pending(exc)
+            self._fail_outstanding(RuntimeError(f"the model stopped: {exc!r}"))
             raise
+        self._fail_outstanding(RuntimeError("the model is stopped"))
 
     def _advance(self) -> None:
         """Fire everything due up to simulated now."""
@@ -185,6 +196,12 @@ class RealtimeDriver:
             done(None, exc)
         else:
             done(result, None)
+
+    def _fail_outstanding(self, error: BaseException) -> None:
+        """Answer every offer still waiting (mid-validation, or held for a flush): no model thread is left to
+        answer it, and an HTTP handler awaiting it would otherwise hang."""
+        for once in list(self._outstanding.values()):
+            once(None, error)
 
     def _fail_pending(self, exc: BaseException) -> None:
         while True:

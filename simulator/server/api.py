@@ -13,9 +13,15 @@ Choices where the real API is undocumented (each also in the operation's descrip
 - **Paid registration** (payment gateway) → ``200 {"redirectUrl": …}`` as in Microsoft's payment-gateway
   article (without its stray trailing space in the key); ``Location`` as above.
 - **Refusals** → the model's status (400/409/429/503) with an ``ErrorBody``; 429 carries ``Retry-After``.
-  A body that is not JSON → 400 ``MalformedJson``; not ``application/json`` → 415; over 1 MiB → 413; the wrong
-  shape → 422 ``InvalidRequestBody`` naming every bad field (``attendees[0].email: …``); an unknown event → 404
-  (checked before the body is read); a model that raises → 500 ``RegistrationFailed``, logged, no trace sent.
+  A body that is not JSON → 400 ``MalformedJson``; not ``application/json`` → 415; over 64 KiB → 413
+  ``PayloadTooLarge`` (``create_app(max_body_bytes=…)``, ``stampede serve --max-body-bytes``); the wrong shape →
+  422 ``InvalidRequestBody`` naming every bad field (``attendees[0].email: …``); an unknown event → 404 (checked
+  before the body is read); an event that is not live → 400 ``EventNotLive``; a model that raises → 500
+  ``RegistrationFailed``, logged, no trace sent. Nothing refused is stored. Every case with its exact answer:
+  ``docs/bad-input.md``.
+- **Names and unknown fields**: names are stored exactly as sent, in any script (Unicode, no normalization), up
+  to 100 characters each (longer → 422 naming the field); unknown keys in the body are ignored and not stored,
+  as an ASP.NET JSON binder would ignore them (clients of the v2.0 API send ``hipObject``, ``autoRegister``…).
 - The ``Location`` of an accepted registration is on the harness plane, so behind the admin token when the
   server binds a non-loopback address.
 - **Captcha** → ``404 CaptchaNotAvailable``: CAPTCHA is an outbound-marketing feature that RTM supports only
@@ -23,8 +29,9 @@ Choices where the real API is undocumented (each also in the operation's descrip
   ``enableCaptcha: false``.
 - **users/authenticated** → ``200`` with an anonymous user (``isAnonymous: true``, other fields null): RTM has
   no user authentication, so every caller is anonymous; a bearer token is ignored.
-- **registrations/finalize** → ``200 RegistrationResult`` for a purchase (submission) of this event, 404
-  otherwise; RTM finalizes payments through a Dataverse custom API, so this operation changes nothing.
+- **registrations/finalize** → ``200 RegistrationResult`` for a purchase (submission) of this event, else
+  ``400 PurchaseNotFound`` (the URL exists; it is the body that names no purchase, as an unknown session in a
+  registration is a 400); RTM finalizes payments through a Dataverse custom API, so this changes nothing.
 - **checkins** (no token) → ``302`` to ``redirectUri`` when given (same origin as the web application, or a
   path), else ``201`` with the check-in; the payload is undocumented (assumed ``registrationId``, ``sessionId``).
 - ``events/published`` ignores ``businessUnitId`` and ``webappId``: the mock has one business unit and one web
@@ -47,15 +54,17 @@ from starlette.responses import RedirectResponse, Response
 from simulator.catalog import Catalog, Event
 from simulator.server import contract as wire
 from simulator.server.errors import ApiError, validation_error
-from simulator.server.model import Accepted, LiveModel
+from simulator.server.model import Accepted, LiveModel, PageReads
 from simulator.server.pages import Images, Pages
 
-__all__ = ["api_router", "EVENT_MANAGEMENT", "MAX_BODY_BYTES"]
+__all__ = ["api_router", "read_body", "EVENT_MANAGEMENT", "MAX_BODY_BYTES"]
 
 EVENT_MANAGEMENT = "/api/v1.0/orgs/{organizationId}/eventmanagement"
 JSON = "application/json"
 PNG = "image/png"
-MAX_BODY_BYTES = 1 << 20  # 50 attendees with every field filled take well under 100 KB
+#: The default body limit. A documented registration with a few responses is under 1 KB an attendee, so 50
+#: attendees fit; a body past it is refused with 413 before it is read into memory.
+MAX_BODY_BYTES = 64 * 1024
 _IMAGE_CACHE = {"Cache-Control": "public, max-age=600"}
 _PATH_PARAM = re.compile(r"{(\w+)}")
 # Error answers reference the ErrorBody schema (added in app._install_openapi) rather than naming the model:
@@ -101,27 +110,28 @@ def _location(submission_id: str) -> str:
 
 
 async def _parse(request: Request, model: type[wire.RegistrationRequest] | type[wire.FinalizeRegistrationRequest]
-                 | type[wire.CheckInRequest]) -> Any:
+                 | type[wire.CheckInRequest], max_body_bytes: int) -> Any:
     media_type = request.headers.get("content-type", JSON).partition(";")[0].strip().lower()
     if media_type != JSON and not media_type.endswith("+json"):
         raise ApiError(415, "UnsupportedMediaType", f"send the body as {JSON} (got {media_type or 'none'})")
     try:
-        return model.model_validate_json(await _read_body(request))
+        return model.model_validate_json(await read_body(request, max_body_bytes))
     except ValidationError as exc:
         raise validation_error(exc) from None
 
 
-async def _read_body(request: Request) -> bytes:
-    """The body, refused with 413 past ``MAX_BODY_BYTES`` before it is all in memory."""
+async def read_body(request: Request, max_body_bytes: int) -> bytes:
+    """The body, refused with 413 past ``max_body_bytes`` (declared or streamed) before it is all in memory."""
+    too_large = ApiError(413, "PayloadTooLarge", f"the body may be at most {max_body_bytes} bytes")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ApiError(413, "PayloadTooLarge", f"the body may be at most {MAX_BODY_BYTES} bytes")
+    if declared.isdigit() and int(declared) > max_body_bytes:
+        raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, "PayloadTooLarge", f"the body may be at most {MAX_BODY_BYTES} bytes")
+        if size > max_body_bytes:
+            raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -134,9 +144,10 @@ def api_router(
     *,
     origin: str,
     payment_redirect: Callable[[Event, str], str],
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> APIRouter:
     """The RTM surface over ``catalog`` and ``model``; ``payment_redirect(event, purchase_id)`` builds the
-    payment page URL when the model gives none."""
+    payment page URL when the model gives none; request bodies past ``max_body_bytes`` get 413."""
     router = APIRouter(prefix=EVENT_MANAGEMENT, responses=_COMMON)
     events = catalog.by_readable_id
 
@@ -146,9 +157,21 @@ def api_router(
             raise ApiError(404, f"{kind}NotFound", f"no {kind.lower()} {key!r}")
         return content
 
-    def event_of(readable_event_id: str) -> Event:
+    # The pages the simulator's visitors browse (plan.browse_keys) are charged to the model's read cache when the
+    # model takes them (the live model: a miss is a Dataverse read); the others are served without a read.
+    charge = model.page_loaded if isinstance(model, PageReads) else None
+
+    def browsed(table: dict[str, bytes], readable_event_id: str, kind: str) -> bytes:
+        content = page(table, readable_event_id, "Event")
+        if charge is not None:
+            charge((kind, events[readable_event_id].id))
+        return content
+
+    def event_of(readable_event_id: str, *, drafts: bool = False) -> Event:
+        """The event, or 404; an event that is not live is found only where ``drafts`` (registration: the
+        caller hears EventNotLive from validation, as the real API "validates that the event is active")."""
         event = events.get(readable_event_id)
-        if event is None:
+        if event is None or not (event.live or drafts):
             raise ApiError(404, "EventNotFound", f"no published event {readable_event_id!r}")
         return event
 
@@ -159,11 +182,13 @@ def api_router(
     @get("/events/published", "publicApiGetEvents", query=("businessUnitId", "webappId"),
          response_model=list[wire.Event], summary="Live events published to the web application")
     async def get_events(request: Request) -> Response:
+        if charge is not None:
+            charge(("published", ""))
         return _json(pages.published)
 
     @get("/events/{readableEventId}", "publicApiGetEvent", response_model=wire.Event)
     async def get_event(request: Request) -> Response:
-        return _json(page(pages.event, request.path_params["readableEventId"], "Event"))
+        return _json(browsed(pages.event, request.path_params["readableEventId"], "event"))
 
     @get("/events/{readableEventId}/captcha", "publicApiGetCaptcha", response_class=Response,
          responses={200: {"description": "Never: see the 404"}},
@@ -190,7 +215,7 @@ def api_router(
 
     @get("/events/{readableEventId}/sessions", "publicApiGetEventSessions", response_model=list[wire.Session])
     async def get_sessions(request: Request) -> Response:
-        return _json(page(pages.sessions, request.path_params["readableEventId"], "Event"))
+        return _json(browsed(pages.sessions, request.path_params["readableEventId"], "sessions"))
 
     @get("/events/{readableEventId}/tracks", "publicApiGetEventTracks", response_model=list[wire.SessionTrack])
     async def get_tracks(request: Request) -> Response:
@@ -202,12 +227,12 @@ def api_router(
 
     @get("/events/{readableEventId}/speakers", "publicApiGetEventSpeakers", response_model=list[wire.Speaker])
     async def get_speakers(request: Request) -> Response:
-        return _json(page(pages.speakers, request.path_params["readableEventId"], "Event"))
+        return _json(browsed(pages.speakers, request.path_params["readableEventId"], "speakers"))
 
     @get("/events/{readableEventId}/sponsorships", "publicApiGetEventSponsorships",
          response_model=list[wire.Sponsorship])
     async def get_sponsorships(request: Request) -> Response:
-        return _json(page(pages.sponsorships, request.path_params["readableEventId"], "Event"))
+        return _json(browsed(pages.sponsorships, request.path_params["readableEventId"], "sponsorships"))
 
     @get("/sponsorships/{sponsorshipId}/logo", "publicApiGetSponsorshipsLogo", response_class=Response,
          responses=_PNG_RESPONSE, description="The logo of a specified sponsorship (PNG)")
@@ -261,7 +286,7 @@ def api_router(
             202: {"description": "Accepted for asynchronous creation; Location points at its status",
                   "headers": {"Location": {"schema": {"type": "string"}}}},
             409: {**_ERROR, "description": "Event or session full, no waitlist"},
-            413: {**_ERROR, "description": "Body larger than 1 MiB"},
+            413: {**_ERROR, "description": "Body larger than the server's limit (64 KiB by default)"},
             415: {**_ERROR, "description": "Body is not JSON"},
             422: {**_ERROR, "description": "Body does not have the documented shape; names the field"},
             429: {**_ERROR, "description": "Throttled; retry after Retry-After seconds",
@@ -271,8 +296,8 @@ def api_router(
         openapi_extra=_doc(registrations, body=wire.RegistrationRequest),
     )
     async def register(request: Request) -> Response:
-        event = event_of(request.path_params["readableEventId"])
-        body: wire.RegistrationRequest = await _parse(request, wire.RegistrationRequest)
+        event = event_of(request.path_params["readableEventId"], drafts=True)
+        body: wire.RegistrationRequest = await _parse(request, wire.RegistrationRequest, max_body_bytes)
         try:
             outcome = await model.register(event, body)
         except Exception:  # the model's failure must not leak a stack trace; it is logged instead
@@ -280,7 +305,7 @@ def api_router(
             raise ApiError(500, "RegistrationFailed", "the registration could not be processed") from None
         if not isinstance(outcome, Accepted):
             headers = {"Retry-After": str(outcome.retry_after_s)} if outcome.retry_after_s is not None else None
-            raise ApiError(outcome.status, outcome.code, outcome.message, headers=headers)
+            raise ApiError(outcome.status, outcome.code, outcome.message, field=outcome.field, headers=headers)
         headers = {"Location": _location(outcome.submission_id)}
         if event.paid:
             url = outcome.redirect_url or payment_redirect(event, outcome.submission_id)
@@ -300,10 +325,11 @@ def api_router(
     )
     async def finalize(request: Request) -> Response:
         event = event_of(request.path_params["readableEventId"])
-        body: wire.FinalizeRegistrationRequest = await _parse(request, wire.FinalizeRegistrationRequest)
+        body: wire.FinalizeRegistrationRequest = await _parse(request, wire.FinalizeRegistrationRequest,
+                                                              max_body_bytes)
         status = model.submission(body.purchaseId)
         if status is None or status.get("event_id", event.id) != event.id:
-            raise ApiError(404, "PurchaseNotFound", f"no purchase {body.purchaseId!r} for event {event.readable_id}",
+            raise ApiError(400, "PurchaseNotFound", f"no purchase {body.purchaseId!r} for event {event.readable_id}",
                            field="purchaseId")
         result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
                                          purchaseId=body.purchaseId, submissionId=body.purchaseId)
@@ -318,7 +344,7 @@ def api_router(
         description="Creates check-in based on payload and redirects to redirectUri parameter (no token).",
     )
     async def check_in(request: Request) -> Response:
-        body: wire.CheckInRequest = await _parse(request, wire.CheckInRequest)
+        body: wire.CheckInRequest = await _parse(request, wire.CheckInRequest, max_body_bytes)
         redirect_uri = request.query_params.get("redirectUri")
         if redirect_uri:
             if not _same_origin(redirect_uri, origin):

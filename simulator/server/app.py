@@ -25,12 +25,13 @@ from starlette.responses import Response
 from simulator.catalog import Catalog, Event
 from simulator.server import api as api_module
 from simulator.server import contract as wire
-from simulator.server.api import EVENT_MANAGEMENT, api_router
+from simulator.server.api import EVENT_MANAGEMENT, MAX_BODY_BYTES, api_router
 from simulator.server.errors import ApiError, ConfigurationError, error_response
-from simulator.server.fastlane import StaticPages, static_table
+from simulator.server.fastlane import StaticPages, browsed_pages, static_table
 from simulator.server.gate import Gate
 from simulator.server.harness import harness_router
-from simulator.server.model import LiveModel
+from simulator.server.model import LiveModel, PageReads
+from simulator.server.openapi import complete_schema
 from simulator.server.pages import Images, render_pages
 
 __all__ = ["create_app", "is_loopback", "DEFAULT_PAYMENT_URL"]
@@ -75,6 +76,7 @@ def create_app(
     payment_url: str = DEFAULT_PAYMENT_URL,
     event_url: str | None = None,
     lifespan: Lifespan | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The event API mock for ``catalog``, answering registrations through ``model``.
 
@@ -85,13 +87,16 @@ def create_app(
     header, as the outbound API documents (off by default: load and conformance tools send none).
     ``event_url`` is a template for each event's public URL (and QR code), e.g.
     ``"{origin}/event.html?readableEventId={readableEventId}"``; by default the catalog's URL.
-    ``lifespan`` is passed to FastAPI (start and stop the live model there).
+    ``lifespan`` is passed to FastAPI (start and stop the live model there). Request bodies larger than
+    ``max_body_bytes`` (64 KiB by default) are refused with 413 before they are read.
     """
     if not org_id or "/" in org_id:
         raise ConfigurationError(f"org_id {org_id!r} must be a non-empty id without '/', e.g. a GUID")
     if not token:
         raise ConfigurationError("token must not be empty: it is the web application's emApplicationtoken")
     web_origin = _checked_origin(origin)
+    if max_body_bytes < 1:
+        raise ConfigurationError(f"max_body_bytes must be a positive number of bytes, e.g. 65536; got {max_body_bytes}")
     if event_url is not None:
         try:
             event_url.format(readableEventId="launch-001", origin=web_origin)
@@ -116,10 +121,12 @@ def create_app(
     pages = render_pages(catalog, public_url)
     base_path = EVENT_MANAGEMENT.format(organizationId=org_id) + "/"
     app.include_router(api_router(catalog, pages, Images(catalog, public_url), model,
-                                  origin=web_origin, payment_redirect=payment_redirect))
+                                  origin=web_origin, payment_redirect=payment_redirect, max_body_bytes=max_body_bytes))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
-                                      status_counts=status_counts))
-    app.add_middleware(StaticPages, table=static_table(base_path, pages))  # inside the gate: rules still apply
+                                      status_counts=status_counts, max_body_bytes=max_body_bytes))
+    app.add_middleware(StaticPages, table=static_table(base_path, pages),  # inside the gate: rules still apply
+                       charge=model.page_loaded if isinstance(model, PageReads) else None,
+                       browsed=browsed_pages(base_path, catalog))
     app.add_middleware(Gate, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,
                        require_origin=require_origin, status_counts=status_counts)
     _install_error_handlers(app)
@@ -162,7 +169,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _install_openapi(app: FastAPI) -> None:
-    """The generated schema plus the token's security scheme and the request bodies parsed by hand."""
+    """The generated schema plus the token's security scheme and the request bodies parsed by hand, completed
+    into the published contract by ``openapi.complete_schema``."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -174,7 +182,8 @@ def _install_openapi(app: FastAPI) -> None:
             "description": "The web application's Token column (Settings > Event management > Web applications)",
         }
         bodies = (wire.RegistrationRequest, wire.FinalizeRegistrationRequest, wire.CheckInRequest)
-        _, defs = models_json_schema([(m, "validation") for m in bodies] + [(wire.ErrorBody, "serialization")],
+        answers = (wire.ErrorBody, wire.Captcha)
+        _, defs = models_json_schema([(m, "validation") for m in bodies] + [(m, "serialization") for m in answers],
                                      ref_template="#/components/schemas/{model}")
         schemas = components.setdefault("schemas", {})
         schemas.update(defs.get("$defs", {}))
@@ -188,7 +197,7 @@ def _install_openapi(app: FastAPI) -> None:
                     responses.pop("401", None)
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
-        app.openapi_schema = schema
+        app.openapi_schema = complete_schema(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

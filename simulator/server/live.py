@@ -12,16 +12,24 @@ be invalid (a session of another event, a missing pass) still costs the event's 
 refused, as the real API reads the event before it can judge the request.
 
 On start, submissions the store holds as pending are re-admitted (from their first call: the store's
-uniqueness rules make a repeated write harmless) and seat counts are restored from what was created and what
-is pending; the model's clock resumes at the latest time stored, so deadlines keep counting.
+uniqueness rules make a repeated write harmless) with the waitlist decision made when they were accepted, and
+seat counts are restored from what was created and what is pending; the model's clock resumes at the latest
+time stored, so deadlines keep counting.
+
+A journal write that fails (disk full, I/O error) never kills the model thread: an acceptance that cannot be
+stored is answered as a failure (no caller is told "accepted" for what is not durable) and the model forgets
+the item's later writes; a later write that fails is logged and the submission stays pending in the store, to
+resume at the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +50,16 @@ from simulator.server.store import Store
 
 __all__ = ["LiveEventModel"]
 
+logger = logging.getLogger(__name__)
+
 _CODES = {  # engine rejection reasons → the error type the caller sees
     "event is full": "EventFull",
     "session is full": "SessionFull",
     "event has no waitlist": "WaitlistNotAvailable",
+}
+_MESSAGES = {  # engine rejection reasons → what the caller reads (the event's readable id and capacity filled in)
+    "event is full": "event {event} is full ({capacity} seats) and has no waitlist",
+    "session is full": "a session named in the request is full (sessions have no waitlist)",
 }
 
 
@@ -60,16 +74,23 @@ class _Pending:
 class LiveEventModel:
     """``LiveModel`` over the SimPy model driven in wall-clock time, with the SQLite store as its journal."""
 
-    def __init__(self, scenario: Scenario, store: Store, time_scale: float = 1.0) -> None:
+    def __init__(self, scenario: Scenario, store: Store, time_scale: float = 1.0, run_record: bool = True) -> None:
+        """``run_record=False``: keep no row per submission in memory (the store has every submission; the rows
+        only feed :meth:`run_files`), so a long-running server's memory stays flat."""
         self.scenario = scenario
         self.store = store
         self._pending: dict[str, _Pending] = {}
         env = simpy.Environment(initial_time=store.latest_s())
         self.model: Model = build_model(env, scenario, journal=self)
+        self.model.recorder.keep_submissions = run_record
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
-        self._accepted: list[tuple[str, str, str, float]] = []  # accepted this batch, not yet durable
+        self._accepted: list[tuple[str, str, str, float, bool]] = []  # accepted this batch, not yet durable
+        self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
+        #                                       told the registration failed, so nothing more is written
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
+        self._pages: deque[tuple[str, str]] = deque()  # catalog pages served, not yet charged to a read cache
+        self._pages_injected = False
         self.started_s = env.now
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
@@ -94,7 +115,7 @@ class LiveEventModel:
                                               f"event {stored.event_id} is not in this scenario's catalog")
                 continue
             offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
-            pipeline.resume(offer, stored.accepted_s, stored.attempts)
+            pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
             resumed += 1
         return resumed
 
@@ -108,7 +129,9 @@ class LiveEventModel:
         )
         waitlisted = all(bool(a.waitlisted) for a in attendees)
         kind = "waitlist" if waitlisted else ("session" if sessions else "event")
-        invalid = Rejected(refusal.status, refusal.message) if refusal else None
+        # The engine records the code, not the message: messages quote the caller's input, and the record
+        # counts rejections by reason, so distinct messages would grow it with every bad request.
+        invalid = Rejected(refusal.status, refusal.code) if refusal else None
         return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid)
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
@@ -128,9 +151,11 @@ class LiveEventModel:
             self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
             return Accepted(submission_id)
-        if refusal is not None and outcome.reason == refusal.message:
+        if refusal is not None and outcome.reason == refusal.code:
             return refusal
-        return refused_from(outcome.status, outcome.reason, outcome.retry_after_s, _CODES.get(outcome.reason))
+        message = _MESSAGES.get(outcome.reason, outcome.reason).format(event=event.readable_id,
+                                                                        capacity=event.capacity)
+        return refused_from(outcome.status, message, outcome.retry_after_s, _CODES.get(outcome.reason))
 
     # --- the journal (called on the model thread) ----------------------------------------------------------
     # Acceptances are written in groups: the driver calls flush() after each batch of requests and only then
@@ -140,27 +165,76 @@ class LiveEventModel:
         submission_id = str(submission.offer.submission_id)
         pending = self._pending.get(submission_id)
         if pending is not None:  # a resumed submission is already stored
-            self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s))
+            self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
+                                   submission.waitlisted))
 
     def flush(self) -> None:
+        """Store this batch's acceptances (the driver calls it before releasing their answers). If the store
+        refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
         if self._accepted:
             batch, self._accepted = self._accepted, []
-            self.store.accept_many(batch)
+            try:
+                self.store.accept_many(batch)
+            except Exception:
+                self._unjournalled.update(item[0] for item in batch)
+                raise
+
+    def _write(self, submission: Submission, write: Callable[[str], object]) -> None:
+        """A journal write on the model thread, after the batch's acceptances (a submission is always stored
+        before its outcome). Failures are logged, not raised: an exception here would end the model thread."""
+        submission_id = str(submission.offer.submission_id)
+        if submission_id in self._unjournalled:
+            return
+        try:
+            if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
+                self.store.accept_many(self._accepted)
+                self._accepted = []
+            write(submission_id)
+        except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
+            logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
 
     def retrying(self, submission: Submission, now_s: float, error: str) -> None:
-        self.flush()
-        self.store.record_attempt(str(submission.offer.submission_id), error, submission.attempts)
+        self._write(submission, lambda sid: self.store.record_attempt(sid, error, submission.attempts))
 
     def created(self, submission: Submission, now_s: float) -> None:
-        self.flush()
         decided_waitlist = submission.waitlisted and not submission.offer.waitlisted
-        self.store.mark_created(str(submission.offer.submission_id), now_s, attempts=submission.attempts,
-                                waitlisted=True if decided_waitlist else None)
+
+        def write(submission_id: str) -> None:
+            records = self.store.mark_created(submission_id, now_s, attempts=submission.attempts,
+                                              waitlisted=True if decided_waitlist else None)
+            offer = submission.offer
+            if submission.waitlisted or records.already_created:
+                return  # a waitlisted submission took no seats
+            # Seats taken at acceptance that no new registration used (a duplicate, or a waitlisted attendee of
+            # a mixed request) go back, so the seat count stays the count of registrations (and pending ones).
+            unused_sessions = Counter(offer.session_ids)
+            unused_sessions.subtract(records.session_ids)
+            self.model.pipeline.release(offer.event.id, offer.attendees - records.event_registrations,
+                                        unused_sessions.elements())
+
+        self._write(submission, write)
 
     def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None:
-        self.flush()
-        self.store.mark_dead_lettered(str(submission.offer.submission_id), now_s, reason,
-                                      attempts=submission.attempts)
+        self._write(submission, lambda sid: self.store.mark_dead_lettered(sid, now_s, reason,
+                                                                            attempts=submission.attempts))
+
+    # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
+    def page_loaded(self, key: tuple[str, str]) -> None:
+        """A catalog page was served: its read goes through an API instance's cache as the simulator's browsing
+        does (a miss is a Dataverse read on the model's budget). Pages are queued and charged in batches: one
+        injection per batch, not one per GET."""
+        self._pages.append(key)
+        if not self._pages_injected:
+            self._pages_injected = True
+            self.driver.submit(self._charge_pages, _ignore_result)
+
+    def _charge_pages(self, model: Model) -> None:
+        self._pages_injected = False  # before draining: a page queued from now on schedules the next batch
+        keys = []
+        while self._pages:
+            keys.append(self._pages.popleft())
+        if keys:
+            model.pipeline.pages_loaded(keys)
 
     # --- reads (event loop; quick, no waiting on the model) -------------------------------------------------
     def registration_count(self, event_id: str) -> int:
@@ -221,6 +295,10 @@ class LiveEventModel:
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 
 
+
+
+def _ignore_result(_: object, error: BaseException | None) -> None:
+    """Charging pages answers nobody; a model that stopped simply charges no more."""
 
 
 def _resolve(future: asyncio.Future[EngineOutcome], outcome: EngineOutcome | None,

@@ -13,6 +13,7 @@ Registration outcomes::
 
 Refusal codes used by this package (a model may add its own)::
 
+    400 EventNotLive            the event exists but is not live (a draft: not published, closed to registrations)
     400 InvalidSession          a session that is not one of this event's
     400 PassRequired            an event with a payment gateway and an attendee without passId
     400 InvalidPass             a pass that is not one of this event's (or any pass on a free event)
@@ -38,6 +39,7 @@ __all__ = [
     "Refused",
     "RegistrationOutcome",
     "LiveModel",
+    "PageReads",
     "SubmissionStatus",
     "STATS_KEYS",
     "SUBMISSION_STATES",
@@ -58,12 +60,14 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The submission was not accepted; the caller sees ``status`` and an error body whose type is ``code``."""
+    """The submission was not accepted; the caller sees ``status`` and an error body whose type is ``code`` (and
+    whose ``field`` names the part of the body at fault, when one is)."""
 
     status: int
     code: str
     message: str
     retry_after_s: int | None = None
+    field: str | None = None
 
 
 RegistrationOutcome = Accepted | Refused
@@ -140,6 +144,15 @@ class LiveModel(Protocol):
         ...
 
 
+@runtime_checkable
+class PageReads(Protocol):
+    """Optional for a ``LiveModel``: charge the catalog pages the simulator's visitors browse
+    (``plan.browse_keys``: ``("published", "")``, ``("event" | "sessions" | "speakers" | "sponsorships",
+    event id)``) to the model's read cache, as the simulated workload does. Called on the event loop; quick."""
+
+    def page_loaded(self, key: tuple[str, str]) -> None: ...
+
+
 CODE_FOR_STATUS: dict[int, str] = {
     400: "InvalidRegistration",
     404: "NotFound",
@@ -162,33 +175,38 @@ def entity_refusal(event: Event, request: RegistrationRequest) -> Refused | None
     model. A live model runs this after its validation reads, so the reads are paid for as the real API pays
     for them.
     """
+    if not event.live:
+        return Refused(400, "EventNotLive", f"event {event.readable_id} is not live: it is not published, so it "
+                       "takes no registrations")
     session_ids = {s.id for s in event.sessions}
     pass_ids = {p.id for p in event.passes}
     seen: set[str] = set()
+
+    def refused(code: str, field: str, text: str) -> Refused:
+        return Refused(400, code, f"{field}: {text}", field=field)
+
     for i, attendee in enumerate(request.attendees):
         where = f"attendees[{i}]"
         email = attendee.email.strip().lower()
         if email in seen:
-            return Refused(400, "DuplicateAttendee", f"{where}.email: {attendee.email} appears twice in one request")
+            return refused("DuplicateAttendee", f"{where}.email", f"{attendee.email} appears twice in one request")
         seen.add(email)
         if attendee.waitlisted and not event.waitlist:
-            return Refused(400, "WaitlistNotAvailable", f"{where}.waitlisted: event {event.readable_id} has no "
-                           "waitlist")
+            return refused("WaitlistNotAvailable", f"{where}.waitlisted", f"event {event.readable_id} has no waitlist")
         if event.paid:
             if not attendee.passId:
-                return Refused(400, "PassRequired", f"{where}.passId: event {event.readable_id} uses a payment "
+                return refused("PassRequired", f"{where}.passId", f"event {event.readable_id} uses a payment "
                                f"gateway; name one of its passes ({', '.join(sorted(pass_ids))})")
             if attendee.passId not in pass_ids:
-                return Refused(400, "InvalidPass", f"{where}.passId: {attendee.passId} is not a pass of event "
-                               f"{event.readable_id}")
+                return refused("InvalidPass", f"{where}.passId",
+                               f"{attendee.passId} is not a pass of event {event.readable_id}")
         elif attendee.passId:
-            return Refused(400, "InvalidPass", f"{where}.passId: event {event.readable_id} is free and has no "
-                           "passes")
+            return refused("InvalidPass", f"{where}.passId", f"event {event.readable_id} is free and has no passes")
         for j, chosen in enumerate(attendee.attendeeSessions):
             if chosen.sessionId not in session_ids:
-                return Refused(400, "InvalidSession", f"{where}.attendeeSessions[{j}].sessionId: "
+                return refused("InvalidSession", f"{where}.attendeeSessions[{j}].sessionId",
                                f"{chosen.sessionId} is not a session of event {event.readable_id}")
             if chosen.waitlisted and not event.waitlist:
-                return Refused(400, "WaitlistNotAvailable", f"{where}.attendeeSessions[{j}].waitlisted: event "
-                               f"{event.readable_id} has no waitlist")
+                return refused("WaitlistNotAvailable", f"{where}.attendeeSessions[{j}].waitlisted",
+                               f"event {event.readable_id} has no waitlist")
     return None

@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from simulator.scenario import Scenario
+from simulator.server.api import MAX_BODY_BYTES
 from simulator.server.app import create_app
 from simulator.server.live import LiveEventModel
 from simulator.server.store import Store
@@ -42,11 +43,14 @@ def build_served(
     origin: str | None = None,
     admin_token: str | None = None,
     on_stop: Callable[[LiveEventModel], None] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    run_record: bool = True,
 ) -> Served:
     """The app with its live model started and stopped by the app's lifespan; ``on_stop`` runs after the model
-    stopped (writing the live run directory, for instance)."""
+    stopped (writing the live run directory, for instance). ``run_record=False`` when no run directory will be
+    written: the model then keeps no row per submission and a long-running server's memory stays flat."""
     store = Store(db_path)
-    model = LiveEventModel(scenario, store, time_scale)
+    model = LiveEventModel(scenario, store, time_scale, run_record=run_record)
     org_id = org_id or DEV_ORG
     token = token or secrets.token_urlsafe(24)
     origin = origin or DEV_ORIGIN
@@ -65,5 +69,5 @@ def build_served(
                 store.close()
 
     app = create_app(model.catalog, org_id=org_id, token=token, origin=origin, model=model,
-                     admin_token=admin_token, host=host, lifespan=lifespan)
+                     admin_token=admin_token, host=host, lifespan=lifespan, max_body_bytes=max_body_bytes)
     return Served(app, model, store, org_id, token, origin)

@@ -1,0 +1,9 @@
+"""Locust load tests driven by a scenario's open workload, and the runner behind `stampede load`.
+
+Modules that import Locust (and with it gevent's monkey patching) are only ``locustfile``, ``open_workload``
+and ``users``; ``traffic``, ``tally``, ``outcome`` and ``runner`` are plain Python, safe to import anywhere.
+"""
+
+from pathlib import Path
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")

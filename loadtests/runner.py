@@ -1,0 +1,295 @@
+"""The runner behind ``stampede load``: serve the scenario, drive it with Locust, settle, compare with a simulation.
+
+    1. ``stampede serve SCENARIO --port 0 --out RUN_DIR`` in a subprocess; wait (bounded) for its READY line
+    2. Locust headless on ``loadtests/locustfile.py`` (one process, ``--processes N``, or a master expecting N
+       workers started elsewhere); its CSV and HTML go into RUN_DIR; bounded by the arrival window + margins
+    3. poll ``/_harness/stats`` (bounded) until every accepted submission is created or dead-lettered
+    4. SIGTERM the server (by PID, bounded wait, then SIGKILL): it writes the live run directory
+    5. simulate the same scenario over the same window; add the ``load`` and ``simulated`` blocks
+
+Children run in their own sessions and are stopped by their PIDs (their process groups, for Locust's forked
+workers) whatever happens, Ctrl-C included. Nothing here imports Locust: it runs as a separate program.
+
+Errors::
+
+    LoadError       base: the server or Locust could not be started, or a step failed (names the log to read)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import queue
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from loadtests import LOCUSTFILE, outcome
+from simulator.engine.virtual import run_virtual
+from simulator.scenario import Scenario, scenario_to_toml
+
+__all__ = ["LoadError", "LoadSettings", "LoadRun", "run_load", "free_port", "is_loopback"]
+
+_READY_TIMEOUT_S = 60.0
+_STOP_TIMEOUT_S = 30.0
+_LOCUST_MARGIN_S = 60.0  # beyond the arrival window and the drain, for start-up and shut-down
+_POLL_S = 0.25
+
+
+class LoadError(RuntimeError):
+    """A step of the load run failed; the message says which and where its log is."""
+
+
+@dataclass
+class LoadSettings:
+    scenario: Scenario
+    run_dir: Path
+    time_scale: float
+    processes: int = 1  # Locust processes on this machine (> 1: a master and N forked workers)
+    expect_workers: int = 0  # > 0: run only a Locust master and wait for this many workers started elsewhere
+    bind_host: str = "127.0.0.1"  # where the server and the Locust master listen
+    advertise_host: str | None = None  # how workers elsewhere reach this machine (default: its host name)
+    master_port: int = 0  # Locust master port (0: a free one; 5557 is Locust's default)
+    settle_timeout_s: float = 120.0
+    late_after_s: float = 0.1
+    drop_after_s: float = 5.0
+    drain_s: float = 15.0
+    workers_timeout_s: float = 120.0  # how long a master waits for its workers to connect
+
+    @property
+    def window_s(self) -> float:
+        return self.scenario.workload.duration / self.time_scale
+
+
+@dataclass
+class LoadRun:
+    run_dir: Path
+    summary: dict[str, Any]  # the live summary.json with "load" and "simulated" added
+    server_url: str
+    wall_s: float
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free right now on ``host`` (the OS picks it; another process could take it before we bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def run_load(settings: LoadSettings, say: Callable[[str], None] = lambda _: None) -> LoadRun:
+    """Run the whole load test; the run directory holds the server's files, Locust's CSV/HTML and logs. The
+    returned summary is the live summary.json completed with ``load`` and ``simulated`` (the caller writes it)."""
+    started = time.perf_counter()
+    run_dir = settings.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(18)
+    admin_token = None if is_loopback(settings.bind_host) else secrets.token_urlsafe(24)
+    with tempfile.TemporaryDirectory(prefix="stampede-load-") as scratch:
+        scenario_file = Path(scratch) / "scenario.toml"
+        scenario_file.write_text(scenario_to_toml(settings.scenario), encoding="utf-8")
+        tally_file = Path(scratch) / "tally.json"
+        with _server(settings, scenario_file, Path(scratch) / "live.db", token, admin_token) as server:
+            say(f"event API mock at {server.url} (time scale {settings.time_scale:g}; log: {run_dir / 'serve.log'})")
+            locust_exit_code = _run_locust(settings, server.url_for_workers, scenario_file, token, tally_file, say)
+            say("settling: waiting for every accepted submission to be created or dead-lettered")
+            settled, settle_s = _settle(server.url, admin_token, settings.settle_timeout_s)
+            say(f"{'settled' if settled else 'not settled'} after {settle_s:.1f} s; stopping the server")
+            server.stop()
+        if not tally_file.is_file():
+            raise LoadError(f"Locust wrote no totals (exit code {locust_exit_code}); see {run_dir / 'locust.log'}")
+        totals = json.loads(tally_file.read_text(encoding="utf-8"))
+    summary_path = run_dir / "summary.json"
+    if not summary_path.is_file():
+        raise LoadError(f"the server wrote no live run directory; see {run_dir / 'serve.log'}")
+    live = json.loads(summary_path.read_text(encoding="utf-8"))
+    outcomes = _outcomes(run_dir / "submissions.csv")
+    say("simulating the same scenario over the same window")
+    horizon_s = min(settings.scenario.horizon, float(live["simulated_s"]))
+    simulated = run_virtual(settings.scenario.model_copy(update={"horizon": horizon_s})).summary
+    load = outcome.load_block(totals, outcomes, settled=settled, settle_wall_s=settle_s,
+                              locust_exit_code=locust_exit_code)
+    load["vs_simulated"] = outcome.versus(live, simulated)
+    live["load"] = load
+    live["simulated"] = outcome.simulated_block(simulated, horizon_s)
+    return LoadRun(run_dir, live, server.url, time.perf_counter() - started)
+
+
+# --- the server -------------------------------------------------------------------------------------------------
+
+
+class _Server:
+    def __init__(self, process: subprocess.Popen[str], url: str, url_for_workers: str) -> None:
+        self.process = process
+        self.url = url
+        self.url_for_workers = url_for_workers
+
+    def stop(self) -> None:
+        """SIGTERM (graceful: the server writes the run directory), a bounded wait, then SIGKILL."""
+        _stop(self.process, signal.SIGTERM, _STOP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def _server(settings: LoadSettings, scenario_file: Path, db: Path, token: str, admin_token: str | None
+            ) -> Iterator[_Server]:
+    command = [sys.executable, "-m", "stampede", "serve", str(scenario_file), "--host", settings.bind_host,
+               "--port", "0", "--db", str(db), "--token", token, "--time-scale", repr(settings.time_scale),
+               "--out", str(settings.run_dir)]
+    if admin_token:
+        command += ["--admin-token", admin_token]
+    log = (settings.run_dir / "serve.log").open("w", encoding="utf-8")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+    try:
+        url = _wait_ready(process, settings.run_dir / "serve.log")
+        port = url.rsplit(":", 1)[1]
+        local = f"http://127.0.0.1:{port}" if not is_loopback(settings.bind_host) else url
+        advertised = settings.advertise_host or (settings.bind_host if settings.bind_host not in ("0.0.0.0", "::")
+                                                 else socket.gethostname())
+        yield _Server(process, local, url if is_loopback(settings.bind_host) else f"http://{advertised}:{port}")
+    finally:
+        _stop(process, signal.SIGTERM, _STOP_TIMEOUT_S)
+        log.close()
+
+
+def _wait_ready(process: subprocess.Popen[str], log: Path) -> str:
+    """The URL of the server's ``READY http://host:port`` line (bounded wait); stdout keeps being drained."""
+    lines: queue.Queue[str | None] = queue.Queue()
+    assert process.stdout is not None
+
+    def pump(stream: IO[str]) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, args=(process.stdout,), name="stampede-serve-stdout", daemon=True).start()
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        if line.startswith("READY "):
+            return line.split(None, 1)[1].strip()
+    raise LoadError(f"stampede serve did not become ready within {_READY_TIMEOUT_S:.0f} s (exit code "
+                    f"{process.poll()}); see {log}")
+
+
+# --- Locust -----------------------------------------------------------------------------------------------------
+
+
+def _locust_command(settings: LoadSettings, host_url: str, scenario_file: Path, token: str, tally_file: Path
+                    ) -> list[str]:
+    run_dir = settings.run_dir
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host_url,
+               "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"), "--only-summary",
+               "--loglevel", "INFO", "--stop-timeout", "2",
+               "--stampede-scenario", str(scenario_file), "--stampede-time-scale", repr(settings.time_scale),
+               "--stampede-token", token, "--stampede-tally", str(tally_file),
+               "--stampede-late-after", repr(settings.late_after_s),
+               "--stampede-drop-after", repr(settings.drop_after_s), "--stampede-drain", repr(settings.drain_s)]
+    port = settings.master_port or free_port(settings.bind_host if settings.bind_host != "0.0.0.0" else "127.0.0.1")
+    if settings.expect_workers > 0:
+        command += ["--master", "--expect-workers", str(settings.expect_workers), "--master-bind-host",
+                    settings.bind_host, "--master-bind-port", str(port),
+                    "--expect-workers-max-wait", str(int(settings.workers_timeout_s))]
+    elif settings.processes > 1:
+        command += ["--processes", str(settings.processes), "--master-bind-host", "127.0.0.1",
+                    "--master-bind-port", str(port), "--master-host", "127.0.0.1", "--master-port", str(port)]
+    return command
+
+
+def _run_locust(settings: LoadSettings, host_url: str, scenario_file: Path, token: str, tally_file: Path,
+                say: Callable[[str], None]) -> int:
+    command = _locust_command(settings, host_url, scenario_file, token, tally_file)
+    timeout_s = settings.window_s + settings.drain_s + _LOCUST_MARGIN_S
+    if settings.expect_workers > 0:
+        port = command[command.index("--master-bind-port") + 1]
+        timeout_s += settings.workers_timeout_s
+        say(f"Locust master on {settings.bind_host}:{port}, waiting for {settings.expect_workers} worker(s): "
+            f"locust -f {LOCUSTFILE} --worker --master-host <this host> --master-port {port}")
+    say(f"Locust: {settings.window_s:.1f} s of arrivals"
+        + (f" from {settings.processes} processes" if settings.processes > 1 else "")
+        + f" (log: {settings.run_dir / 'locust.log'})")
+    with (settings.run_dir / "locust.log").open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            return process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise LoadError(f"Locust did not finish within {timeout_s:.0f} s; see {settings.run_dir / 'locust.log'}"
+                            ) from None
+        finally:
+            _stop(process, signal.SIGTERM, 10.0, group=True)
+
+
+# --- settling and stopping --------------------------------------------------------------------------------------
+
+
+def _stats(url: str, admin_token: str | None) -> dict[str, Any]:
+    request = urllib.request.Request(f"{url}/_harness/stats")
+    if admin_token:
+        request.add_header("Authorization", f"Bearer {admin_token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        data: dict[str, Any] = json.loads(response.read())
+        return data
+
+
+def _settle(url: str, admin_token: str | None, timeout_s: float) -> tuple[bool, float]:
+    """Poll the server until nothing accepted is pending (bounded); (settled, wall seconds waited)."""
+    started = time.monotonic()
+    while True:
+        try:
+            stats = _stats(url, admin_token)
+        except OSError as exc:
+            raise LoadError(f"the server stopped answering {url}/_harness/stats ({exc})") from None
+        if stats["pending"] == 0 and stats["created"] + stats["dead_lettered"] >= stats["accepted"]:
+            return True, time.monotonic() - started
+        if time.monotonic() - started > timeout_s:
+            return False, time.monotonic() - started
+        time.sleep(_POLL_S)
+
+
+def _stop(process: subprocess.Popen[Any], sig: signal.Signals, timeout_s: float, group: bool = False) -> None:
+    """Stop ``process`` (and with ``group`` its process group: Locust's forked workers) by its PID."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        if group:
+            os.killpg(process.pid, sig)  # the child leads its own session, so its group id is its PID
+        else:
+            process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
+        process.wait(timeout=5)
+
+
+def _outcomes(path: Path) -> dict[str, str]:
+    """Submission id → outcome from the live run's submissions.csv."""
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["id"]: row["outcome"] for row in csv.DictReader(handle)}

@@ -1,0 +1,79 @@
+"""Distributed `stampede load`: a Locust master and two workers on loopback (the README's commands for
+machines of their own), and Locust's --processes; the counts the workers ship add up at the master."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtests import LOCUSTFILE
+from loadtests.runner import free_port
+from loadtests.traffic import Schedule
+from simulator.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "scenarios" / "live-smoke.toml"
+SHORT = ["--duration", "4m", "--set", "workload.half_life=2m"]  # 8 s of arrivals at time scale 30
+
+
+def scheduled(overrides: list[str]) -> int:
+    return sum(1 for _ in Schedule(load_scenario(SMOKE, overrides), 30))
+
+
+def check_aggregated(summary: dict[str, Any], processes: int) -> None:
+    load = summary["load"]
+    subs = summary["submissions"]
+    assert load["processes"] == load["processes_done"] == processes
+    rows = load["by_process"]
+    assert sorted(rows) == [str(i) for i in range(processes)]
+    assert all(row["scheduled"] > 0 for row in rows.values())
+    assert sum(row["scheduled"] for row in rows.values()) == load["scheduled"]
+    assert load["scheduled"] == scheduled(["workload.duration=4m", "workload.half_life=2m"])
+    assert load["sent"] + load["dropped"] == load["scheduled"] == subs["offered"]
+    assert sum(row.get("accepted", 0) for row in rows.values()) == load["registrations"]["accepted"]
+    assert load["registrations"]["accepted"] == load["accepted_ids"] == subs["accepted"]
+    assert load["lost"] == 0
+    assert load["achieved_rate_per_s"] == pytest.approx(load["target_rate_per_s"], rel=0.05)
+
+
+def test_a_master_and_two_workers_on_loopback_add_up(tmp_path: Path) -> None:
+    port = free_port()
+    master = subprocess.Popen(
+        [sys.executable, "-m", "stampede", "load", str(SMOKE), *SHORT, "--out", str(tmp_path / "run"),
+         "--no-report", "--expect-workers", "2", "--master-port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        time.sleep(1.0)  # the workers retry until the master listens; this only saves retries
+        for _ in range(2):
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", "127.0.0.1",
+                 "--master-port", str(port), "--loglevel", "WARNING"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path, start_new_session=True))
+        out, err = master.communicate(timeout=150)
+        assert master.returncode == 0, err[-3000:]
+    finally:
+        for process in [master, *workers]:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=20)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    check_aggregated(summary, processes=2)
+
+
+def test_locust_processes_on_one_machine_add_up(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stampede", "load", str(SMOKE), *SHORT, "--out", str(tmp_path / "run"), "--no-report",
+         "--processes", "2"],
+        capture_output=True, text=True, timeout=150, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    check_aggregated(summary, processes=2)
