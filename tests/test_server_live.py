@@ -109,3 +109,25 @@ async def test_faults_injected_over_http_reach_the_model(served: Served) -> None
         answer = await c.post("/_harness/faults", json={"kind": "outage", "duration": "1m"})
         assert answer.status_code in (200, 201, 202), answer.text
         assert served.model.model.dataverse.outages == 1
+
+
+async def test_retry_after_is_in_wall_seconds_at_a_fast_clock(tmp_path: Path) -> None:
+    """The model's Retry-After is simulated seconds; an HTTP caller waits on the wall clock."""
+    scenario = parse_scenario({"name": "tight", "catalog": {"events": 1, "capacity": 0},
+                               "api": {"cache": "none", "instances": 1},
+                               "dataverse": {"requests_limit": 2, "window": "5m"}})
+    served = build_served(scenario, db_path=tmp_path / "tight.db", time_scale=60, token=TOKEN)
+    served.model.start()
+    try:
+        event = served.model.catalog.events[0]
+        body = {"attendees": [{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}]}
+        async with client(served) as c:
+            answers = [await c.post(path(served, f"events/{event.readable_id}/registrations"), json=body)
+                       for _ in range(4)]
+        throttled = [a for a in answers if a.status_code == 429]
+        assert throttled, [a.status_code for a in answers]
+        for answer in throttled:
+            assert 1 <= int(answer.headers["retry-after"]) <= 5  # ≤ 300 simulated s ÷ 60
+    finally:
+        served.model.stop()
+        served.store.close()

@@ -155,7 +155,9 @@ class LiveEventModel:
             return refusal
         message = _MESSAGES.get(outcome.reason, outcome.reason).format(event=event.readable_id,
                                                                         capacity=event.capacity)
-        return refused_from(outcome.status, message, outcome.retry_after_s, _CODES.get(outcome.reason))
+        # Retry-After is in the model's seconds; an HTTP caller waits on the wall clock (refused_from rounds up)
+        retry_after_wall_s = None if outcome.retry_after_s is None else outcome.retry_after_s / self.driver.time_scale
+        return refused_from(outcome.status, message, retry_after_wall_s, _CODES.get(outcome.reason))
 
     # --- the journal (called on the model thread) ----------------------------------------------------------
     # Acceptances are written in groups: the driver calls flush() after each batch of requests and only then
