@@ -136,6 +136,41 @@ async def read_body(request: Request, max_body_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+class Registrations:
+    """``POST …/events/{readableEventId}/registrations``: validate the body, hand it to the model, answer 202
+    with Location (200 with redirectUrl on paid events) or the model's refusal. One object serves both the
+    FastAPI route and the fast lane (fastlane.py), which calls it without FastAPI's request machinery."""
+
+    def __init__(self, catalog: Catalog, model: LiveModel, payment_redirect: Callable[[Event, str], str],
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.events = catalog.by_readable_id
+        self.model = model
+        self.payment_redirect = payment_redirect
+        self.max_body_bytes = max_body_bytes
+
+    async def respond(self, request: Request, readable_event_id: str) -> Response:
+        """The answer; ``ApiError`` for a refusal (the caller turns it into its error body)."""
+        event = self.events.get(readable_event_id)  # not-live events too: validation answers EventNotLive
+        if event is None:
+            raise ApiError(404, "EventNotFound", f"no published event {readable_event_id!r}")
+        body: wire.RegistrationRequest = await _parse(request, wire.RegistrationRequest, self.max_body_bytes)
+        try:
+            outcome = await self.model.register(event, body)
+        except Exception:  # the model's failure must not leak a stack trace; it is logged instead
+            logger.exception("registration for %s failed in the model", event.readable_id)
+            raise ApiError(500, "RegistrationFailed", "the registration could not be processed") from None
+        if not isinstance(outcome, Accepted):
+            headers = {"Retry-After": str(outcome.retry_after_s)} if outcome.retry_after_s is not None else None
+            raise ApiError(outcome.status, outcome.code, outcome.message, field=outcome.field, headers=headers)
+        headers = {"Location": _location(outcome.submission_id)}
+        if event.paid:
+            url = outcome.redirect_url or self.payment_redirect(event, outcome.submission_id)
+            return _json(wire.PaymentRedirect(redirectUrl=url).model_dump_json().encode(), 200, headers)
+        result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
+                                         purchaseId=None, submissionId=outcome.submission_id)
+        return _json(result.model_dump_json().encode(), 202, headers)
+
+
 def api_router(
     catalog: Catalog,
     pages: Pages,
@@ -144,6 +179,7 @@ def api_router(
     *,
     origin: str,
     payment_redirect: Callable[[Event, str], str],
+    registrations: Registrations,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> APIRouter:
     """The RTM surface over ``catalog`` and ``model``; ``payment_redirect(event, purchase_id)`` builds the
@@ -277,10 +313,10 @@ def api_router(
         return _json(str(int(model.session_registration_count(session_id))).encode())
 
     # --- registration -------------------------------------------------------------------------------------
-    registrations = "/events/{readableEventId}/registrations"
+    registrations_path = "/events/{readableEventId}/registrations"
 
     @router.post(
-        registrations, operation_id="publicApiRegister", status_code=202, response_model=wire.RegistrationResult,
+        registrations_path, operation_id="publicApiRegister", status_code=202, response_model=wire.RegistrationResult,
         responses={
             200: {"model": wire.PaymentRedirect, "description": "Event with a payment gateway: go pay"},
             202: {"description": "Accepted for asynchronous creation; Location points at its status",
@@ -293,26 +329,10 @@ def api_router(
                   "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
             503: {**_ERROR, "description": "Dataverse unavailable"},
         },
-        openapi_extra=_doc(registrations, body=wire.RegistrationRequest),
+        openapi_extra=_doc(registrations_path, body=wire.RegistrationRequest),
     )
     async def register(request: Request) -> Response:
-        event = event_of(request.path_params["readableEventId"], drafts=True)
-        body: wire.RegistrationRequest = await _parse(request, wire.RegistrationRequest, max_body_bytes)
-        try:
-            outcome = await model.register(event, body)
-        except Exception:  # the model's failure must not leak a stack trace; it is logged instead
-            logger.exception("registration for %s failed in the model", event.readable_id)
-            raise ApiError(500, "RegistrationFailed", "the registration could not be processed") from None
-        if not isinstance(outcome, Accepted):
-            headers = {"Retry-After": str(outcome.retry_after_s)} if outcome.retry_after_s is not None else None
-            raise ApiError(outcome.status, outcome.code, outcome.message, field=outcome.field, headers=headers)
-        headers = {"Location": _location(outcome.submission_id)}
-        if event.paid:
-            url = outcome.redirect_url or payment_redirect(event, outcome.submission_id)
-            return _json(wire.PaymentRedirect(redirectUrl=url).model_dump_json().encode(), 200, headers)
-        result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
-                                         purchaseId=None, submissionId=outcome.submission_id)
-        return _json(result.model_dump_json().encode(), 202, headers)
+        return await registrations.respond(request, request.path_params["readableEventId"])
 
     finalize_path = "/events/{readableEventId}/registrations/finalize"
 

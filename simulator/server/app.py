@@ -25,7 +25,7 @@ from starlette.responses import Response
 from simulator.catalog import Catalog, Event
 from simulator.server import api as api_module
 from simulator.server import contract as wire
-from simulator.server.api import EVENT_MANAGEMENT, MAX_BODY_BYTES, api_router
+from simulator.server.api import EVENT_MANAGEMENT, MAX_BODY_BYTES, Registrations, api_router
 from simulator.server.errors import ApiError, ConfigurationError, error_response
 from simulator.server.fastlane import StaticPages, browsed_pages, static_table
 from simulator.server.gate import Gate
@@ -120,13 +120,16 @@ def create_app(
                   redoc_url=None)
     pages = render_pages(catalog, public_url)
     base_path = EVENT_MANAGEMENT.format(organizationId=org_id) + "/"
-    app.include_router(api_router(catalog, pages, Images(catalog, public_url), model,
-                                  origin=web_origin, payment_redirect=payment_redirect, max_body_bytes=max_body_bytes))
+    registrations = Registrations(catalog, model, payment_redirect, max_body_bytes)
+    app.include_router(api_router(catalog, pages, Images(catalog, public_url), model, origin=web_origin,
+                                  payment_redirect=payment_redirect, registrations=registrations,
+                                  max_body_bytes=max_body_bytes))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
                                       status_counts=status_counts, max_body_bytes=max_body_bytes))
     app.add_middleware(StaticPages, table=static_table(base_path, pages),  # inside the gate: rules still apply
                        charge=model.page_loaded if isinstance(model, PageReads) else None,
-                       browsed=browsed_pages(base_path, catalog))
+                       browsed=browsed_pages(base_path, catalog), registrations=registrations,
+                       events_prefix=f"{base_path}events/")
     app.add_middleware(Gate, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,
                        require_origin=require_origin, status_counts=status_counts)
     _install_error_handlers(app)

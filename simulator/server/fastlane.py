@@ -9,12 +9,18 @@ these operations — stays with FastAPI.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.catalog import Catalog
+from simulator.server.api import Registrations
+from simulator.server.errors import ApiError, error_response
 from simulator.server.pages import Pages
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["StaticPages", "static_table", "browsed_pages"]
 
@@ -48,15 +54,21 @@ def browsed_pages(base_path: str, catalog: Catalog) -> dict[str, tuple[str, str]
 
 class StaticPages:
     """Serve ``table`` for GET; pass everything else on. With ``charge``, a page listed in ``browsed`` is also
-    charged to the model's read cache (``PageReads.page_loaded``), as the routes do."""
+    charged to the model's read cache (``PageReads.page_loaded``), as the routes do. With ``registrations``,
+    ``POST {events_prefix}{readableEventId}/registrations`` is answered by that operation directly: the hot
+    path of a registration stampede, spared FastAPI's routing and dependency machinery (the route stays, for
+    the OpenAPI description and any path spelled differently)."""
 
     def __init__(self, app: ASGIApp, *, table: dict[str, bytes],
                  charge: Callable[[tuple[str, str]], None] | None = None,
-                 browsed: dict[str, tuple[str, str]] | None = None) -> None:
+                 browsed: dict[str, tuple[str, str]] | None = None,
+                 registrations: Registrations | None = None, events_prefix: str = "") -> None:
         self.app = app
         self.table = table
         self.charge = charge
         self.browsed = browsed or {}
+        self.registrations = registrations
+        self.events_prefix = events_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -68,4 +80,28 @@ class StaticPages:
                     (b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]})
                 await send({"type": "http.response.body", "body": body})
                 return
+        elif self.registrations is not None and scope["type"] == "http" and scope["method"] == "POST":
+            readable_id = self._registration_event(scope["path"])
+            if readable_id is not None:
+                await self._register(scope, receive, send, readable_id)
+                return
         await self.app(scope, receive, send)
+
+    def _registration_event(self, path: str) -> str | None:
+        prefix, suffix = self.events_prefix, "/registrations"
+        if path.startswith(prefix) and path.endswith(suffix):
+            readable_id = path[len(prefix):-len(suffix)]
+            if readable_id and "/" not in readable_id:
+                return readable_id
+        return None
+
+    async def _register(self, scope: Scope, receive: Receive, send: Send, readable_id: str) -> None:
+        assert self.registrations is not None
+        try:
+            response = await self.registrations.respond(Request(scope, receive), readable_id)
+        except ApiError as refusal:
+            response = refusal.response()
+        except Exception:  # as the app's own handler: logged, never a stack trace to the caller
+            logger.exception("unhandled error on POST %s", scope["path"])
+            response = error_response(500, "InternalServerError", "the request failed; see the server log")
+        await response(scope, receive, send)
