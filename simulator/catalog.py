@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -218,6 +218,7 @@ class Event:
     event_type: int = EVENT_TYPE_CONFERENCE
     event_format: int = EVENT_FORMAT_ON_SITE
     language: int = LANGUAGE_ENGLISH
+    live: bool = True  # False: a draft (not published); the event API refuses its registrations
 
     def to_utc(self, local: datetime | None) -> datetime | None:
         """A wall-clock time of this event in UTC (naive); None stays None."""
@@ -228,11 +229,15 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    """``events`` are the live events (published, what traffic is offered to); ``drafts`` exist in Dataverse
+    but are not live: a registration naming one is refused (``by_readable_id`` finds both kinds)."""
+
     events: tuple[Event, ...]
     by_readable_id: dict[str, Event] = field(default_factory=dict)
     sessions_by_id: dict[str, Session] = field(default_factory=dict)
     speakers_by_id: dict[str, Speaker] = field(default_factory=dict)
     sponsorships_by_id: dict[str, Sponsorship] = field(default_factory=dict)
+    drafts: tuple[Event, ...] = ()
 
     @property
     def session_ids(self) -> tuple[str, ...]:
@@ -259,12 +264,19 @@ def build_catalog(settings: CatalogSettings, seed: int) -> Catalog:
             else ()
         )
         events.append(details.event(index, event_id, readable, paid, session_ids, passes))
+    drafts = []  # drawn after every live event, so adding drafts moves no live event's ids or details
+    for index in range(settings.events, settings.events + settings.draft_events):
+        event_id = _guid(rng)
+        session_ids = [_guid(rng) for _ in range(settings.sessions_per_event)]
+        draft = details.event(index, event_id, f"launch-{index + 1:03d}", False, session_ids, ())
+        drafts.append(replace(draft, live=False))
     return Catalog(
         tuple(events),
-        {e.readable_id: e for e in events},
+        {e.readable_id: e for e in (*events, *drafts)},
         {s.id: s for e in events for s in e.sessions},
         {s.id: s for e in events for s in e.speakers},
         {s.id: s for e in events for s in e.sponsorships},
+        tuple(drafts),
     )
 
 

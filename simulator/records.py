@@ -54,8 +54,12 @@ class Recorder:
     (``LEVEL_COLUMNS``); submissions are parallel columns indexed by the submission's number.
     """
 
-    def __init__(self, bin_s: float) -> None:
+    def __init__(self, bin_s: float, keep_submissions: bool = True) -> None:
+        """``keep_submissions=False`` keeps the time series and the reason counts but no row per submission
+        (a long-running live server that writes no run directory: its memory stays flat)."""
         self.bin_s = bin_s
+        self.keep_submissions = keep_submissions
+        self.submissions = 0  # offered so far, rows kept or not
         self._per_s = 1.0 / bin_s
         self.counts: dict[str, list[int]] = {name: [] for name in COUNT_COLUMNS}
         self.levels: dict[str, list[int]] = {name: [] for name in LEVEL_COLUMNS}
@@ -117,7 +121,11 @@ class Recorder:
 
     # --- submissions ---------------------------------------------------------------------------------------
     def offered(self, kind: str, now_s: float, submission_id: str | None = None) -> int:
-        number = len(self.kind)
+        number = self.submissions
+        self.submissions += 1
+        if not self.keep_submissions:
+            self.count("offered", now_s)
+            return number
         self.ids.append(submission_id if submission_id is not None else str(number))
         self.kind.append(kind)
         self.offered_s.append(now_s)
@@ -131,26 +139,30 @@ class Recorder:
         return number
 
     def accepted(self, number: int, now_s: float) -> None:
-        self.accepted_s[number] = now_s
+        if self.keep_submissions:
+            self.accepted_s[number] = now_s
         self.count("accepted", now_s)
 
     def rejected(self, number: int, now_s: float, reason: str) -> None:
-        self.outcome[number] = REJECTED
-        self.reason[number] = reason
+        if self.keep_submissions:
+            self.outcome[number] = REJECTED
+            self.reason[number] = reason
         self.rejected_by[reason] += 1
         self.count("rejected", now_s)
 
     def created(self, number: int, now_s: float, attempts: int) -> None:
-        self.created_s[number] = now_s
-        self.attempts[number] = attempts
-        self.outcome[number] = CREATED
+        if self.keep_submissions:
+            self.created_s[number] = now_s
+            self.attempts[number] = attempts
+            self.outcome[number] = CREATED
         self.count("created", now_s)
 
     def dead_lettered(self, number: int, now_s: float, attempts: int, reason: str) -> None:
-        self.attempts[number] = attempts
-        self.dead_lettered_s[number] = now_s
-        self.outcome[number] = DEAD_LETTERED
-        self.reason[number] = reason
+        if self.keep_submissions:
+            self.attempts[number] = attempts
+            self.dead_lettered_s[number] = now_s
+            self.outcome[number] = DEAD_LETTERED
+            self.reason[number] = reason
         self.dead_letter_reasons[reason] += 1
         self.count("dead_lettered", now_s)
 

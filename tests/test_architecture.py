@@ -68,3 +68,9 @@ def test_the_pure_core_really_imports_without_simpy() -> None:
         "assert 'simpy' not in sys.modules, 'simpy imported'; assert 'fastapi' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("path", modules("conformance"), ids=lambda p: p.name)
+def test_conformance_uses_the_simulator_not_the_front_door_or_other_tools(path: Path) -> None:
+    bad = {n for n in imports_of(path) if top(n) in {"stampede", "loadtests", "reports", "locust"}}
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"

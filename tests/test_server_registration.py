@@ -238,8 +238,8 @@ async def test_finalize_a_known_purchase(served: tuple[FastAPI, FakeModel]) -> N
         bad = await c.post(finalize, json={"hipObject": None})
     assert known.status_code == 200 and known.json()["status"] == "Success"
     assert known.json()["purchaseId"] == purchase_id
-    assert unknown.status_code == 404 and unknown.json()["type"] == "PurchaseNotFound"
-    assert wrong_event.status_code == 404
+    assert unknown.status_code == 400 and unknown.json()["type"] == "PurchaseNotFound"
+    assert wrong_event.status_code == 400
     assert bad.status_code == 422 and bad.json()["field"] == "purchaseId"
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "RegistrationResult",
     "PaymentRedirect",
     "CheckIn",
+    "Captcha",
     "FieldError",
     "ErrorBody",
     "HipObject",
@@ -266,6 +267,15 @@ class CheckIn(_Wire):
     sessionId: str | None
 
 
+class Captcha(_Wire):
+    """The CAPTCHA challenge (v2.0 ``Captcha``; outbound marketing only): the client loads ``HipUrl`` as a script."""
+
+    FlowId: str | None
+    HipUrl: str | None
+    ObjectName: str | None
+    FunctionName: str | None
+
+
 class FieldError(_Wire):
     field: str = Field(description="Where in the body, e.g. attendees[0].email")
     message: str
@@ -293,7 +303,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Strict: a field has the type the schema says (no 0 for false, no "1" for a string), as the contract
+    # promises and as a .NET JSON binder would insist.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class HipObject(_Request):

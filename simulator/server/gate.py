@@ -10,7 +10,8 @@ Rules, in order (each answer is an ``ErrorBody``):
    **204** with the allow headers; it needs no token, as browsers send none.
 3. On ``/api/v1.0/orgs/{organizationId}/…``: an organization other than the configured one → **404**; then the
    ``emApplicationtoken`` query parameter: missing or empty → **400**, wrong → **401** (compared in constant
-   time). ``POST …/eventmanagement/checkins`` needs no token (as in Microsoft's generated SDK).
+   time). ``…/eventmanagement/checkins`` needs no token (as in Microsoft's generated SDK; methods other than
+   ``POST`` get 405 from the router).
 4. On the harness plane (``/_harness/…``, ``/metrics``), when an admin token is configured:
    ``Authorization: Bearer <admin token>`` or **401**.
 
@@ -123,7 +124,7 @@ class Gate:
             org, _, rest = path[len(API_PREFIX):].partition("/")
             if org.lower() != self.org_id:
                 return 404, "OrganizationNotFound", f"no organization {org!r} here"
-            if scope["method"] == "POST" and rest.rstrip("/") == _CHECKINS:
+            if rest.rstrip("/") == _CHECKINS:  # any method: the router, not the token, refuses all but POST (405)
                 return None
             token = _query_param(scope["query_string"], TOKEN_PARAM)
             if not token:

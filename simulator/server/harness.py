@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from starlette.responses import Response
 
 from simulator.scenario import parse_duration_s
+from simulator.server.api import MAX_BODY_BYTES, read_body
 from simulator.server.errors import ApiError, validation_error
 from simulator.server.metrics import CONTENT_TYPE, metrics_registry, render_metrics
 from simulator.server.model import LiveModel
@@ -32,7 +33,7 @@ Seconds = Annotated[float, BeforeValidator(parse_duration_s)]
 
 
 class FaultRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["outage", "slow", "limit"]
     duration: Seconds = Field(gt=0, description='How long, e.g. "5m" or 300 (seconds)')
@@ -75,7 +76,8 @@ def _json(content: Any, status: int = 200) -> Response:
                     media_type="application/json")
 
 
-def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts: Counter[int]) -> APIRouter:
+def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts: Counter[int],
+                   max_body_bytes: int = MAX_BODY_BYTES) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     registry = metrics_registry(model, status_counts)
 
@@ -97,7 +99,7 @@ def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts:
     @router.post("/_harness/faults", status_code=202)
     async def faults(request: Request) -> Response:
         try:
-            fault = FaultRequest.model_validate_json(await request.body())
+            fault = FaultRequest.model_validate_json(await read_body(request, max_body_bytes))
         except ValidationError as exc:
             raise validation_error(exc) from None
         values = fault.values()

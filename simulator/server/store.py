@@ -3,14 +3,17 @@
 Tables::
 
     submissions            id, event_id, body (the validated request JSON), state, accepted_s, created_s,
-                           dead_lettered_s, attempts, last_error
+                           dead_lettered_s, attempts, last_error, waitlisted (the model put the whole submission
+                           on the waitlist at acceptance: the event was full)
     contacts               one per email (case-insensitive): the default matching rule keys on email here
     event_registrations    one per (contact, event)
     session_registrations  one per (contact, session)
     waitlist_items         one per (contact, event, session) — session '' for the event's own waitlist
 
 A submission goes ``accepted`` → (``retrying``)* → ``created`` | ``dead_lettered``. ``accept`` is written before
-the caller gets its 202; on restart ``pending()`` gives back everything not yet settled, oldest first.
+the caller gets its 202, with the model's waitlist decision; on restart ``pending()`` gives back everything
+not yet settled, oldest first, and a resumed submission keeps that decision (re-deciding against the seats
+left after a restart would register people the first run had waitlisted, past capacity).
 ``mark_created`` writes the contact, registrations and waitlist items of every attendee in one transaction and
 is idempotent: marking a created submission again changes nothing, and a second submission for the same email
 and event creates no second registration (it is counted as a duplicate).
@@ -47,7 +50,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     created_s       REAL,
     dead_lettered_s REAL,
     attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT
+    last_error      TEXT,
+    waitlisted      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, accepted_s);
 CREATE TABLE IF NOT EXISTS contacts (
@@ -111,6 +115,7 @@ class StoredSubmission:
     accepted_s: float
     attempts: int
     last_error: str | None
+    waitlisted: bool = False  # the model waitlisted the whole submission at acceptance
 
     def request(self) -> dict[str, Any]:
         return dict(json.loads(self.body))
@@ -126,6 +131,7 @@ class CreatedRecords:
     session_registrations: int = 0
     waitlist_items: int = 0
     duplicates: int = 0  # registrations or items that already existed for that contact
+    session_ids: tuple[str, ...] = ()  # the sessions of the new session registrations, one entry each
 
 
 class Store:
@@ -143,6 +149,9 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=5000")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
+            if "waitlisted" not in columns:  # a database written before the column existed
+                self._db.execute("ALTER TABLE submissions ADD COLUMN waitlisted INTEGER NOT NULL DEFAULT 0")
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -167,18 +176,21 @@ class Store:
             self._db.execute("COMMIT")
 
     # --- writes ----------------------------------------------------------------------------------------------
-    def accept(self, submission_id: str, event_id: str, body: str, accepted_s: float) -> bool:
-        """Durably record an accepted submission; False when that id was already stored (nothing changes)."""
-        return self.accept_many([(submission_id, event_id, body, accepted_s)]) == 1
+    def accept(self, submission_id: str, event_id: str, body: str, accepted_s: float, waitlisted: bool = False
+               ) -> bool:
+        """Durably record an accepted submission; False when that id was already stored (nothing changes).
+        ``waitlisted``: the model put the whole submission on the waitlist (the event was full)."""
+        return self.accept_many([(submission_id, event_id, body, accepted_s, waitlisted)]) == 1
 
-    def accept_many(self, items: Iterable[tuple[str, str, str, float]]) -> int:
-        """Record several ``(id, event_id, body, accepted_s)`` in one commit; how many were new."""
+    def accept_many(self, items: Iterable[tuple[str, str, str, float] | tuple[str, str, str, float, bool]]) -> int:
+        """Record several ``(id, event_id, body, accepted_s[, waitlisted])`` in one commit; how many were new."""
+        rows = [(*item, False) if len(item) == 4 else item for item in items]
         with self._transaction() as db:
             before = db.total_changes
             db.executemany(
-                "INSERT INTO submissions (id, event_id, body, state, accepted_s) VALUES (?, ?, ?, 'accepted', ?) "
-                "ON CONFLICT (id) DO NOTHING",
-                list(items),
+                "INSERT INTO submissions (id, event_id, body, state, accepted_s, waitlisted) "
+                "VALUES (?, ?, ?, 'accepted', ?, ?) ON CONFLICT (id) DO NOTHING",
+                rows,
             )
             return db.total_changes - before
 
@@ -199,21 +211,25 @@ class Store:
         """Write the submission's records and mark it ``created``; idempotent (see the module docstring).
 
         ``waitlisted=True`` puts every attendee on the event's waitlist whatever the body says (the model
-        decided the event was full); None follows each attendee's ``waitlisted``.
+        decided the event was full); None follows the decision stored at acceptance, else each attendee's
+        ``waitlisted``.
         """
         with self._transaction() as db:
-            row = db.execute("SELECT event_id, body, state FROM submissions WHERE id = ?",
+            row = db.execute("SELECT event_id, body, state, waitlisted FROM submissions WHERE id = ?",
                              (submission_id,)).fetchone()
             if row is None:
                 raise UnknownSubmission(submission_id)
-            event_id, body, state = row
+            event_id, body, state, stored_waitlisted = row
             if state == "created":
                 return CreatedRecords(already_created=True)
+            if waitlisted is None and stored_waitlisted:
+                waitlisted = True
             totals = dict.fromkeys(("contacts", "event_registrations", "session_registrations",
                                     "waitlist_items", "duplicates"), 0)
+            sessions: list[str] = []
             for attendee in json.loads(body).get("attendees", []):
                 for key, count in self._create_attendee(db, submission_id, event_id, attendee, created_s,
-                                                        waitlisted).items():
+                                                        waitlisted, sessions).items():
                     totals[key] += count
             db.execute(
                 "UPDATE submissions SET state = 'created', created_s = ?, attempts = COALESCE(?, attempts) "
@@ -221,7 +237,8 @@ class Store:
                 (created_s, attempts, submission_id),
             )
             return CreatedRecords(False, totals["contacts"], totals["event_registrations"],
-                                  totals["session_registrations"], totals["waitlist_items"], totals["duplicates"])
+                                  totals["session_registrations"], totals["waitlist_items"], totals["duplicates"],
+                                  tuple(sessions))
 
     def mark_dead_lettered(self, submission_id: str, dead_lettered_s: float, reason: str,
                            *, attempts: int | None = None) -> bool:
@@ -245,7 +262,7 @@ class Store:
     @staticmethod
     def _create_attendee(
         db: sqlite3.Connection, submission_id: str, event_id: str, attendee: dict[str, Any], now_s: float,
-        waitlisted: bool | None,
+        waitlisted: bool | None, sessions: list[str],
     ) -> dict[str, int]:
         counts = {"contacts": 0, "event_registrations": 0, "session_registrations": 0, "waitlist_items": 0,
                   "duplicates": 0}
@@ -294,6 +311,8 @@ class Store:
                 (contact_id, event_id, session_id, registration_id, submission_id, now_s),
             ).rowcount
             counts["session_registrations" if added else "duplicates"] += 1
+            if added:
+                sessions.append(session_id)
         return counts
 
     # --- reads -----------------------------------------------------------------------------------------------
@@ -308,11 +327,12 @@ class Store:
     def pending(self) -> list[StoredSubmission]:
         """Submissions accepted but not settled, oldest first: what a restarted server resumes."""
         rows = self._all(
-            "SELECT id, event_id, body, state, accepted_s, attempts, last_error FROM submissions "
+            "SELECT id, event_id, body, state, accepted_s, attempts, last_error, waitlisted FROM submissions "
             "WHERE state IN (?, ?) ORDER BY accepted_s, id",
             _PENDING,
         )
-        return [StoredSubmission(*row) for row in rows]
+        return [StoredSubmission(id_, event_id, body, state, accepted_s, attempts, last_error, bool(waitlisted))
+                for id_, event_id, body, state, accepted_s, attempts, last_error, waitlisted in rows]
 
     def submission(self, submission_id: str) -> dict[str, Any] | None:
         """The submission's status as ``GET /_harness/submissions/{id}`` shows it, or None."""
