@@ -39,6 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from simulator.scenario import format_duration
+
 if TYPE_CHECKING:
     from simulator.scenario import Retry
 
@@ -291,24 +293,16 @@ class RetryPolicy:
         return state.elapsed_s >= self.deadline_s
 
     def stop_reason(self, state: RetryState) -> str:
-        """Why ``stop(state)`` gives up, for dead-letter records; "" when it does not."""
-        attempts = f"{state.attempt} attempt{'' if state.attempt == 1 else 's'}"
+        """Why ``stop(state)`` gives up, for dead-letter records; "" when it does not. Reasons are categories
+        (no per-submission figures), so a run's reasons can be counted (summary.json ``dead_letter_reasons``);
+        the attempt count and times are in the submission's own row."""
         if not self.retries:
-            return f"retry policy none: gave up after {attempts}"
+            return "retry policy none: gave up after the first attempt"
         if self.max_attempts and state.attempt >= self.max_attempts:
-            return f"max_attempts {self.max_attempts} reached {_duration(state.elapsed_s)} after acceptance"
+            return f"max_attempts {self.max_attempts} reached"
         if state.elapsed_s >= self.deadline_s:
-            return f"deadline {_duration(self.deadline_s)} reached after {attempts}"
+            return f"deadline {format_duration(self.deadline_s)} reached"
         return ""
-
-
-def _duration(seconds: float) -> str:
-    """'6h', '10m', '90s', '2.5s' — like scenario.format_duration, which this module may not import."""
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
-        count = seconds / size
-        if count >= 1 and count.is_integer():
-            return f"{int(count)}{unit}"
-    return f"{seconds:g}s"
 
 
 _BACKOFFS: dict[str, Callable[[Retry], Backoff]] = {
