@@ -120,7 +120,7 @@ def _fmt_s(seconds: float | None) -> str:
     return f"{seconds / 3600:.2f} h"
 
 
-def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
+def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = None) -> None:
     subs = summary["submissions"]
     dv = summary["dataverse"]
     ttc = summary["time_to_created_s"]
@@ -156,6 +156,8 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
         table.add_row("rejected", f"{count:,} × {reason}")
     table.add_row("run directory", str(run_dir))
+    if report is not None:
+        table.add_row("report", str(report))
     out.print(table)
 
 

@@ -36,12 +36,11 @@ def simulate(
         run = run_virtual(resolved, advance, overrides=overrides)
     run_dir = console.run_directory(out, resolved.name)
     console.write_files(run_dir, run_files(run.recorder, run.summary, scenario_to_toml(resolved)))
-    if report:
-        console.write_report(run_dir)
+    report_path = console.write_report(run_dir) if report else None
     if quiet:
         print(run_dir)
     else:
-        console.print_summary(run.summary, run_dir)
+        console.print_summary(run.summary, run_dir, report_path)
 
 
 def register(app: typer.Typer) -> None:
