@@ -35,7 +35,8 @@ Choices where the real API is undocumented (each also in the operation's descrip
 - **checkins** (no token) → ``302`` to ``redirectUri`` when given (same origin as the web application, or a
   path), else ``201`` with the check-in; the payload is undocumented (assumed ``registrationId``, ``sessionId``).
 - ``events/published`` ignores ``businessUnitId`` and ``webappId``: the mock has one business unit and one web
-  application, and every catalog event is live and published to it.
+  application; it lists every live event (a scenario's ``catalog.draft_events`` are not live: not listed, their
+  pages answer 404, a registration for one answers 400 ``EventNotLive``).
 """
 
 from __future__ import annotations
