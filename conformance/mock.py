@@ -79,7 +79,7 @@ def start_mock(
     command = [*_STAMPEDE, "serve"]
     if scenario is not None:
         command.append(str(scenario))
-    command += ["--host", "127.0.0.1", "--port", "0", "--db", str(folder / "mock.db"), "--token", token,
+    command += ["--host", "127.0.0.1", "--port", "0", "--db", str(folder / "mock.db"), f"--token={token}",
                 "--org", DEV_ORG, "--origin", DEV_ORIGIN, "--time-scale", str(time_scale)]
     for setting in settings:
         command += ["--set", setting]

@@ -98,7 +98,7 @@ def run_load(settings: LoadSettings, say: Callable[[str], None] = lambda _: None
     started = time.perf_counter()
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(18)
+    token = secrets.token_urlsafe(18)  # may start with "-": always passed as --option=value
     admin_token = None if is_loopback(settings.bind_host) else secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="stampede-load-") as scratch:
         scenario_file = Path(scratch) / "scenario.toml"
@@ -148,10 +148,10 @@ class _Server:
 def _server(settings: LoadSettings, scenario_file: Path, db: Path, token: str, admin_token: str | None
             ) -> Iterator[_Server]:
     command = [sys.executable, "-m", "stampede", "serve", str(scenario_file), "--host", settings.bind_host,
-               "--port", "0", "--db", str(db), "--token", token, "--time-scale", repr(settings.time_scale),
+               "--port", "0", "--db", str(db), f"--token={token}", "--time-scale", repr(settings.time_scale),
                "--out", str(settings.run_dir)]
     if admin_token:
-        command += ["--admin-token", admin_token]
+        command += [f"--admin-token={admin_token}"]
     log = (settings.run_dir / "serve.log").open("w", encoding="utf-8")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
                                start_new_session=True)
@@ -202,7 +202,7 @@ def _locust_command(settings: LoadSettings, host_url: str, scenario_file: Path, 
                "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"), "--only-summary",
                "--loglevel", "INFO", "--stop-timeout", "2",
                "--stampede-scenario", str(scenario_file), "--stampede-time-scale", repr(settings.time_scale),
-               "--stampede-token", token, "--stampede-tally", str(tally_file),
+               f"--stampede-token={token}", "--stampede-tally", str(tally_file),
                "--stampede-late-after", repr(settings.late_after_s),
                "--stampede-drop-after", repr(settings.drop_after_s), "--stampede-drain", repr(settings.drain_s)]
     port = settings.master_port or free_port(settings.bind_host if settings.bind_host != "0.0.0.0" else "127.0.0.1")

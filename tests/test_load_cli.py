@@ -26,3 +26,13 @@ def test_bad_options_fail_fast_and_write_nothing(tmp_path: Path, args: list[str]
     assert result.returncode == 2, result.stderr
     assert message in " ".join(result.stderr.split()), result.stderr
     assert not out.exists()
+
+
+def test_a_token_that_starts_with_a_dash_reaches_locust_intact(tmp_path: Path) -> None:
+    """secrets.token_urlsafe may start with "-"; as a separate argument argparse would take it for an option."""
+    from loadtests.runner import LoadSettings, _locust_command
+    from simulator.scenario import load_scenario
+
+    settings = LoadSettings(load_scenario(ROOT / "scenarios" / "live-smoke.toml"), tmp_path, 30.0)
+    command = _locust_command(settings, "http://127.0.0.1:1", tmp_path / "s.toml", "-dash-token", tmp_path / "t")
+    assert "--stampede-token=-dash-token" in command
