@@ -102,6 +102,13 @@ def _doc(
     return extra
 
 
+def _png(image: bytes | None, kind: str, message: str) -> Response:
+    """The image, or 404 ``{kind}NotFound`` with ``message``."""
+    if image is None:
+        raise ApiError(404, f"{kind}NotFound", message)
+    return Response(image, media_type=PNG, headers=_IMAGE_CACHE)
+
+
 def _json(content: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(content, status_code=status, media_type=JSON, headers=headers)
 
@@ -245,10 +252,7 @@ def api_router(
          responses=_PNG_RESPONSE, description="The event url qr code of specified event (PNG of publicEventUrl)")
     async def get_qr_code(request: Request) -> Response:
         event = event_of(request.path_params["readableEventId"])
-        image = images.qr_code(event.readable_id)
-        if image is None:
-            raise ApiError(404, "QrCodeNotFound", f"event {event.readable_id} has no public URL")
-        return Response(image, media_type=PNG, headers=_IMAGE_CACHE)
+        return _png(images.qr_code(event.readable_id), "QrCode", f"event {event.readable_id} has no public URL")
 
     @get("/events/{readableEventId}/sessions", "publicApiGetEventSessions", response_model=list[wire.Session])
     async def get_sessions(request: Request) -> Response:
@@ -275,19 +279,13 @@ def api_router(
          responses=_PNG_RESPONSE, description="The logo of a specified sponsorship (PNG)")
     async def get_logo(request: Request) -> Response:
         sponsorship_id = request.path_params["sponsorshipId"]
-        image = images.sponsor_logo(sponsorship_id)
-        if image is None:
-            raise ApiError(404, "SponsorshipNotFound", f"no sponsorship {sponsorship_id!r}")
-        return Response(image, media_type=PNG, headers=_IMAGE_CACHE)
+        return _png(images.sponsor_logo(sponsorship_id), "Sponsorship", f"no sponsorship {sponsorship_id!r}")
 
     @get("/speakers/{speakerId}/image", "publicApiGetSpeakerImage", response_class=Response,
          responses=_PNG_RESPONSE, description="The image of a specified speaker (PNG)")
     async def get_speaker_image(request: Request) -> Response:
         speaker_id = request.path_params["speakerId"]
-        image = images.speaker(speaker_id)
-        if image is None:
-            raise ApiError(404, "SpeakerNotFound", f"no speaker {speaker_id!r}")
-        return Response(image, media_type=PNG, headers=_IMAGE_CACHE)
+        return _png(images.speaker(speaker_id), "Speaker", f"no speaker {speaker_id!r}")
 
     @get("/sessions/{sessionId}", "publicApiGetSessionById", response_model=wire.Session)
     async def get_session(request: Request) -> Response:
