@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from reports.figures import draw_cdf
+from reports.figures import draw_cdf, style_cdf_axes
 from reports.headline import HEADLINE, Metric, best_indices, format_duration, show_value, throttled_share
 from reports.plotting import Chart, duration_axis, legend_below, new_figure, time_axis, variant_colors
 from reports.rundata import RunData, duration_s
@@ -257,13 +257,7 @@ def latency_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) ->
         total = max(int(hist.created.sum()), 1)
         shown = hist.created > 0
         right.plot(hist.attempts[shown], hist.created[shown] / total, marker="o", ms=3, lw=1.2, **style)
-    left.set_xscale("log")
-    left.set_ylim(0, 1.02)
-    left.yaxis.set_major_formatter(PercentFormatter(1.0))
-    left.set_xlabel("time from submission to created (s, log)")
-    left.set_ylabel("share of offered submissions created")
-    left.set_title("Time to created (CDF)", fontsize=11)
-    left.grid(alpha=0.3, which="both")
+    style_cdf_axes(left)
     middle.set_xlabel(f"submitted at ({unit} since start; buckets of {format_duration(bucket_s)})")
     middle.set_ylabel(f"p95 time to created ({y_unit})")
     middle.set_ylim(bottom=0)

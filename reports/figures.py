@@ -149,6 +149,17 @@ def draw_cdf(ax: Axes, seconds: np.ndarray, share: np.ndarray, **style: object) 
     ax.step(np.maximum(seconds, 1e-3), share, where="post", **style)  # type: ignore[arg-type]
 
 
+def style_cdf_axes(ax: Axes) -> None:
+    """Axes of a time-to-created CDF (log seconds, share created), in a run's figure and in comparisons."""
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("time from submission to created record (s, log)")
+    ax.set_ylabel("share of offered submissions created")
+    ax.set_title("Time to created (CDF)", fontsize=11)
+    ax.grid(alpha=0.3, which="both")
+
+
 def latency_figure(run: RunData) -> Figure:
     cdf = time_to_created_cdf(run)
     by_time = latency_by_submission_time(run)
@@ -158,13 +169,7 @@ def latency_figure(run: RunData) -> Figure:
 
     if len(cdf.seconds):
         draw_cdf(left, cdf.seconds, cdf.share, color=COLOR["created"], lw=2)
-        left.set_xscale("log")
-    left.set_ylim(0, 1.02)
-    left.yaxis.set_major_formatter(PercentFormatter(1.0))
-    left.set_xlabel("time from submission to created record (s, log)")
-    left.set_ylabel("share of offered submissions created")
-    left.set_title("Time to created (CDF)", fontsize=11)
-    left.grid(alpha=0.3, which="both")
+        style_cdf_axes(left)
 
     scale, unit = time_axis(_span_s(run))
     mid_x = (by_time.bucket_start_s + by_time.bucket_s / 2) / scale
