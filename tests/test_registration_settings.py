@@ -212,3 +212,15 @@ def test_the_cli_refuses_a_bad_setting_in_one_line_and_writes_nothing(tmp_path: 
     assert len(lines) == 1 and override.split("=")[0] in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_report_headline_names_the_audience_and_rule(tmp_path: Path) -> None:
+    from reports.headline import registration_settings
+    from reports.rundata import load_run
+    from simulator.records import run_files
+
+    s = scenario({"audience": "lead", "matching": "email+name", "consent_purposes": 2}, workload={"duration": "1m"})
+    run = run_virtual(s)
+    for name, text in run_files(run.recorder, run.summary, scenario_to_toml(s)).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert registration_settings(load_run(tmp_path)) == "leads, matched by email+name, 2 consent purposes"

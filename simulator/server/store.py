@@ -216,7 +216,11 @@ class Store:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
             if "waitlisted" not in columns:  # a database written before the column existed
                 self._db.execute("ALTER TABLE submissions ADD COLUMN waitlisted INTEGER NOT NULL DEFAULT 0")
-            self._open_people()
+            try:
+                self._open_people()
+            except BaseException:
+                self._db.close()  # refused (or failed): no connection is left open behind the error
+                raise
 
     def _open_people(self) -> None:
         """The people tables (rebuilt from a database written before matching rules), then the settings check."""
