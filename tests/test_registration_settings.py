@@ -224,3 +224,19 @@ def test_the_report_headline_names_the_audience_and_rule(tmp_path: Path) -> None
     for name, text in run_files(run.recorder, run.summary, scenario_to_toml(s)).items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     assert registration_settings(load_run(tmp_path)) == "leads, matched by email+name, 2 consent purposes"
+
+
+def test_serve_refuses_a_database_matched_under_another_rule_in_one_line(tmp_path: Path) -> None:
+    from simulator.server.store import Store
+
+    db = tmp_path / "people.db"
+    with Store(db) as store:  # people matched by email, as every database before [registration] was
+        store.accept("s1", "event-1", json.dumps({"attendees": [
+            {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@contoso.com"}]}), 0.0)
+        store.mark_created("s1", 1.0)
+    result = subprocess.run([str(STAMPEDE), "serve", "--port", "0", "--db", str(db), "--set",
+                             "registration.matching=none"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and 'registration.matching = "email", not "none"' in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
