@@ -272,9 +272,12 @@ class EventPipeline:
                 return
             waitlisted = True
         if not waitlisted:
-            for session_id in offer.session_ids:
+            named = offer.session_ids
+            for session_id in named:
                 session = self.catalog.sessions_by_id[session_id]
-                if session.capacity and self.session_registered[session_id] >= session.capacity:
+                # the seats this request takes in the session (one per attendee naming it), not just one more
+                wanted = named.count(session_id) if len(named) > 1 else 1
+                if session.capacity and self.session_registered[session_id] + wanted > session.capacity:
                     self._reject(offer, offered_s, Rejected(409, "session is full"), reply)
                     return
             self.reserve(event.id, offer.session_ids, seats)
