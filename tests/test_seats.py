@@ -52,3 +52,26 @@ async def test_a_two_attendee_request_fills_the_last_two_seats_of_a_session(tmp_
         assert (await mock.register("launch-001", pair)).status_code == 202
         await mock.settled()
     assert query(mock.db, "SELECT COUNT(*) FROM session_registrations WHERE session_id = ?", (session,)) == [(3,)]
+
+
+def validating(mock: Live) -> int:
+    return mock.served.model.model.pipeline.validating
+
+
+async def test_a_caller_cancelled_during_its_validation_read_leaves_no_seat(tmp_path: Path) -> None:
+    """One seat, no waitlist; Ada's handler is cancelled while her validation read is under way (an in-process
+    client timeout): nothing is stored for her, so the seat is Grace's."""
+    slow_read = {"median": "1s", "p99": "1s"}
+    scenario = {"catalog": {"events": 1, "capacity": 1, "waitlist": False},
+                "dataverse": {"latency": {"read": slow_read}}}
+    async with live(tmp_path, scenario, time_scale=1.0) as mock:
+        ada = asyncio.ensure_future(mock.register("launch-001", registration(person("ada@contoso.com"))))
+        await until(lambda: validating(mock) == 1)  # her offer is waiting for its read
+        ada.cancel()
+        await until(lambda: validating(mock) == 0)  # the read is over: the model has decided about her offer
+        grace = await asyncio.wait_for(mock.register("launch-001", registration(person("grace@contoso.com"))), 10)
+        assert grace.status_code == 202, grace.text
+        stats = await mock.settled()
+        assert stats["created"] == 1
+    assert query(mock.db, "SELECT COUNT(*) FROM event_registrations") == [(1,)]
+    assert query(mock.db, "SELECT email FROM contacts") == [("grace@contoso.com",)]

@@ -61,6 +61,7 @@ class Offer:
     submission_id: str | None = None  # the live server's id; simulated runs number their submissions
     attendees: int = 1
     invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
+    withdrawn: bool = False  # the caller went away before its answer (set from its thread): refused undecided
 
 
 @dataclass(slots=True)
@@ -109,6 +110,7 @@ class _WorkQueue:
         return event
 
 
+WITHDRAWN = Rejected(499, "caller went away")  # 499: nginx's "client closed request"; no caller sees it
 LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
 _SHAPES_CACHED = 4096  # validation key lists kept per (event, sessions named); simulated traffic needs far fewer
 
@@ -259,6 +261,9 @@ class EventPipeline:
     def _decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None:
         if offer.invalid is not None:
             self._reject(offer, offered_s, offer.invalid, reply)
+            return
+        if offer.withdrawn:  # nobody would hear the answer and nothing would be stored: take no seat
+            self._reject(offer, offered_s, WITHDRAWN, reply)
             return
         event = offer.event
         waitlisted = offer.waitlisted

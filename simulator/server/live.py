@@ -25,6 +25,7 @@ resume at the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -142,13 +143,24 @@ class LiveEventModel:
         answer: asyncio.Future[EngineOutcome] = loop.create_future()
 
         def answered(outcome: EngineOutcome | None, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_resolve, answer, outcome, error)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_resolve, answer, outcome, error)
 
+        offer = self._offer(event, request, submission_id, refusal)
         try:
-            self.driver.offer(self._offer(event, request, submission_id, refusal), answered)
+            self.driver.offer(offer, answered)
             outcome = await answer
+        except asyncio.CancelledError:
+            # The caller went away (client timeout, shutdown). Undecided, the model refuses the offer and takes no
+            # seat; decided, its acceptance is stored with the batch. Either way the body is dropped on the model
+            # thread, after the decision, so an acceptance never finds it missing (which would keep an unstored
+            # seat).
+            offer.withdrawn = True
+            self.driver.submit(_ignore_model, lambda *_: self._pending.pop(submission_id, None))
+            raise
         finally:
-            self._pending.pop(submission_id, None)
+            if not offer.withdrawn:
+                self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
             return Accepted(submission_id)
         if refusal is not None and outcome.reason == refusal.code:
@@ -297,6 +309,10 @@ class LiveEventModel:
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 
 
+
+
+def _ignore_model(_: Model) -> None:
+    """Nothing to do on the model thread but to come after what is queued before."""
 
 
 def _ignore_result(_: object, error: BaseException | None) -> None:
