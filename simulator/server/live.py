@@ -41,7 +41,7 @@ from simulator.engine.model import Model, build_model
 from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
 from simulator.engine.pipeline import Outcome as EngineOutcome
-from simulator.engine.realtime import RealtimeDriver
+from simulator.engine.realtime import DriverStopped, DriverStuck, RealtimeDriver
 from simulator.plan import capacity
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
@@ -102,7 +102,13 @@ class LiveEventModel:
         self.driver.start()
 
     def stop(self) -> None:
-        self.driver.stop()
+        """Stop the model thread. Raises ``DriverStuck`` (logged) if it is still running: the store must then stay
+        open, since the thread may still write to it."""
+        try:
+            self.driver.stop()
+        except DriverStuck:
+            logger.error("the model thread did not stop; the store is left open under it")
+            raise
 
     def _resume(self) -> int:
         """Re-admit what the store holds as pending and restore seat counts (before the driver starts)."""
@@ -156,7 +162,10 @@ class LiveEventModel:
             # thread, after the decision, so an acceptance never finds it missing (which would keep an unstored
             # seat).
             offer.withdrawn = True
-            self.driver.submit(_ignore_model, lambda *_: self._pending.pop(submission_id, None))
+            try:
+                self.driver.submit(_ignore_model, lambda *_: self._pending.pop(submission_id, None))
+            except DriverStopped:  # no model thread left to decide: drop it here
+                self._pending.pop(submission_id, None)
             raise
         finally:
             if not offer.withdrawn:
@@ -240,7 +249,8 @@ class LiveEventModel:
         self._pages.append(key)
         if not self._pages_injected:
             self._pages_injected = True
-            self.driver.submit(self._charge_pages, _ignore_result)
+            with contextlib.suppress(DriverStopped):  # a stopped model charges no more pages
+                self.driver.submit(self._charge_pages, _ignore_result)
 
     def _charge_pages(self, model: Model) -> None:
         self._pages_injected = False  # before draining: a page queued from now on schedules the next batch
