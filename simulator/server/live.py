@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -163,7 +164,7 @@ class LiveEventModel:
             # seat).
             offer.withdrawn = True
             try:
-                self.driver.submit(_ignore_model, lambda *_: self._pending.pop(submission_id, None))
+                self.driver.submit(_ignore_model, functools.partial(self._forget, submission_id))
             except DriverStopped:  # no model thread left to decide: drop it here
                 self._pending.pop(submission_id, None)
             raise
@@ -179,6 +180,9 @@ class LiveEventModel:
         # Retry-After is in the model's seconds; an HTTP caller waits on the wall clock (refused_from rounds up)
         retry_after_wall_s = None if outcome.retry_after_s is None else outcome.retry_after_s / self.driver.time_scale
         return refused_from(outcome.status, message, retry_after_wall_s, _CODES.get(outcome.reason))
+
+    def _forget(self, submission_id: str, _: object, error: BaseException | None) -> None:
+        self._pending.pop(submission_id, None)
 
     # --- the journal (called on the model thread) ----------------------------------------------------------
     # Acceptances are written in groups: the driver calls flush() after each batch of requests and only then
