@@ -48,7 +48,8 @@ from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.contract import RegistrationRequest
 from simulator.server.model import Accepted, Refused, RegistrationOutcome, entity_refusal, refused_from
-from simulator.server.store import Store
+from simulator.server.store import Store, StoreReader
+from simulator.server.tally import StoreTally
 
 __all__ = ["LiveEventModel"]
 
@@ -96,6 +97,7 @@ class LiveEventModel:
         self.started_s = env.now
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
+        self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,11 +112,15 @@ class LiveEventModel:
         except DriverStuck:
             logger.error("the model thread did not stop; the store is left open under it")
             raise
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def _resume(self) -> int:
         """Re-admit what the store holds as pending and restore seat counts (before the driver starts)."""
         pipeline = self.model.pipeline
-        pipeline.restore_seats(self.store.registration_counts(), self.store.session_registration_counts())
+        registrations, sessions = self.store.registration_counts(), self.store.session_registration_counts()
+        pipeline.restore_seats(registrations, sessions)
         resumed = 0
         for stored in self.store.pending():
             event = self._events_by_id.get(stored.event_id)
@@ -125,6 +131,7 @@ class LiveEventModel:
             offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
             resumed += 1
+        self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions)
         return resumed
 
     # --- registration --------------------------------------------------------------------------------------
@@ -201,7 +208,7 @@ class LiveEventModel:
         if self._accepted:
             batch, self._accepted = self._accepted, []
             try:
-                self.store.accept_many(batch)
+                self.tally.accepted(self.store.accept_many(batch))
             except Exception:
                 self._unjournalled.update(item[0] for item in batch)
                 raise
@@ -214,7 +221,7 @@ class LiveEventModel:
             return
         try:
             if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
-                self.store.accept_many(self._accepted)
+                self.tally.accepted(self.store.accept_many(self._accepted))
                 self._accepted = []
             write(submission_id)
         except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
@@ -230,7 +237,10 @@ class LiveEventModel:
             records = self.store.mark_created(submission_id, now_s, attempts=submission.attempts,
                                               waitlisted=True if decided_waitlist else None)
             offer = submission.offer
-            if submission.waitlisted or records.already_created:
+            if records.already_created:
+                return
+            self.tally.created(offer.event.id, records.event_registrations, records.session_ids)
+            if submission.waitlisted:
                 return  # a waitlisted submission took no seats
             # Seats taken at acceptance that no new registration used (a duplicate, or a waitlisted attendee of
             # a mixed request) go back, so the seat count stays the count of registrations (and pending ones).
@@ -242,8 +252,11 @@ class LiveEventModel:
         self._write(submission, write)
 
     def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None:
-        self._write(submission, lambda sid: self.store.mark_dead_lettered(sid, now_s, reason,
-                                                                            attempts=submission.attempts))
+        def write(submission_id: str) -> None:
+            if self.store.mark_dead_lettered(submission_id, now_s, reason, attempts=submission.attempts):
+                self.tally.dead_lettered()
+
+        self._write(submission, write)
 
     # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
     def page_loaded(self, key: tuple[str, str]) -> None:
@@ -264,27 +277,36 @@ class LiveEventModel:
         if keys:
             model.pipeline.pages_loaded(keys)
 
-    # --- reads (event loop; quick, no waiting on the model) -------------------------------------------------
+    # --- reads (event loop: the model thread's tally, never SQLite or the store's lock) ------------------------
     def registration_count(self, event_id: str) -> int:
-        return self.store.registration_count(event_id)
+        return self.tally.registration_count(event_id)
 
     def session_registration_count(self, session_id: str) -> int:
-        return self.store.session_registration_count(session_id)
+        return self.tally.session_registration_count(session_id)
 
-    def submission(self, submission_id: str) -> Mapping[str, Any] | None:
-        return self.store.submission(submission_id)
+    async def submission(self, submission_id: str) -> Mapping[str, Any] | None:
+        """The submission's status, read in a worker thread on the reader's own connection."""
+        if self._reader is None:
+            self._reader = self.store.reader()
+        return await asyncio.to_thread(self._reader.submission, submission_id)
 
     def stats(self) -> Mapping[str, Any]:
+        """Counts since this process started (``offered`` … ``dead_lettered``, the cache and Dataverse counts;
+        resumed submissions count as offered and accepted again), and the store's all-time ``stored*`` counts
+        and ``pending`` (what a restart would resume). So ``created + dead_lettered <= accepted`` holds across
+        restarts, and ``stored_created + stored_dead_lettered + pending == stored``."""
+        journal = self.tally.totals  # one snapshot, read before the recorder: what it settled was accepted first
         recorder = self.model.recorder
-        totals = {column: recorder.total(column) for column in COUNT_COLUMNS}
-        stored = self.store.counts()["submissions"]
+        totals = {column: recorder.total(column) for column in _SINCE_START}  # in order: accepted before offered
         return {
-            **{key: totals[key] for key in ("offered", "accepted", "rejected", "cache_hits", "cache_misses",
-                                            "dv_admitted", "dv_throttled", "dv_throttled_requests",
-                                            "dv_throttled_execution", "dv_throttled_concurrency", "dv_failed")},
-            "created": stored["created"],
-            "dead_lettered": stored["dead_lettered"],
-            "pending": stored["accepted"] + stored["retrying"],
+            **totals,
+            "created": journal.created_here,
+            "dead_lettered": journal.dead_lettered_here,
+            "pending": journal.pending,
+            "resumed": self.resumed,
+            "stored": journal.submissions,
+            "stored_created": journal.created,
+            "stored_dead_lettered": journal.dead_lettered,
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,
         }
@@ -323,6 +345,12 @@ class LiveEventModel:
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 
 
+
+
+# Recorder counts since start, read in this order: a later column only counts more, so accepted <= offered.
+_SINCE_START = ("accepted", "rejected", "offered", "cache_hits", "cache_misses", "dv_admitted", "dv_throttled",
+                "dv_throttled_requests", "dv_throttled_execution", "dv_throttled_concurrency", "dv_failed")
+assert set(_SINCE_START) <= set(COUNT_COLUMNS)
 
 
 def _ignore_model(_: Model) -> None:
