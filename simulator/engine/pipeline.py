@@ -63,6 +63,7 @@ class Offer:
     attendees: int = 1
     invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
     people: tuple[tuple[str, str, str], ...] = ()  # (email, first, last) per attendee, when the caller named them
+    withdrawn: bool = False  # the caller went away before its answer (set from its thread): refused undecided
 
 
 @dataclass(slots=True)
@@ -111,6 +112,7 @@ class _WorkQueue:
         return event
 
 
+WITHDRAWN = Rejected(499, "caller went away")  # 499: nginx's "client closed request"; no caller sees it
 LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
 _SHAPES_CACHED = 4096  # validation key lists kept per (event, sessions named); simulated traffic needs far fewer
 
@@ -264,6 +266,9 @@ class EventPipeline:
         if offer.invalid is not None:
             self._reject(offer, offered_s, offer.invalid, reply)
             return
+        if offer.withdrawn:  # nobody would hear the answer and nothing would be stored: take no seat
+            self._reject(offer, offered_s, WITHDRAWN, reply)
+            return
         event = offer.event
         waitlisted = offer.waitlisted
         seats = offer.attendees
@@ -276,9 +281,12 @@ class EventPipeline:
                 return
             waitlisted = True
         if not waitlisted:
-            for session_id in offer.session_ids:
+            named = offer.session_ids
+            for session_id in named:
                 session = self.catalog.sessions_by_id[session_id]
-                if session.capacity and self.session_registered[session_id] >= session.capacity:
+                # the seats this request takes in the session (one per attendee naming it), not just one more
+                wanted = named.count(session_id) if len(named) > 1 else 1
+                if session.capacity and self.session_registered[session_id] + wanted > session.capacity:
                     self._reject(offer, offered_s, Rejected(409, "session is full"), reply)
                     return
             self.reserve(event.id, offer.session_ids, seats)
