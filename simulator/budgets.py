@@ -167,8 +167,9 @@ class TokenBucketBudget:
         self.tokens = tokens if tokens < self.size else self.size
 
     def try_retry(self, now_s: float, in_flight: int) -> bool:
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - 1e-9:  # ten refills of 0.1 make one token, whatever the float sum says
+            tokens = self.tokens - 1.0
+            self.tokens = tokens if tokens > 0.0 else 0.0
             return True
         if in_flight == 0:
             self.probes += 1
