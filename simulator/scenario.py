@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -219,6 +220,13 @@ class Plan(_Section):
     attendee_pass: int = Field(1, ge=0)  # paid events: msevtmgt_attendeepass
 
 
+def _batch_size(value: int) -> int:
+    if value > 1000:
+        raise ValueError("a batch holds at most 1,000 operations (Microsoft, ExecuteMultiple / $batch), so at "
+                         "most 1000 registrations; e.g. batch_size = 50")
+    return value
+
+
 class Dataverse(_Section):
     web_servers: int = Field(1, ge=1)
     app_users: int = Field(1, ge=1)
@@ -232,7 +240,7 @@ class Dataverse(_Section):
     extend_retry_after: bool = False  # throttled calls still count, so callers that keep sending wait longer
     concurrency_retry_after: Duration = 1.0  # Retry-After on a concurrency 429 (undocumented; assumption)
     worker_slots: int = Field(128, ge=1)  # requests one web server executes at once; beyond, they queue
-    batch_size: int = Field(1, ge=1, le=1000)  # registrations per ExecuteMultiple/$batch request (1 = none)
+    batch_size: Annotated[int, AfterValidator(_batch_size)] = Field(1, ge=1)  # registrations per request
     latency: Latencies = Field(default_factory=lambda: Latencies())
     plan: Plan = Field(default_factory=lambda: Plan())
 
