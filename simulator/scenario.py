@@ -258,6 +258,8 @@ class Scenario(_Section):
     dataverse: Dataverse = Field(default_factory=lambda: Dataverse())
     faults: list[Fault] = Field(default_factory=list)
     load: Load = Field(default_factory=lambda: Load())
+    # dotted key -> distribution, drawn once per replication (parsed and checked in simulator/uncertain.py)
+    uncertain: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- loading -----------------------------------------------------------------------------------------------
