@@ -25,7 +25,8 @@ from simulator.uncertain import SAMPLINGS
 
 __all__ = ["ReplicationsError", "replication_count", "check_options", "QUANTILE_LEVELS", "UNCERTAIN_STREAM",
            "ReplicationResult", "replication_seeds", "draw_rng",
-           "replications_csv", "bands_csv", "replicated_summary", "metric_columns", "replicated_files"]
+           "replications_csv", "bands_csv", "replicated_summary", "metric_columns", "replicated_files",
+           "single_run_files", "precision_note"]
 
 QUANTILE_LEVELS = tuple(i / 100 for i in range(101))  # time-to-created quantiles each replication reports
 UNCERTAIN_STREAM = 2**32 - 1  # spawn key of the draws of [uncertain] inputs, apart from every replication's
@@ -169,3 +170,24 @@ def replicated_files(results: Sequence[ReplicationResult], summary: dict[str, An
         "replications.csv": replications_csv(results, uncertain_keys),
         "bands.csv": bands_csv(results, float(results[0].summary["bin_s"])),
     }
+
+
+def single_run_files(result: ReplicationResult, scenario_toml: str) -> dict[str, str]:
+    """The four files of a one-replication run, exactly as an unreplicated ``simulate`` writes them."""
+    return {"scenario.toml": scenario_toml, "summary.json": json.dumps(result.summary, indent=2) + "\n",
+            **result.files}
+
+
+def precision_note(results: Sequence[Sequence[ReplicationResult]], precision: float, requested: int,
+                   confidence: float, paths: Sequence[str] = HEADLINE_METRICS) -> str:
+    """What ``--precision`` came to: how many replications were needed, or that the cap came first."""
+    from simulator.stats import precise_enough
+
+    done = len(results[0])
+    met = all(precise_enough(interval_block(metric_columns(r, paths), confidence), precision, paths)
+              for r in results)
+    if met:
+        return (f"--precision {precision:g}: {done} replications were needed for every {confidence:.0%} "
+                f"interval to be within ±{precision:.0%} of its mean")
+    return (f"--precision {precision:g}: not reached within --replications {requested} "
+            "(the intervals are in summary.json's replications block; raise --replications)")

@@ -35,7 +35,7 @@ from scipy.stats import qmc
 from simulator.scenario import DURATION_EXAMPLE, Scenario, ScenarioError, format_duration, parse_duration_s
 
 __all__ = ["DISTRIBUTIONS", "SAMPLINGS", "Uncertain", "UncertainError", "parse_uncertain", "draw", "points",
-           "apply_draw", "drawn_scenarios"]
+           "apply_draw", "drawn_scenarios", "check_not_uncertain"]
 
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"),
@@ -258,6 +258,14 @@ def apply_draw(scenario: Scenario, drawn: dict[str, Any], source: str, replicati
         raise UncertainError(f'{source}: [uncertain] "{key}" drew {drawn.get(key, "?")!r} in replication '
                              f"{replication + 1}, outside the key's valid range ({message}) — narrow the "
                              "distribution or use a bounded one (uniform, triangular, lognormal)") from None
+
+
+def check_not_uncertain(keys: list[str], entries: list[Uncertain], option: str) -> None:
+    """A key that is both searched or varied (``option``) and uncertain would have its value drawn over."""
+    for key in keys:
+        if any(entry.key == key for entry in entries):
+            raise UncertainError(f"{option} {key}: {key} is also in [uncertain] — vary it or draw it, not both "
+                                 f"(remove it from one)")
 
 
 def drawn_scenarios(scenario: Scenario, entries: list[Uncertain], n: int, sampling: str,

@@ -82,19 +82,6 @@ def count_progress(label: str, total: int | None) -> Iterator[Callable[[], None]
         yield lambda: bar.advance(task)
 
 
-def print_comparison(rows: list[tuple[str, dict[str, Any]]]) -> None:
-    table = Table(title="variants", title_justify="left")
-    for column in ("variant", "created", "dead-lettered", "last created", "p95 to created", "429s", "binding",
-                   "attempts"):
-        table.add_column(column, justify="left" if column in ("variant", "binding") else "right")
-    for label, summary in rows:
-        subs, dv = summary["submissions"], summary["dataverse"]
-        table.add_row(label, f"{subs['created']:,}", f"{subs['dead_lettered']:,}",
-                      _fmt_s(summary.get("last_created_s")), _fmt_s(summary["time_to_created_s"]["p95"]),
-                      f"{dv['throttled']:,}", dv["binding_limit"], f"{summary['attempts_per_created']:.2f}")
-    out.print(table)
-
-
 def print_plan(result: dict[str, Any]) -> None:
     table = Table(title=f"plan: {result['key']} for {' and '.join(result['slo'])}", title_justify="left")
     for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
