@@ -89,7 +89,7 @@ def print_plan(result: dict[str, Any]) -> None:
     for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
         table.add_column(column, justify="right")
     for row in result["tried"]:
-        table.add_row(str(row["value"]), f"{row['metric']:g}", "yes" if row["met"] else "no",
+        table.add_row(str(row["value"]), _slo_metric_text(row), _met_cell(row),
                       f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
     out.print(table)
     if result["value"] is None:
@@ -97,6 +97,23 @@ def print_plan(result: dict[str, Any]) -> None:
     else:
         out.print(f"[bold]smallest {result['key']} meeting the SLO: {result['value']}[/] "
                   f"(analytic minimum, ceiling ≥ mean demand: {result['analytic_value']})")
+
+
+def _slo_metric_text(row: dict[str, Any]) -> str:
+    """The SLO metric; with replications its mean and interval ("873 (861–885)")."""
+    interval = next(iter(row.get("slo_metrics", {}).values()), None)
+    if interval is None:
+        return f"{row['metric']:g}"
+    return f"{interval['mean']:.4g} ({interval['ci_low']:.4g}–{interval['ci_high']:.4g})"
+
+
+def _met_cell(row: dict[str, Any]) -> str:
+    """yes/no; with replications "meets — met in 38/40 (95 %, CI 83–99 %)" (engine.probe.met_text)."""
+    if "met_share" not in row:
+        return "yes" if row["met"] else "no"
+    from simulator.engine.probe import met_text
+
+    return met_text(row)
 
 
 def _fmt_s(seconds: float | None) -> str:

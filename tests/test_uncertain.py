@@ -40,7 +40,7 @@ def test_durations_take_units_and_integer_keys_are_rounded() -> None:
     })
     drawn = draw(entries, 200, "random", np.random.default_rng(1))
     medians = [d["dataverse.latency.write.median"] for d in drawn]
-    assert 0.040 <= min(medians) and max(medians) <= 0.120
+    assert min(medians) >= 0.040 and max(medians) <= 0.120
     assert {type(d["dataverse.app_users"]) for d in drawn} == {int} and {d["dataverse.app_users"] for d in drawn} <= {
         1, 2, 3, 4}
     ttls = [d["api.cache_ttl"] for d in drawn]
