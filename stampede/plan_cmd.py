@@ -90,7 +90,7 @@ def plan(
     with console.count_progress(f"searching {span.key} in {span.low}..{span.high}", None) as _:
         found = smallest_meeting(span.low, span.high, meets)
     analytic = _analytic_minimum(scenario, base, span, seed)
-    result = {
+    result: dict[str, Any] = {
         "key": span.key,
         "value": found,
         "met": found is not None,
