@@ -180,14 +180,20 @@ def single_run_files(result: ReplicationResult, scenario_toml: str) -> dict[str,
 
 def precision_note(results: Sequence[Sequence[ReplicationResult]], precision: float, requested: int,
                    confidence: float, paths: Sequence[str] = HEADLINE_METRICS) -> str:
-    """What ``--precision`` came to: how many replications were needed, or that the cap came first."""
+    """What ``--precision`` came to: how many replications were needed, or which interval was still wide."""
     from simulator.stats import precise_enough
 
     done = len(results[0])
-    met = all(precise_enough(interval_block(metric_columns(r, paths), confidence), precision, paths)
-              for r in results)
-    if met:
+    blocks = [interval_block(metric_columns(r, paths), confidence) for r in results]
+    if all(precise_enough(block, precision, paths) for block in blocks):
         return (f"--precision {precision:g}: {done} replications were needed for every {confidence:.0%} "
                 f"interval to be within ±{precision:.0%} of its mean")
-    return (f"--precision {precision:g}: not reached within --replications {requested} "
-            "(the intervals are in summary.json's replications block; raise --replications)")
+    widest, relative = "", 0.0
+    for block in blocks:
+        for path, entry in block.items():
+            half = (entry["ci_high"] - entry["ci_low"]) / 2
+            share = half / abs(entry["mean"]) if entry["mean"] else math.inf
+            if half > 0 and share > relative:
+                widest, relative = path, share
+    return (f"--precision {precision:g}: not reached within --replications {requested}; the widest interval is "
+            f"{widest} at ±{relative:.1%} of its mean (raise --replications)")

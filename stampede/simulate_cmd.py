@@ -13,13 +13,14 @@ from simulator.records import run_files
 from simulator.replications import (
     ReplicationsError,
     check_options,
+    precision_note,
     replicated_files,
     replicated_summary,
     replication_count,
 )
 from simulator.scenario import ScenarioError, load_scenario, scenario_to_toml
 from simulator.uncertain import parse_uncertain
-from stampede import console, replication_options
+from stampede import console, replication_options, replication_table
 
 SetOption = Annotated[
     list[str] | None,
@@ -75,6 +76,9 @@ def simulate(
         print(run_dir)
     else:
         console.print_summary(summary, run_dir, report_path)
+        if "replications" in summary:
+            note = precision_note([results], precision, n, confidence) if precision is not None else None
+            replication_table.print_replications(summary, note)
 
 
 def register(app: typer.Typer) -> None:
