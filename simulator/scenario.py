@@ -307,6 +307,8 @@ class Scenario(_Section):
     faults: list[Fault] = Field(default_factory=list)
     registration: Registration = Field(default_factory=lambda: Registration())
     load: Load = Field(default_factory=lambda: Load())
+    # dotted key -> distribution, drawn once per replication (parsed and checked in simulator/uncertain.py)
+    uncertain: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- loading -----------------------------------------------------------------------------------------------
