@@ -424,11 +424,16 @@ class EventPipeline:
             if done:
                 return
             submission.attempts += 1
-        self.recorder.created(submission.number, env.now, submission.attempts)
+        self.created(submission)
+
+    def created(self, submission: Submission) -> None:
+        """All of ``submission``'s calls are done: record it, match its people, journal it, let it leave."""
+        now = self.env.now
+        self.recorder.created(submission.number, now, submission.attempts)
         for who in submission.offer.people:
             self.people.match(*who)
         if self.journal is not None:
-            self.journal.created(submission, env.now)
+            self.journal.created(submission, now)
         self._leave()
 
     def _wait_to_retry(self, submission: Submission, failed: Failed) -> Generator[Any, Any, bool]:
