@@ -27,11 +27,12 @@ from simulator import plan as plans
 from simulator.cache import MISS, ReadCache, cache_from_scenario
 from simulator.catalog import Catalog, Event
 from simulator.engine.dataverse import DataverseModel, Failed
+from simulator.engine.refusals import RejectionCode
 from simulator.records import Recorder
 from simulator.retry import AdaptiveThrottle, RetryPolicy, RetryState, policy_from_scenario
 from simulator.scenario import Scenario, format_duration
 
-__all__ = ["Offer", "Accepted", "Rejected", "Submission", "Journal", "EventPipeline"]
+__all__ = ["Offer", "Accepted", "Rejected", "RejectionCode", "Submission", "Journal", "EventPipeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +43,17 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    status: int  # the HTTP status the caller sees
-    reason: str
-    retry_after_s: float | None = None
+    """Refused at validation: ``code`` says why (the HTTP face maps it to a status and an error type);
+    ``detail`` adds what the record keeps beyond the code (the failed read's limit)."""
+
+    code: RejectionCode
+    retry_after_s: float | None = None  # model seconds, when a throttled read says how long to wait
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """What the run record counts this rejection by."""
+        return f"{self.code.value}: {self.detail}" if self.detail else self.code.value
 
 
 Outcome = Accepted | Rejected
@@ -251,9 +260,8 @@ class EventPipeline:
                     break
                 if api.on_validation_throttle == "reject" or attempt == api.max_attempts_validation \
                         or failed.status != 429:
-                    raise _ValidationFailed(
-                        Rejected(failed.status, f"validation read failed: {failed.reason}", failed.retry_after_s)
-                    )
+                    code = RejectionCode.THROTTLED if failed.status == 429 else RejectionCode.UNAVAILABLE
+                    raise _ValidationFailed(Rejected(code, failed.retry_after_s, failed.reason))
                 yield self.env.timeout(failed.retry_after_s or 1.0)
 
     def _decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None:
@@ -264,18 +272,18 @@ class EventPipeline:
         waitlisted = offer.waitlisted
         seats = offer.attendees
         if waitlisted and not event.waitlist:
-            self._reject(offer, offered_s, Rejected(400, "event has no waitlist"), reply)
+            self._reject(offer, offered_s, Rejected(RejectionCode.WAITLIST_NOT_AVAILABLE), reply)
             return
         if not waitlisted and event.capacity and self.registered[event.id] + seats > event.capacity:
             if not event.waitlist:
-                self._reject(offer, offered_s, Rejected(409, "event is full"), reply)
+                self._reject(offer, offered_s, Rejected(RejectionCode.EVENT_FULL), reply)
                 return
             waitlisted = True
         if not waitlisted:
             for session_id in offer.session_ids:
                 session = self.catalog.sessions_by_id[session_id]
                 if session.capacity and self.session_registered[session_id] >= session.capacity:
-                    self._reject(offer, offered_s, Rejected(409, "session is full"), reply)
+                    self._reject(offer, offered_s, Rejected(RejectionCode.SESSION_FULL), reply)
                     return
             self.reserve(event.id, offer.session_ids, seats)
         number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)

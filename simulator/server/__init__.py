@@ -11,16 +11,16 @@ Modules: ``gate`` (origin, CORS, organization, token, admin token), ``api`` (the
 """
 
 from simulator.server.app import DEFAULT_PAYMENT_URL, create_app, is_loopback
-from simulator.server.errors import ApiError, ConfigurationError, ServerError, StoreError, UnknownSubmission
+from simulator.server.errors import ApiError, ConfigurationError, ErrorType, ServerError, StoreError, UnknownSubmission
 from simulator.server.model import (
     STATS_KEYS,
     Accepted,
     LiveModel,
     Refused,
     RegistrationOutcome,
+    RejectionCode,
     SubmissionStatus,
     entity_refusal,
-    refused_from,
 )
 from simulator.server.store import CreatedRecords, Store, StoredSubmission
 
@@ -35,13 +35,14 @@ __all__ = [
     "SubmissionStatus",
     "STATS_KEYS",
     "entity_refusal",
-    "refused_from",
+    "RejectionCode",
     "Store",
     "StoredSubmission",
     "CreatedRecords",
     "ServerError",
     "ConfigurationError",
     "ApiError",
+    "ErrorType",
     "StoreError",
     "UnknownSubmission",
 ]

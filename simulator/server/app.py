@@ -23,15 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from simulator.catalog import Catalog, Event
-from simulator.server import api as api_module
 from simulator.server import contract as wire
-from simulator.server.api import EVENT_MANAGEMENT, MAX_BODY_BYTES, Registrations, api_router
-from simulator.server.errors import ApiError, ConfigurationError, error_response
-from simulator.server.fastlane import StaticPages, browsed_pages, static_table
+from simulator.server.api import MAX_BODY_BYTES, api_router, handlers
+from simulator.server.errors import ApiError, ConfigurationError, error_response, failure_response
+from simulator.server.fastlane import FastLane
 from simulator.server.gate import Gate
 from simulator.server.harness import harness_router
 from simulator.server.model import LiveModel, PageReads
 from simulator.server.openapi import complete_schema
+from simulator.server.operations import API_DESCRIPTION, EVENT_MANAGEMENT
 from simulator.server.pages import Images, render_pages
 
 __all__ = ["create_app", "is_loopback", "DEFAULT_PAYMENT_URL"]
@@ -116,20 +116,16 @@ def create_app(
         return f"{payment_url}?purchaseId={quote(purchase_id, safe='')}&returnUrl={quote(back, safe='')}"
 
     status_counts: Counter[int] = Counter()
-    app = FastAPI(title=_TITLE, version=_VERSION, description=api_module.__doc__ or "", lifespan=lifespan,
-                  redoc_url=None)
+    app = FastAPI(title=_TITLE, version=_VERSION, description=API_DESCRIPTION, lifespan=lifespan, redoc_url=None)
     pages = render_pages(catalog, public_url)
-    base_path = EVENT_MANAGEMENT.format(organizationId=org_id) + "/"
-    registrations = Registrations(catalog, model, payment_redirect, max_body_bytes)
-    app.include_router(api_router(catalog, pages, Images(catalog, public_url), model, origin=web_origin,
-                                  payment_redirect=payment_redirect, registrations=registrations,
-                                  max_body_bytes=max_body_bytes))
+    base_path = EVENT_MANAGEMENT.format(organizationId=org_id)
+    table = handlers(catalog, pages, Images(catalog, public_url), model, origin=web_origin,
+                     payment_redirect=payment_redirect, max_body_bytes=max_body_bytes)
+    app.include_router(api_router(table))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
                                       status_counts=status_counts, max_body_bytes=max_body_bytes))
-    app.add_middleware(StaticPages, table=static_table(base_path, pages),  # inside the gate: rules still apply
-                       charge=model.page_loaded if isinstance(model, PageReads) else None,
-                       browsed=browsed_pages(base_path, catalog), registrations=registrations,
-                       events_prefix=f"{base_path}events/")
+    app.add_middleware(FastLane, base_path=base_path, pages=pages, catalog=catalog, handlers=table,  # inside the
+                       charge=model.page_loaded if isinstance(model, PageReads) else None)  # gate: rules apply
     app.add_middleware(Gate, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,
                        require_origin=require_origin, status_counts=status_counts)
     _install_error_handlers(app)
@@ -139,14 +135,13 @@ def create_app(
     app.state.org_id = org_id
     app.state.origin = web_origin
     app.state.admin_token = admin_token
-    app.state.base_path = base_path
+    app.state.base_path = base_path + "/"
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return exc.response()
+        return failure_response(exc, f"{request.method} {request.url.path}")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -162,8 +157,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                               errors=fields)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "InternalServerError", "the request failed; see the server log")
+        return failure_response(exc, f"{request.method} {request.url.path}")
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -28,7 +28,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulator.server.errors import error_bytes
+from simulator.server.errors import ErrorType, error_bytes
 
 __all__ = ["Gate", "API_PREFIX", "HARNESS_PREFIX", "METRICS_PATH", "TOKEN_PARAM"]
 
@@ -89,16 +89,16 @@ class Gate:
         origin = _header(scope, b"origin")
         cors = origin is not None and origin.lower() == self.origin
         if origin is not None and not cors:
-            await self._answer(send, 403, "OriginNotAllowed",
-                               "this origin is not the web application's origin", cors=False)
+            await self._answer(send, ErrorType.ORIGIN_NOT_ALLOWED, "this origin is not the web application's origin",
+                               cors=False)
             return
         if cors and scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
             await self._preflight(scope, send)
             return
         refusal = self._refusal(scope, origin)
         if refusal is not None:
-            status, type_, message = refusal
-            await self._answer(send, status, type_, message, cors=cors)
+            error, message = refusal
+            await self._answer(send, error, message, cors=cors)
             return
         counts = self.status_counts
         allowed = self.origin
@@ -116,36 +116,37 @@ class Gate:
 
         await self.app(scope, receive, send_with_headers)
 
-    def _refusal(self, scope: Scope, origin: bytes | None) -> tuple[int, str, str] | None:
+    def _refusal(self, scope: Scope, origin: bytes | None) -> tuple[ErrorType, str] | None:
         path: str = scope["path"]
         if path.startswith(API_PREFIX):
             if origin is None and self.require_origin:
-                return 400, "OriginRequired", "the Origin header is required"
+                return ErrorType.ORIGIN_REQUIRED, "the Origin header is required"
             org, _, rest = path[len(API_PREFIX):].partition("/")
             if org.lower() != self.org_id:
-                return 404, "OrganizationNotFound", f"no organization {org!r} here"
+                return ErrorType.ORGANIZATION_NOT_FOUND, f"no organization {org!r} here"
             if rest.rstrip("/") == _CHECKINS:  # any method: the router, not the token, refuses all but POST (405)
                 return None
             token = _query_param(scope["query_string"], TOKEN_PARAM)
             if not token:
-                return 400, "ApplicationTokenRequired", "the emApplicationtoken query parameter is required"
+                return ErrorType.APPLICATION_TOKEN_REQUIRED, "the emApplicationtoken query parameter is required"
             if not hmac.compare_digest(token, self.token):
-                return 401, "InvalidApplicationToken", "the emApplicationtoken is not valid for this organization"
+                return ErrorType.INVALID_APPLICATION_TOKEN, "the emApplicationtoken is not valid for this organization"
             return None
         if self.admin is not None and (path.startswith(HARNESS_PREFIX) or path == METRICS_PATH):
             supplied = _header(scope, b"authorization") or b""
             if not hmac.compare_digest(supplied, self.admin):
-                return 401, "AdminTokenRequired", "the harness plane needs Authorization: Bearer <admin token>"
+                return ErrorType.ADMIN_TOKEN_REQUIRED, "the harness plane needs Authorization: Bearer <admin token>"
         return None
 
-    async def _answer(self, send: Send, status: int, type_: str, message: str, *, cors: bool) -> None:
+    async def _answer(self, send: Send, error: ErrorType, message: str, *, cors: bool) -> None:
+        status = error.status
         self.status_counts[status] += 1
-        body = error_bytes(status, type_, message)
+        body = error_bytes(status, error.type, message)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"vary", b"Origin")]
         if cors:
             headers += [(b"access-control-allow-origin", self.origin), (b"access-control-expose-headers", _EXPOSE)]
-        if status == 401 and type_ == "AdminTokenRequired":
+        if error is ErrorType.ADMIN_TOKEN_REQUIRED:
             headers.append((b"www-authenticate", b"Bearer"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

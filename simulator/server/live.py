@@ -45,21 +45,24 @@ from simulator.plan import capacity
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.contract import RegistrationRequest
-from simulator.server.model import Accepted, Refused, RegistrationOutcome, entity_refusal, refused_from
+from simulator.server.model import (
+    Accepted,
+    Refused,
+    RegistrationOutcome,
+    RejectionCode,
+    entity_refusal,
+    retry_after_header_s,
+)
 from simulator.server.store import Store
 
 __all__ = ["LiveEventModel"]
 
 logger = logging.getLogger(__name__)
 
-_CODES = {  # engine rejection reasons → the error type the caller sees
-    "event is full": "EventFull",
-    "session is full": "SessionFull",
-    "event has no waitlist": "WaitlistNotAvailable",
-}
-_MESSAGES = {  # engine rejection reasons → what the caller reads (the event's readable id and capacity filled in)
-    "event is full": "event {event} is full ({capacity} seats) and has no waitlist",
-    "session is full": "a session named in the request is full (sessions have no waitlist)",
+_MESSAGES = {  # what the caller reads for the engine's own refusals (event, capacity and reason filled in)
+    RejectionCode.EVENT_FULL: "event {event} is full ({capacity} seats) and has no waitlist",
+    RejectionCode.SESSION_FULL: "a session named in the request is full (sessions have no waitlist)",
+    RejectionCode.WAITLIST_NOT_AVAILABLE: "event {event} has no waitlist",
 }
 
 
@@ -131,7 +134,7 @@ class LiveEventModel:
         kind = "waitlist" if waitlisted else ("session" if sessions else "event")
         # The engine records the code, not the message: messages quote the caller's input, and the record
         # counts rejections by reason, so distinct messages would grow it with every bad request.
-        invalid = Rejected(refusal.status, refusal.code) if refusal else None
+        invalid = Rejected(refusal.code) if refusal else None
         return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid)
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
@@ -151,13 +154,15 @@ class LiveEventModel:
             self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
             return Accepted(submission_id)
-        if refusal is not None and outcome.reason == refusal.code:
+        if refusal is not None and outcome.code is refusal.code:
             return refusal
-        message = _MESSAGES.get(outcome.reason, outcome.reason).format(event=event.readable_id,
-                                                                        capacity=event.capacity)
-        # Retry-After is in the model's seconds; an HTTP caller waits on the wall clock (refused_from rounds up)
-        retry_after_wall_s = None if outcome.retry_after_s is None else outcome.retry_after_s / self.driver.time_scale
-        return refused_from(outcome.status, message, retry_after_wall_s, _CODES.get(outcome.reason))
+        template = _MESSAGES.get(outcome.code)
+        message = outcome.reason if template is None else template.format(event=event.readable_id,
+                                                                             capacity=event.capacity)
+        # Retry-After is in the model's seconds; an HTTP caller waits on the wall clock
+        retry_after = None if outcome.retry_after_s is None else retry_after_header_s(
+            outcome.retry_after_s / self.driver.time_scale)
+        return Refused(outcome.code, message, retry_after)
 
     # --- the journal (called on the model thread) ----------------------------------------------------------
     # Acceptances are written in groups: the driver calls flush() after each batch of requests and only then

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from simulator import catalog as cat
 from simulator.server import contract as wire
 from simulator.server.images import qr_code, speaker_portrait, sponsor_logo
+from simulator.server.operations import Operation, cache_key
 
-__all__ = ["Pages", "Images", "render_pages", "ANONYMOUS_USER"]
+__all__ = ["Pages", "Images", "render_pages", "page_table", "ANONYMOUS_USER"]
 
 ANONYMOUS_USER = wire.User(id=None, firstName=None, lastName=None, email=None, isAnonymous=True)
 _LOCAL = "%Y-%m-%dT%H:%M:%S"
@@ -153,6 +154,19 @@ def render_pages(catalog: cat.Catalog, public_url: Callable[[cat.Event], str | N
         ])
         pages.custom_fields[key] = _dump([_field(f) for f in e.custom_fields])
     return pages
+
+
+def page_table(operation: Operation, pages: Pages,
+               catalog: cat.Catalog) -> dict[str, tuple[bytes, tuple[str, str] | None]]:
+    """``{path parameter: (bytes, read-cache key or None)}`` of a static ``operation`` (``operation.page`` names
+    its table in ``pages``; ``""`` is the key of a page without a parameter). The cache key is the one a load of
+    that page is charged to (``operations.cache_key``)."""
+    assert operation.page is not None, f"{operation.operation_id} is not a static page"
+    table = getattr(pages, operation.page)
+    if isinstance(table, bytes):
+        return {"": (table, cache_key(operation, None))}
+    events = catalog.by_readable_id
+    return {key: (body, cache_key(operation, events.get(key))) for key, body in table.items()}
 
 
 class Images:
