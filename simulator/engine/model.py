@@ -15,7 +15,7 @@ from simulator.engine.pipeline import EventPipeline, Journal
 from simulator.records import Recorder
 from simulator.scenario import Scenario
 
-__all__ = ["Model", "build_model"]
+__all__ = ["Model", "build_model", "new_model"]
 
 
 @dataclass
@@ -49,3 +49,9 @@ def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | N
                              journal)
     env.process(pipeline.sample_levels())
     return Model(env, scenario, catalog, recorder, dataverse, pipeline, random.Random(f"{seed}-arrivals"))
+
+
+def new_model(scenario: Scenario, journal: Journal | None = None, start_s: float = 0.0) -> Model:
+    """The model for ``scenario`` on its own environment, its clock starting at ``start_s`` (a restarted live
+    server resumes at the latest time its journal stored): the HTTP face builds its model without SimPy."""
+    return build_model(simpy.Environment(initial_time=start_s), scenario, journal)

@@ -33,10 +33,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import simpy
-
 from simulator.catalog import Catalog, Event
-from simulator.engine.model import Model, build_model
+from simulator.engine.model import Model, new_model
 from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
 from simulator.engine.pipeline import Outcome as EngineOutcome
@@ -83,8 +81,7 @@ class LiveEventModel:
         self.scenario = scenario
         self.store = store
         self._pending: dict[str, _Pending] = {}
-        env = simpy.Environment(initial_time=store.latest_s())
-        self.model: Model = build_model(env, scenario, journal=self)
+        self.model: Model = new_model(scenario, journal=self, start_s=store.latest_s())
         self.model.recorder.keep_submissions = run_record
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
@@ -94,7 +91,7 @@ class LiveEventModel:
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
         self._pages: deque[tuple[str, str]] = deque()  # catalog pages served, not yet charged to a read cache
         self._pages_injected = False
-        self.started_s = env.now
+        self.started_s = self.model.env.now
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
 
