@@ -68,20 +68,36 @@ def _location(submission_id: str) -> str:
     return f"/_harness/submissions/{quote(submission_id, safe='')}"
 
 
+def _content_headers(request: Request) -> tuple[str | None, str]:
+    """(Content-Type or None, Content-Length or "") as sent: read from the raw headers, which is cheaper than
+    building Starlette's ``Headers`` on the hot path."""
+    media_type: str | None = None
+    length = ""
+    for name, value in request.scope["headers"]:
+        if name == b"content-type":
+            media_type = value.decode("latin-1")
+        elif name == b"content-length":
+            length = value.decode("latin-1")
+    return media_type, length
+
+
 async def _parse(request: Request, model: type[BaseModel], max_body_bytes: int) -> Any:
-    media_type = request.headers.get("content-type", JSON).partition(";")[0].strip().lower()
+    content_type, declared = _content_headers(request)
+    media_type = (JSON if content_type is None else content_type).partition(";")[0].strip().lower()
     if media_type != JSON and not media_type.endswith("+json"):
         raise ApiError(ErrorType.UNSUPPORTED_MEDIA_TYPE, f"send the body as {JSON} (got {media_type or 'none'})")
     try:
-        return model.model_validate_json(await read_body(request, max_body_bytes))
+        return model.model_validate_json(await read_body(request, max_body_bytes, declared))
     except ValidationError as exc:
         raise validation_error(exc) from None
 
 
-async def read_body(request: Request, max_body_bytes: int) -> bytes:
-    """The body, refused with 413 past ``max_body_bytes`` (declared or streamed) before it is all in memory."""
+async def read_body(request: Request, max_body_bytes: int, declared: str | None = None) -> bytes:
+    """The body, refused with 413 past ``max_body_bytes`` (declared or streamed) before it is all in memory;
+    ``declared`` is the Content-Length when the caller has read it already."""
     too_large = ApiError(ErrorType.PAYLOAD_TOO_LARGE, f"the body may be at most {max_body_bytes} bytes")
-    declared = request.headers.get("content-length", "")
+    if declared is None:
+        declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_body_bytes:
         raise too_large
     chunks: list[bytes] = []

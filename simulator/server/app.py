@@ -21,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.catalog import Catalog, Event
 from simulator.server import contract as wire
@@ -43,6 +44,25 @@ _VERSION = "1.0"
 _REASONS = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+class EventApi(FastAPI):
+    """FastAPI behind ``front``: the gate and the fast lane answer an HTTP request before FastAPI's own stack
+    (its error, telemetry and body-limit middlewares, its router) sees it, and hand it on only when no fast-lane
+    operation matches. The lane's handlers answer every failure themselves (``api.guarded``), so what the
+    framework's error middleware would add there is nothing; requests FastAPI does route keep all of it."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.front is not None:
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI itself (what the front hands on)."""
+        await super().__call__(scope, receive, send)
 
 
 def is_loopback(host: str) -> bool:
@@ -116,7 +136,7 @@ def create_app(
         return f"{payment_url}?purchaseId={quote(purchase_id, safe='')}&returnUrl={quote(back, safe='')}"
 
     status_counts: Counter[int] = Counter()
-    app = FastAPI(title=_TITLE, version=_VERSION, description=API_DESCRIPTION, lifespan=lifespan, redoc_url=None)
+    app = EventApi(title=_TITLE, version=_VERSION, description=API_DESCRIPTION, lifespan=lifespan, redoc_url=None)
     pages = render_pages(catalog, public_url)
     base_path = EVENT_MANAGEMENT.format(organizationId=org_id)
     table = handlers(catalog, pages, Images(catalog, public_url), model, origin=web_origin,
@@ -124,10 +144,10 @@ def create_app(
     app.include_router(api_router(table))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
                                       status_counts=status_counts, max_body_bytes=max_body_bytes))
-    app.add_middleware(FastLane, base_path=base_path, pages=pages, catalog=catalog, handlers=table,  # inside the
-                       charge=model.page_loaded if isinstance(model, PageReads) else None)  # gate: rules apply
-    app.add_middleware(Gate, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,
-                       require_origin=require_origin, status_counts=status_counts)
+    lane = FastLane(app.framework, base_path=base_path, pages=pages, catalog=catalog, handlers=table,
+                    charge=model.page_loaded if isinstance(model, PageReads) else None)
+    app.front = Gate(lane, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,  # rules first
+                     require_origin=require_origin, status_counts=status_counts)
     _install_error_handlers(app)
     _install_openapi(app)
     app.state.catalog = catalog

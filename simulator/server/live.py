@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from simulator.plan import capacity
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.contract import RegistrationRequest
+from simulator.server.ids import SubmissionIds
 from simulator.server.model import (
     Accepted,
     Refused,
@@ -81,6 +81,7 @@ class LiveEventModel:
         self.scenario = scenario
         self.store = store
         self._pending: dict[str, _Pending] = {}
+        self._ids = SubmissionIds()  # drawn on the event loop only
         self.model: Model = new_model(scenario, journal=self, start_s=store.latest_s())
         self.model.recorder.keep_submissions = run_record
         self.catalog: Catalog = self.model.catalog
@@ -135,7 +136,7 @@ class LiveEventModel:
         return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid)
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
-        submission_id = str(uuid.uuid4())
+        submission_id = self._ids.next()
         refusal = entity_refusal(event, request)
         self._pending[submission_id] = _Pending(request.model_dump_json(), refusal)
         loop = asyncio.get_running_loop()

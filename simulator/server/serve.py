@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,11 @@ __all__ = ["Served", "build_served", "DEV_ORG", "DEV_ORIGIN"]
 
 DEV_ORG = "00000000-0000-4000-8000-000000000001"
 DEV_ORIGIN = "http://localhost:5173"  # the usual address of a local portal dev server (Vite)
+#: How often the interpreter hands the GIL between the event loop and the model thread while the model runs.
+#: Every registration crosses both threads twice; with Python's default of 5 ms a thread that was given work
+#: waits up to that long for the other to let go. 0.5 ms doubled the registration POST's throughput and halved
+#: its p99 in benchmarks/api.py (same CPU per request).
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -45,10 +51,13 @@ def build_served(
     on_stop: Callable[[LiveEventModel], None] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     run_record: bool = True,
+    switch_interval_s: float | None = SWITCH_INTERVAL_S,
 ) -> Served:
     """The app with its live model started and stopped by the app's lifespan; ``on_stop`` runs after the model
     stopped (writing the live run directory, for instance). ``run_record=False`` when no run directory will be
-    written: the model then keeps no row per submission and a long-running server's memory stays flat."""
+    written: the model then keeps no row per submission and a long-running server's memory stays flat.
+    ``switch_interval_s`` is the interpreter's switch interval while the model runs (restored when it stops;
+    None leaves it alone)."""
     store = Store(db_path)
     model = LiveEventModel(scenario, store, time_scale, run_record=run_record)
     org_id = org_id or DEV_ORG
@@ -57,11 +66,15 @@ def build_served(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        interval_s = sys.getswitchinterval()
+        if switch_interval_s is not None:
+            sys.setswitchinterval(switch_interval_s)
         model.start()
         try:
             yield
         finally:
             model.stop()
+            sys.setswitchinterval(interval_s)
             try:
                 if on_stop is not None:
                     on_stop(model)
