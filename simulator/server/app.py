@@ -156,6 +156,7 @@ def create_app(
     app.state.origin = web_origin
     app.state.admin_token = admin_token
     app.state.base_path = base_path + "/"
+    app.state.handlers = table  # operation id -> its guarded handler (the routes' and the fast lane's)
     return app
 
 
