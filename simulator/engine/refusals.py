@@ -4,8 +4,9 @@
     ├── the request cannot be valid for the catalog (judged after the validation reads are paid for)
     │     EVENT_NOT_LIVE  INVALID_SESSION  PASS_REQUIRED  INVALID_PASS  WAITLIST_NOT_AVAILABLE  DUPLICATE_ATTENDEE
     ├── capacity        EVENT_FULL  SESSION_FULL              (no waitlist to turn the registration into)
-    └── a validation read failed
-                        THROTTLED (Dataverse answered 429)    UNAVAILABLE (Dataverse answered 503)
+    ├── a validation read failed
+    │                   THROTTLED (Dataverse answered 429)    UNAVAILABLE (Dataverse answered 503)
+    └── WITHDRAWN       the caller went away before the decision (no seat taken; no one to answer)
 
 The value of each code is what a run record counts rejections by (``summary.json``'s ``rejected_by``); the
 HTTP face maps each code to a status and Microsoft's error type in one table (``server/operations.py``).
@@ -33,3 +34,4 @@ class RejectionCode(StrEnum):
     SESSION_FULL = "session is full"
     THROTTLED = "validation read throttled"
     UNAVAILABLE = "validation read failed"
+    WITHDRAWN = "caller went away"  # the caller stopped waiting before the decision: nobody hears this one

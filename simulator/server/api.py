@@ -225,7 +225,7 @@ def handlers(
         event = event_of(request)
         body: wire.FinalizeRegistrationRequest = await _parse(request, wire.FinalizeRegistrationRequest,
                                                               max_body_bytes)
-        status = model.submission(body.purchaseId)
+        status = await model.submission(body.purchaseId)
         if status is None or status.get("event_id", event.id) != event.id:
             raise ApiError(ErrorType.PURCHASE_NOT_FOUND, f"no purchase {body.purchaseId!r} for event "
                            f"{event.readable_id}", field="purchaseId")

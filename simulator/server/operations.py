@@ -87,7 +87,7 @@ Choices where the real API is undocumented (each also in the operation's descrip
 _PARAMETER = re.compile(r"{(\w+)}")
 
 #: The engine's reasons for refusing a registration, as the caller sees them: the one place a code becomes a
-#: status and an error type.
+#: status and an error type (every code but WITHDRAWN, which no caller is left to hear).
 REFUSALS: dict[RejectionCode, ErrorType] = {
     RejectionCode.EVENT_NOT_LIVE: ErrorType.EVENT_NOT_LIVE,
     RejectionCode.INVALID_SESSION: ErrorType.INVALID_SESSION,
@@ -245,7 +245,7 @@ OPERATIONS: tuple[Operation, ...] = (
                       wire.RegistrationResult, (_LOCATION,)),
                Answer(200, "Event with a payment gateway: go pay", wire.PaymentRedirect, (_LOCATION,))),
               body=wire.RegistrationRequest,
-              refusals=(ErrorType.EVENT_NOT_FOUND, *(REFUSALS[code] for code in RejectionCode)),
+              refusals=(ErrorType.EVENT_NOT_FOUND, *REFUSALS.values()),
               failure=ErrorType.REGISTRATION_FAILED),
     Operation("publicApiFinalizeRegistration", "POST", f"{_EVENT}/registrations/finalize", "Finalize",
               _json("The purchase is known for this event", wire.RegistrationResult),

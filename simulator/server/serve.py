@@ -58,7 +58,9 @@ def build_served(
     written: the model then keeps no row per submission and a long-running server's memory stays flat.
     ``switch_interval_s`` is the interpreter's switch interval while the model runs (restored when it stops;
     None leaves it alone)."""
-    store = Store(db_path)
+    settings = scenario.registration
+    store = Store(db_path, matching=settings.matching, audience=settings.audience,
+                  consent_purposes=settings.consent_purposes)
     model = LiveEventModel(scenario, store, time_scale, run_record=run_record)
     org_id = org_id or DEV_ORG
     token = token or secrets.token_urlsafe(24)
