@@ -176,6 +176,12 @@ ERROR_EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
                                  f"is not a session of event {_READABLE_ID}"),
         "PassRequired": _error(400, "PassRequired", f"attendees[0].passId: event {_READABLE_ID} uses a payment "
                                f"gateway; name one of its passes ({_PASS_ID})"),
+        "InvalidPass": _error(400, "InvalidPass", f"attendees[0].passId: {_PASS_ID} is not a pass of event "
+                              f"{_READABLE_ID}", field="attendees[0].passId"),
+        "WaitlistNotAvailable": _error(400, "WaitlistNotAvailable", f"attendees[0].waitlisted: event {_READABLE_ID} "
+                                       "has no waitlist", field="attendees[0].waitlisted"),
+        "DuplicateAttendee": _error(400, "DuplicateAttendee", "attendees[1].email: email@contoso.com appears twice "
+                                    "in one request", field="attendees[1].email"),
         "PurchaseNotFound": _error(400, "PurchaseNotFound", f"no purchase {_PURCHASE_ID!r} for event {_READABLE_ID}",
                                    field="purchaseId"),
         "RedirectNotAllowed": _error(400, "RedirectNotAllowed", "redirectUri must be a path or a URL on the web "

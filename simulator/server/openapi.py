@@ -46,7 +46,8 @@ BUSINESS_REFUSALS: dict[str, tuple[str, ...]] = {
 }
 
 _ANSWERS: dict[int, str] = {
-    400: "Bad request: emApplicationtoken missing (or Origin missing when the server requires it)",
+    400: "Bad request: emApplicationtoken missing (ApplicationTokenRequired, as Microsoft documents for a missing "
+         "token, rather than 401), or Origin missing when the server requires it (OriginRequired)",
     401: "emApplicationtoken not valid for this organization",
     403: "Origin is not the web application's origin (answered without CORS headers)",
     404: "Unknown organization, or no such resource",
@@ -58,8 +59,8 @@ _ANSWERS: dict[int, str] = {
          "seconds",
     503: "Unavailable (a Dataverse outage); retry later",
 }
-_BODY_400 = ("Bad request: emApplicationtoken missing, the body is not JSON, or a rule about the catalog refused "
-             "a well-formed body ({refusals})")
+_BODY_400 = ("Bad request: {token}the body is not JSON, or a rule about the catalog refused a well-formed body "
+             "({refusals}): a business refusal is a 400 whose ErrorBody.type names the rule")
 _SUCCESS: dict[str, str] = {
     "publicApiGetEvents": "Live events published to the web application",
     "publicApiGetEvent": "The event (registrationForm carries the form embed when the event uses one)",
@@ -222,7 +223,9 @@ def _responses(operation_id: str, path: str, operation: dict[str, Any]) -> dict[
     for status in statuses:
         description = _ANSWERS[status]
         if status == 400 and operation_id in BUSINESS_REFUSALS:
-            description = _BODY_400.format(refusals=", ".join(BUSINESS_REFUSALS[operation_id]))
+            description = _BODY_400.format(refusals=", ".join(BUSINESS_REFUSALS[operation_id]),
+                                           token="emApplicationtoken missing (ApplicationTokenRequired), "
+                                           if secured else "")
         if status not in (400, 404):  # a route's own text is more specific, except for these two many-cause ones
             description = responses.get(str(status), {}).get("description", description)
         answer: dict[str, Any] = {"description": description,
