@@ -10,8 +10,12 @@ Choices where the real API is undocumented (each also in the operation's descrip
 - **Free registration** → ``202 Accepted``, ``Location: /_harness/submissions/{id}``, body a v2.0
   ``RegistrationResult`` with ``status: "Success"`` (so the v2.0 sample portal shows its confirmation) and the
   mock's ``submissionId``. RTM says only "an immediate success response"; 202 is what an asynchronous accept is.
-- **Paid registration** (payment gateway) → ``200 {"redirectUrl": …}`` as in Microsoft's payment-gateway
-  article (without its stray trailing space in the key); ``Location`` as above.
+- **Paid registration** (payment gateway) → ``200 {"status": "Redirect", "purchaseId": …, "redirectUrl": …}``:
+  ``redirectUrl`` as in Microsoft's payment-gateway article (without its stray trailing space in the key),
+  ``status``/``purchaseId`` as the v2.0 sample portal reads them; ``Location`` as above. The registration follows
+  the payment: the purchase holds the seats, the registration is created only once ``registrations/finalize``
+  confirms it, and the seats go back after the payment timeout (``payment.timeout``, the payment provider's
+  "Payment timeout (minutes)").
 - **Refusals** → the model's status (400/409/429/503) with an ``ErrorBody``; 429 carries ``Retry-After``.
   A body that is not JSON → 400 ``MalformedJson``; not ``application/json`` → 415; over 64 KiB → 413
   ``PayloadTooLarge`` (``create_app(max_body_bytes=…)``, ``stampede serve --max-body-bytes``); the wrong shape →
@@ -29,13 +33,21 @@ Choices where the real API is undocumented (each also in the operation's descrip
   ``enableCaptcha: false``.
 - **users/authenticated** → ``200`` with an anonymous user (``isAnonymous: true``, other fields null): RTM has
   no user authentication, so every caller is anonymous; a bearer token is ignored.
-- **registrations/finalize** → ``200 RegistrationResult`` for a purchase (submission) of this event, else
+- **registrations/finalize** → confirms the purchase's payment (RTM does so through the Dataverse custom API
+  ``msevtmgt_finalizeregistrationpayment``; the mock takes the v2.0 sample's finalize call as that
+  confirmation): ``200 RegistrationResult`` for a held or confirmed purchase (or a submission) of this event, else
   ``400 PurchaseNotFound`` (the URL exists; it is the body that names no purchase, as an unknown session in a
-  registration is a 400); RTM finalizes payments through a Dataverse custom API, so this changes nothing.
+  registration is a 400), or ``400 PurchaseExpired`` when the hold timed out.
+- **Images** (speaker image, sponsorship logo, QR code) need no token by default: portals load them in
+  ``<img src>``, which sends none (``stampede serve --images-need-token`` requires it, as the SDK declares).
+- **registrationForm** → ``portal.registration_form`` (null by default: formless registration through this API).
+  Microsoft's RTM sample WebApp registers only through an embedded real-time marketing form, which the mock does
+  not serve.
 - **checkins** (no token) → ``302`` to ``redirectUri`` when given (same origin as the web application, or a
   path), else ``201`` with the check-in; the payload is undocumented (assumed ``registrationId``, ``sessionId``).
-- ``events/published`` ignores ``businessUnitId`` and ``webappId``: the mock has one business unit and one web
-  application; it lists every live event (a scenario's ``catalog.draft_events`` are not live: not listed, their
+- ``events/published`` ignores ``businessUnitId`` (one business unit); with ``webappId`` it lists the events
+  published to that web application (``portal.webapps``; an unknown id lists none), without it every live event
+  (a scenario's ``catalog.draft_events`` are not live: not listed, their
   pages answer 404, a registration for one answers 400 ``EventNotLive``).
 """
 
@@ -55,7 +67,8 @@ from starlette.responses import RedirectResponse, Response
 from simulator.catalog import Catalog, Event
 from simulator.server import contract as wire
 from simulator.server.errors import ApiError, validation_error
-from simulator.server.model import Accepted, LiveModel, PageReads
+from simulator.server.livepages import Page, render, request_host
+from simulator.server.model import Accepted, LiveModel, PageReads, Purchases
 from simulator.server.pages import Images, Pages
 
 __all__ = ["api_router", "read_body", "EVENT_MANAGEMENT", "MAX_BODY_BYTES"]
@@ -84,7 +97,8 @@ logger = logging.getLogger(__name__)
 
 
 def _doc(
-    path: str, *, secured: bool = True, query: tuple[str, ...] = (), body: type[BaseModel] | None = None
+    path: str, *, secured: bool = True, query: tuple[str, ...] = (), body: type[BaseModel] | None = None,
+    token_optional: bool = False,
 ) -> dict[str, Any]:
     """The OpenAPI of an operation whose handler reads the request itself.
 
@@ -95,7 +109,10 @@ def _doc(
     names = _PATH_PARAM.findall(EVENT_MANAGEMENT + path)
     parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
     parameters += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in query]
-    extra: dict[str, Any] = {"security": [{"emApplicationtoken": []}] if secured else [], "parameters": parameters}
+    security: list[dict[str, list[str]]] = [{"emApplicationtoken": []}] if secured else []
+    if token_optional:  # OpenAPI: {} = no credentials needed; a token that is sent is still checked
+        security = [{}, {"emApplicationtoken": []}]
+    extra: dict[str, Any] = {"security": security, "parameters": parameters}
     if body is not None:
         extra["requestBody"] = {"required": True, "content": {
             JSON: {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}}
@@ -173,7 +190,8 @@ class Registrations:
         headers = {"Location": _location(outcome.submission_id)}
         if event.paid:
             url = outcome.redirect_url or self.payment_redirect(event, outcome.submission_id)
-            return _json(wire.PaymentRedirect(redirectUrl=url).model_dump_json().encode(), 200, headers)
+            answer = wire.PaymentRedirect(status="Redirect", purchaseId=outcome.submission_id, redirectUrl=url)
+            return _json(answer.model_dump_json().encode(), 200, headers)
         result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
                                          purchaseId=None, submissionId=outcome.submission_id)
         return _json(result.model_dump_json().encode(), 202, headers)
@@ -189,13 +207,19 @@ def api_router(
     payment_redirect: Callable[[Event, str], str],
     registrations: Registrations,
     max_body_bytes: int = MAX_BODY_BYTES,
+    images_need_token: bool = False,
 ) -> APIRouter:
     """The RTM surface over ``catalog`` and ``model``; ``payment_redirect(event, purchase_id)`` builds the
-    payment page URL when the model gives none; request bodies past ``max_body_bytes`` get 413."""
+    payment page URL when the model gives none; request bodies past ``max_body_bytes`` get 413; the image
+    operations are documented as needing no token unless ``images_need_token`` (the gate enforces it)."""
     router = APIRouter(prefix=EVENT_MANAGEMENT, responses=_COMMON)
     events = catalog.by_readable_id
 
-    def page(table: dict[str, bytes], key: str, kind: str) -> bytes:
+    def live(content: Page, request: Request) -> Response:
+        """A page with its holes filled: this request's host, the model's live session counts."""
+        return _json(render(content, request_host(request.scope), model.session_registration_count))
+
+    def page(table: dict[str, Page], key: str, kind: str) -> Page:
         content = table.get(key)
         if content is None:
             raise ApiError(404, f"{kind}NotFound", f"no {kind.lower()} {key!r}")
@@ -205,7 +229,7 @@ def api_router(
     # model takes them (the live model: a miss is a Dataverse read); the others are served without a read.
     charge = model.page_loaded if isinstance(model, PageReads) else None
 
-    def browsed(table: dict[str, bytes], readable_event_id: str, kind: str) -> bytes:
+    def browsed(table: dict[str, Page], readable_event_id: str, kind: str) -> Page:
         content = page(table, readable_event_id, "Event")
         if charge is not None:
             charge((kind, events[readable_event_id].id))
@@ -219,8 +243,10 @@ def api_router(
             raise ApiError(404, "EventNotFound", f"no published event {readable_event_id!r}")
         return event
 
-    def get(path: str, operation_id: str, *, query: tuple[str, ...] = (), **options: Any) -> Callable[[Any], Any]:
-        return router.get(path, operation_id=operation_id, openapi_extra=_doc(path, query=query), **options)
+    def get(path: str, operation_id: str, *, query: tuple[str, ...] = (), image: bool = False,
+            **options: Any) -> Callable[[Any], Any]:
+        extra = _doc(path, query=query, token_optional=image and not images_need_token)
+        return router.get(path, operation_id=operation_id, openapi_extra=extra, **options)
 
     # --- catalog ------------------------------------------------------------------------------------------
     @get("/events/published", "publicApiGetEvents", query=("businessUnitId", "webappId"),
@@ -228,11 +254,14 @@ def api_router(
     async def get_events(request: Request) -> Response:
         if charge is not None:
             charge(("published", ""))
-        return _json(pages.published)
+        webapp = request.query_params.get("webappId")
+        if webapp:  # events belong to a web application: an unknown one lists none
+            return live(pages.published_for.get(webapp, b"[]"), request)
+        return live(pages.published, request)
 
     @get("/events/{readableEventId}", "publicApiGetEvent", response_model=wire.Event)
     async def get_event(request: Request) -> Response:
-        return _json(browsed(pages.event, request.path_params["readableEventId"], "event"))
+        return live(browsed(pages.event, request.path_params["readableEventId"], "event"), request)
 
     @get("/events/{readableEventId}/captcha", "publicApiGetCaptcha", response_class=Response,
          responses={200: {"description": "Never: see the 404"}},
@@ -246,9 +275,9 @@ def api_router(
     @get("/events/{readableEventId}/custom-registration-fields", "publicApiGetCustomRegistrationFields",
          response_model=list[wire.CustomRegistrationField])
     async def get_custom_fields(request: Request) -> Response:
-        return _json(page(pages.custom_fields, request.path_params["readableEventId"], "Event"))
+        return live(page(pages.custom_fields, request.path_params["readableEventId"], "Event"), request)
 
-    @get("/events/{readableEventId}/qrcode", "publicApiGetEventQrCode", response_class=Response,
+    @get("/events/{readableEventId}/qrcode", "publicApiGetEventQrCode", response_class=Response, image=True,
          responses=_PNG_RESPONSE, description="The event url qr code of specified event (PNG of publicEventUrl)")
     async def get_qr_code(request: Request) -> Response:
         event = event_of(request.path_params["readableEventId"])
@@ -256,32 +285,32 @@ def api_router(
 
     @get("/events/{readableEventId}/sessions", "publicApiGetEventSessions", response_model=list[wire.Session])
     async def get_sessions(request: Request) -> Response:
-        return _json(browsed(pages.sessions, request.path_params["readableEventId"], "sessions"))
+        return live(browsed(pages.sessions, request.path_params["readableEventId"], "sessions"), request)
 
     @get("/events/{readableEventId}/tracks", "publicApiGetEventTracks", response_model=list[wire.SessionTrack])
     async def get_tracks(request: Request) -> Response:
-        return _json(page(pages.tracks, request.path_params["readableEventId"], "Event"))
+        return live(page(pages.tracks, request.path_params["readableEventId"], "Event"), request)
 
     @get("/events/{readableEventId}/passes", "publicApiGetEventPasses", response_model=list[wire.Pass])
     async def get_passes(request: Request) -> Response:
-        return _json(page(pages.passes, request.path_params["readableEventId"], "Event"))
+        return live(page(pages.passes, request.path_params["readableEventId"], "Event"), request)
 
     @get("/events/{readableEventId}/speakers", "publicApiGetEventSpeakers", response_model=list[wire.Speaker])
     async def get_speakers(request: Request) -> Response:
-        return _json(browsed(pages.speakers, request.path_params["readableEventId"], "speakers"))
+        return live(browsed(pages.speakers, request.path_params["readableEventId"], "speakers"), request)
 
     @get("/events/{readableEventId}/sponsorships", "publicApiGetEventSponsorships",
          response_model=list[wire.Sponsorship])
     async def get_sponsorships(request: Request) -> Response:
-        return _json(browsed(pages.sponsorships, request.path_params["readableEventId"], "sponsorships"))
+        return live(browsed(pages.sponsorships, request.path_params["readableEventId"], "sponsorships"), request)
 
-    @get("/sponsorships/{sponsorshipId}/logo", "publicApiGetSponsorshipsLogo", response_class=Response,
+    @get("/sponsorships/{sponsorshipId}/logo", "publicApiGetSponsorshipsLogo", response_class=Response, image=True,
          responses=_PNG_RESPONSE, description="The logo of a specified sponsorship (PNG)")
     async def get_logo(request: Request) -> Response:
         sponsorship_id = request.path_params["sponsorshipId"]
         return _png(images.sponsor_logo(sponsorship_id), "Sponsorship", f"no sponsorship {sponsorship_id!r}")
 
-    @get("/speakers/{speakerId}/image", "publicApiGetSpeakerImage", response_class=Response,
+    @get("/speakers/{speakerId}/image", "publicApiGetSpeakerImage", response_class=Response, image=True,
          responses=_PNG_RESPONSE, description="The image of a specified speaker (PNG)")
     async def get_speaker_image(request: Request) -> Response:
         speaker_id = request.path_params["speakerId"]
@@ -289,7 +318,7 @@ def api_router(
 
     @get("/sessions/{sessionId}", "publicApiGetSessionById", response_model=wire.Session)
     async def get_session(request: Request) -> Response:
-        return _json(page(pages.session, request.path_params["sessionId"], "Session"))
+        return live(page(pages.session, request.path_params["sessionId"], "Session"), request)
 
     @get("/users/authenticated", "publicApiGetUser", response_model=wire.User,
          description="RTM has no user authentication: always the anonymous user.")
@@ -346,8 +375,11 @@ def api_router(
         event = event_of(request.path_params["readableEventId"])
         body: wire.FinalizeRegistrationRequest = await _parse(request, wire.FinalizeRegistrationRequest,
                                                               max_body_bytes)
-        status = model.submission(body.purchaseId)
-        if status is None or status.get("event_id", event.id) != event.id:
+        known = await finalized(model, event, body.purchaseId)
+        if known == "expired":
+            raise ApiError(400, "PurchaseExpired", f"purchase {body.purchaseId!r} was not paid within the payment "
+                           "timeout: its seats were released and nothing was registered", field="purchaseId")
+        if known != "confirmed":
             raise ApiError(400, "PurchaseNotFound", f"no purchase {body.purchaseId!r} for event {event.readable_id}",
                            field="purchaseId")
         result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
@@ -375,6 +407,15 @@ def api_router(
         return _json(check.model_dump_json().encode(), 201)
 
     return router
+
+
+async def finalized(model: LiveModel, event: Event, purchase_id: str) -> str:
+    """Confirm ``purchase_id``'s payment through a model that holds purchases (``Purchases``); another model
+    knows only submissions: ``"confirmed"`` for one of this event, else ``"unknown"``."""
+    if isinstance(model, Purchases):
+        return await model.finalize(event, purchase_id)
+    status = model.submission(purchase_id)
+    return "confirmed" if status is not None and status.get("event_id", event.id) == event.id else "unknown"
 
 
 def _same_origin(uri: str, origin: str) -> bool:

@@ -104,7 +104,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "202": _dump(_RESULT),
         # The payment-gateway article prints the key with a stray trailing space; the mock sends "redirectUrl".
         "200": _dump(wire.PaymentRedirect(
-            redirectUrl=f"https://localhost:7202/GatewayRedirect/PayWithStripe?purchaseId={_PURCHASE_ID}"
+            status="Redirect", purchaseId=_PURCHASE_ID, redirectUrl=f"https://localhost:7202/GatewayRedirect/PayWithStripe?purchaseId={_PURCHASE_ID}"
                         "&returnUrl=https%3A%2F%2Fmicrosoft.com")),
     },
     "publicApiFinalizeRegistration": {"200": _dump(_RESULT.model_copy(update={
@@ -184,6 +184,9 @@ ERROR_EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
                                     "in one request", field="attendees[1].email"),
         "PurchaseNotFound": _error(400, "PurchaseNotFound", f"no purchase {_PURCHASE_ID!r} for event {_READABLE_ID}",
                                    field="purchaseId"),
+        "PurchaseExpired": _error(400, "PurchaseExpired", f"purchase {_PURCHASE_ID!r} was not paid within the "
+                                  "payment timeout: its seats were released and nothing was registered",
+                                  field="purchaseId"),
         "RedirectNotAllowed": _error(400, "RedirectNotAllowed", "redirectUri must be a path or a URL on the web "
                                      "application's origin https://contoso.com", field="redirectUri"),
     },

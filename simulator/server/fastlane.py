@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from simulator.catalog import Catalog
 from simulator.server.api import Registrations
 from simulator.server.errors import ApiError, error_response
+from simulator.server.livepages import Page, render, request_host
 from simulator.server.pages import Pages
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ __all__ = ["StaticPages", "static_table", "browsed_pages"]
 _JSON = b"application/json"
 
 
-def static_table(base_path: str, pages: Pages) -> dict[str, bytes]:
+def static_table(base_path: str, pages: Pages) -> dict[str, Page]:
     """``{path: body}`` of every JSON catalog page under ``base_path`` (…/eventmanagement/)."""
     table = {f"{base_path}events/published": pages.published, f"{base_path}users/authenticated":
              pages.anonymous_user}
@@ -59,21 +60,26 @@ class StaticPages:
     path of a registration stampede, spared FastAPI's routing and dependency machinery (the route stays, for
     the OpenAPI description and any path spelled differently)."""
 
-    def __init__(self, app: ASGIApp, *, table: dict[str, bytes],
+    def __init__(self, app: ASGIApp, *, table: dict[str, Page],
                  charge: Callable[[tuple[str, str]], None] | None = None,
                  browsed: dict[str, tuple[str, str]] | None = None,
-                 registrations: Registrations | None = None, events_prefix: str = "") -> None:
+                 registrations: Registrations | None = None, events_prefix: str = "",
+                 count: Callable[[str], int] | None = None) -> None:
         self.app = app
         self.table = table
         self.charge = charge
         self.browsed = browsed or {}
         self.registrations = registrations
         self.events_prefix = events_prefix
+        self.count = count  # live session registration counts, for the pages' holes (livepages.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            body = self.table.get(scope["path"])
-            if body is not None:
+            page = self.table.get(scope["path"])
+            if page is not None and b"webappId=" in scope["query_string"]:
+                page = None  # a web application's own list: the route filters it
+            if page is not None:
+                body = render(page, request_host(scope), self.count)
                 if self.charge is not None and (key := self.browsed.get(scope["path"])) is not None:
                     self.charge(key)
                 await send({"type": "http.response.start", "status": 200, "headers": [

@@ -86,6 +86,12 @@ class LiveEventModel:
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
         self._accepted: list[tuple[str, str, str, float, bool]] = []  # accepted this batch, not yet durable
+        self._held: list[tuple[str, str, str, float, float]] = []  # purchases held this batch, not yet durable
+        payments = self.model.pipeline.payments
+        assert payments is not None
+        payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
+        payments.keep_outcomes = True
+        self.payments = payments
         self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
         #                                       told the registration failed, so nothing more is written
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
@@ -116,6 +122,16 @@ class LiveEventModel:
                 continue
             offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
+            resumed += 1
+        now = self.model.env.now
+        for purchase_id, event_id, body, held_s, expires_s in self.store.held_purchases():
+            event = self._events_by_id.get(event_id)
+            if event is None:
+                self.store.expire_purchase(purchase_id, now)
+                continue
+            offer = self._offer(event, RegistrationRequest.model_validate_json(body), purchase_id)
+            # the hold keeps its end; a clock that resumed before the hold began gives it a whole timeout again
+            pipeline.hold_again(offer, max(now, expires_s if now >= held_s else now + expires_s - held_s))
             resumed += 1
         return resumed
 
@@ -169,10 +185,32 @@ class LiveEventModel:
         if pending is not None:  # a resumed submission is already stored
             self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
                                    submission.waitlisted))
+        elif submission.offer.event.paid:  # a held purchase was paid: its stored purchase becomes the submission
+            now_s = self.model.env.now
+            self._write(submission, lambda sid: self.store.confirm_purchase(sid, now_s))
+
+    def held(self, submission: Submission, expires_s: float) -> None:
+        """A paid submission is held as a purchase until its payment is confirmed (engine/payments.py)."""
+        submission_id = str(submission.offer.submission_id)
+        pending = self._pending.get(submission_id)
+        if pending is not None:  # a resumed purchase is already stored
+            self._held.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
+                               expires_s))
+
+    def abandoned(self, submission: Submission, now_s: float) -> None:
+        """A held purchase timed out unpaid: its seats went back; the store marks it expired."""
+        self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s))
 
     def flush(self) -> None:
-        """Store this batch's acceptances (the driver calls it before releasing their answers). If the store
-        refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
+        """Store this batch's acceptances and held purchases (the driver calls it before releasing their answers).
+        If the store refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
+        if self._held:
+            held, self._held = self._held, []
+            try:
+                self.store.hold_purchases(held)
+            except Exception:
+                self._unjournalled.update(item[0] for item in held)
+                raise
         if self._accepted:
             batch, self._accepted = self._accepted, []
             try:
@@ -191,6 +229,9 @@ class LiveEventModel:
             if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
                 self.store.accept_many(self._accepted)
                 self._accepted = []
+            if self._held:
+                self.store.hold_purchases(self._held)
+                self._held = []
             write(submission_id)
         except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
             logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
@@ -219,6 +260,29 @@ class LiveEventModel:
     def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None:
         self._write(submission, lambda sid: self.store.mark_dead_lettered(sid, now_s, reason,
                                                                             attempts=submission.attempts))
+
+    # --- purchases (event loop → model thread) ---------------------------------------------------------------
+    async def finalize(self, event: Event, purchase_id: str) -> str:
+        """Confirm the payment of purchase ``purchase_id`` of ``event``: ``"confirmed"`` (the registration is
+        accepted now, durably, or was before), ``"expired"`` (the hold timed out: seats released, nothing
+        registered) or ``"unknown"``. A submission of a free event counts as confirmed (nothing to pay)."""
+        stored = self.store.purchase(purchase_id)
+        if stored is None:
+            known = self.store.submission(purchase_id)
+            return "confirmed" if known is not None and known["event_id"] == event.id else "unknown"
+        if stored["event_id"] != event.id:
+            return "unknown"
+        if stored["state"] != "held":
+            return str(stored["state"])
+
+        def confirm(model: Model) -> str:
+            result = self.payments.confirm(purchase_id)
+            if result == "confirmed":
+                self.flush()
+                self.store.confirm_purchase(purchase_id, model.env.now)  # before any processor can create it
+            return result
+
+        return await asyncio.wrap_future(self.driver.call(confirm))
 
     # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
     def page_loaded(self, key: tuple[str, str]) -> None:
@@ -252,13 +316,17 @@ class LiveEventModel:
         recorder = self.model.recorder
         totals = {column: recorder.total(column) for column in COUNT_COLUMNS}
         stored = self.store.counts()["submissions"]
+        purchases = self.store.purchase_counts()
         return {
             **{key: totals[key] for key in ("offered", "accepted", "rejected", "cache_hits", "cache_misses",
                                             "dv_admitted", "dv_throttled", "dv_throttled_requests",
                                             "dv_throttled_execution", "dv_throttled_concurrency", "dv_failed")},
+            # a held purchase is pending (accepted, not settled); an expired one is dead-lettered (never paid)
             "created": stored["created"],
-            "dead_lettered": stored["dead_lettered"],
-            "pending": stored["accepted"] + stored["retrying"],
+            "dead_lettered": stored["dead_lettered"] + purchases["expired"],
+            "pending": stored["accepted"] + stored["retrying"] + purchases["held"],
+            # paid events: purchases held (seats taken, awaiting payment), confirmed, expired (abandoned unpaid)
+            **{f"purchases_{state}": n for state, n in purchases.items()},
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,
         }
@@ -292,7 +360,8 @@ class LiveEventModel:
             simulated_s=simulated_s, wall_s=time.perf_counter() - self._started_wall,
             capacity=capacity(self.scenario),
             extra={"time_scale": self.driver.time_scale, "resumed": self.resumed,
-                   "store": self.store.counts(), "started_s": self.started_s},
+                   "store": self.store.counts(), "purchases": self.store.purchase_counts(),
+                   "started_s": self.started_s},
         )
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 

@@ -16,7 +16,8 @@ know:
 - **examples**: the documented request bodies and v2.0-shaped answers (``examples.py``);
 - **the ids' formats**: organization, session, speaker and sponsorship ids are Dataverse GUIDs;
 - **links** for stateful clients: published events → event → its sessions, speakers, passes… → a registration
-  (with a session or a pass taken from the previous answer) → its count and its finalization;
+  (with a session or a pass taken from the previous answer) → its count and its finalization (a paid one's
+  purchase → finalize);
 - the real host as ``servers`` and the token's ``apiKey`` security scheme.
 
 Published as ``conformance/event-api.openapi.json`` (``python -m conformance.generate``); a test fails when the
@@ -41,7 +42,7 @@ _WITH_BODY = (413, 415, 422)
 BUSINESS_REFUSALS: dict[str, tuple[str, ...]] = {
     "publicApiRegister": ("EventNotLive", "InvalidSession", "PassRequired", "InvalidPass", "WaitlistNotAvailable",
                           "DuplicateAttendee"),
-    "publicApiFinalizeRegistration": ("PurchaseNotFound",),
+    "publicApiFinalizeRegistration": ("PurchaseNotFound", "PurchaseExpired"),
     "publicApiCreateCheckInAndRedirect": ("RedirectNotAllowed",),
 }
 
@@ -170,6 +171,11 @@ def _links() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
         ("publicApiGetSessionById", "200"): {
             "GetSessionRegistrationCount": to("publicApiGetSessionRegistrationCount", "The session's count",
                                               sessionId="$response.body#/id"),
+        },
+        ("publicApiRegister", "200"): {
+            "FinalizePurchase": to("publicApiFinalizeRegistration", "Confirm this purchase's payment: the "
+                                   "registration is created only then", readableEventId=_path("readableEventId"),
+                                   body={"purchaseId": "$response.body#/purchaseId"}),
         },
         ("publicApiRegister", "202"): {
             "GetRegistrationsCount": to("publicApiGetRegistrationsCount", "The event's count (grows once created)",
