@@ -90,7 +90,7 @@ class LiveEventModel:
         payments = self.model.pipeline.payments
         assert payments is not None
         payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
-        payments.keep_outcomes = True
+        payments.keep_outcomes = False  # the store keeps every purchase's state: memory stays flat
         self.payments = payments
         self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
         #                                       told the registration failed, so nothing more is written
@@ -277,6 +277,9 @@ class LiveEventModel:
 
         def confirm(model: Model) -> str:
             result = self.payments.confirm(purchase_id)
+            if result == "unknown":  # settled on the model thread since the store was read: ask it again
+                settled = self.store.purchase(purchase_id)
+                return str(settled["state"]) if settled is not None else "unknown"
             if result == "confirmed":
                 self.flush()
                 self.store.confirm_purchase(purchase_id, model.env.now)  # before any processor can create it
