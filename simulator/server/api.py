@@ -414,7 +414,7 @@ async def finalized(model: LiveModel, event: Event, purchase_id: str) -> str:
     knows only submissions: ``"confirmed"`` for one of this event, else ``"unknown"``."""
     if isinstance(model, Purchases):
         return await model.finalize(event, purchase_id)
-    status = model.submission(purchase_id)
+    status = await model.submission(purchase_id)
     return "confirmed" if status is not None and status.get("event_id", event.id) == event.id else "unknown"
 
 
