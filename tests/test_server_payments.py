@@ -86,7 +86,11 @@ async def test_the_registration_is_created_only_when_finalize_confirms_the_payme
         again = await c.post(url(served, f"{register}/finalize"), json={"purchaseId": answer["purchaseId"]})
         assert again.status_code == 200  # a repeated finalize is answered the same, and registers nothing more
         assert (await c.get(url(served, count))).json() == 1
+        stats = (await c.get("/_harness/stats")).json()
     assert served.store.purchase_counts() == {"held": 0, "confirmed": 1, "expired": 0}
+    # settled: the confirmed purchase is one stored, created submission (what stampede load waits for)
+    assert (stats["stored"], stats["stored_created"], stats["pending"]) == (1, 1, 0)
+    assert stats["created"] + stats["dead_lettered"] >= stats["accepted"]
 
 
 async def test_an_unpaid_purchase_releases_its_seat_after_the_payment_timeout(served: Served) -> None:

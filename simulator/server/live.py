@@ -229,7 +229,7 @@ class LiveEventModel:
                                    submission.waitlisted))
         elif submission.offer.event.paid:  # a held purchase was paid: its stored purchase becomes the submission
             now_s = self.model.env.now
-            self._write(submission, lambda sid: self.store.confirm_purchase(sid, now_s))
+            self._write(submission, lambda sid: self.tally.accepted(self.store.confirm_purchase(sid, now_s)))
 
     def held(self, submission: Submission, expires_s: float) -> None:
         """A paid submission is held as a purchase until its payment is confirmed (engine/payments.py)."""
@@ -327,7 +327,8 @@ class LiveEventModel:
             result = self.payments.confirm(purchase_id)
             if result == "confirmed":
                 self.flush()
-                self.store.confirm_purchase(purchase_id, model.env.now)  # before any processor can create it
+                # before any processor can create it (the accepted hook stored it already unless that failed)
+                self.tally.accepted(self.store.confirm_purchase(purchase_id, model.env.now))
             return result
 
         return await asyncio.wrap_future(self.driver.call(confirm))

@@ -515,17 +515,19 @@ class Store:
                            "VALUES (?, ?, ?, 'held', ?, ?) ON CONFLICT (id) DO NOTHING", list(items))
             return db.total_changes - before
 
-    def confirm_purchase(self, purchase_id: str, accepted_s: float) -> None:
-        """The payment is confirmed: the purchase becomes an accepted submission (same id), in one commit."""
+    def confirm_purchase(self, purchase_id: str, accepted_s: float) -> int:
+        """The payment is confirmed: the purchase becomes an accepted submission (same id), in one commit; 1 when
+        that submission is new, 0 when the purchase was confirmed before (or expired)."""
         with self._transaction() as db:
             row = db.execute("SELECT event_id, body FROM purchases WHERE id = ? AND state = 'held'",
                              (purchase_id,)).fetchone()
             if row is None:
-                return  # confirmed before (idempotent), or expired: the caller asked the model first
+                return 0  # confirmed before (idempotent), or expired: the caller asked the model first
             db.execute("UPDATE purchases SET state = 'confirmed', settled_s = ? WHERE id = ?",
                        (accepted_s, purchase_id))
-            db.execute("INSERT INTO submissions (id, event_id, body, state, accepted_s) VALUES (?, ?, ?, 'accepted', "
-                       "?) ON CONFLICT (id) DO NOTHING", (purchase_id, row[0], row[1], accepted_s))
+            return db.execute("INSERT INTO submissions (id, event_id, body, state, accepted_s) VALUES (?, ?, ?, "
+                              "'accepted', ?) ON CONFLICT (id) DO NOTHING",
+                              (purchase_id, row[0], row[1], accepted_s)).rowcount
 
     def expire_purchase(self, purchase_id: str, now_s: float) -> None:
         """No confirmation within the payment timeout: the hold ends (its seats were given back)."""
