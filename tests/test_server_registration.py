@@ -76,17 +76,21 @@ async def test_unknown_keys_are_ignored_like_a_json_binder_would(served: tuple[F
 
 
 async def test_paid_event_answers_200_with_a_redirect_url(served: tuple[FastAPI, FakeModel]) -> None:
+    """As both Microsoft samples read it: the v2.0 portal follows redirectUrl only when status == "Redirect" and
+    keeps purchaseId (a GUID) for the finalization; the RTM payment article shows redirectUrl."""
     app, _ = served
     body = {"attendees": [attendee(passId=PAID.passes[0].id)]}
     async with client(app) as c:
         response = await c.post(REGISTER_PAID, json=body)
     assert response.status_code == 200
-    assert set(response.json()) == {"redirectUrl"}
-    url = urlsplit(response.json()["redirectUrl"])
+    answer = response.json()
+    assert set(answer) == {"status", "purchaseId", "redirectUrl"}
+    assert answer["status"] == "Redirect"
+    url = urlsplit(answer["redirectUrl"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == DEFAULT_PAYMENT_URL
     query = parse_qs(url.query)
     submission_id = response.headers["location"].rsplit("/", 1)[1]
-    assert query["purchaseId"] == [submission_id]
+    assert query["purchaseId"] == [submission_id] == [answer["purchaseId"]]
     assert query["returnUrl"] == [PAID.public_url]
 
 
@@ -95,7 +99,9 @@ async def test_paid_event_uses_the_models_redirect_when_it_gives_one(served: tup
     model.redirect_url = "https://pay.example.com/checkout/123"
     async with client(app) as c:
         response = await c.post(REGISTER_PAID, json={"attendees": [attendee(passId=PAID.passes[1].id)]})
-    assert response.status_code == 200 and response.json() == {"redirectUrl": "https://pay.example.com/checkout/123"}
+    assert response.status_code == 200
+    assert response.json()["redirectUrl"] == "https://pay.example.com/checkout/123"
+    assert response.json()["status"] == "Redirect"
 
 
 async def test_paid_event_without_a_pass_is_refused(served: tuple[FastAPI, FakeModel]) -> None:

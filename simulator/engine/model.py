@@ -11,6 +11,7 @@ import simpy
 
 from simulator.catalog import Catalog, build_catalog
 from simulator.engine.dataverse import DataverseModel
+from simulator.engine.payments import PaymentDesk
 from simulator.engine.pipeline import EventPipeline, Journal
 from simulator.records import Recorder
 from simulator.scenario import Scenario
@@ -47,6 +48,9 @@ def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | N
     dataverse = DataverseModel(env, scenario.dataverse, random.Random(f"{seed}-latency"), recorder)
     pipeline = EventPipeline(env, scenario, catalog, recorder, dataverse, random.Random(f"{seed}-pipeline"),
                              journal)
+    pipeline.payments = PaymentDesk(env, scenario.payment, random.Random(f"{seed}-payments"),
+                                    admit=pipeline.paid, expire=pipeline.expire_purchase,
+                                    journal=journal if hasattr(journal, "held") else None)  # type: ignore[arg-type]
     env.process(pipeline.sample_levels())
     return Model(env, scenario, catalog, recorder, dataverse, pipeline, random.Random(f"{seed}-arrivals"))
 

@@ -28,6 +28,7 @@ from simulator.cache import MISS, ReadCache, cache_from_scenario
 from simulator.catalog import Catalog, Event
 from simulator.engine.caching import CacheFront, needs_front
 from simulator.engine.dataverse import DataverseModel, Failed
+from simulator.engine.payments import PaymentDesk
 from simulator.engine.refusals import RejectionCode
 from simulator.engine.strategies import needs_strategies, start_processors
 from simulator.matching import People
@@ -180,6 +181,7 @@ class EventPipeline:
             [AdaptiveThrottle(k=scenario.retry.adaptive_k) for _ in range(users)] if scenario.retry.adaptive else None
         )
         self.queue = _WorkQueue(env)
+        self.payments: PaymentDesk | None = None  # paid events: held until paid (set by engine.model)
         self.registered: Counter[str] = Counter()  # event id -> seats taken (accepted, not waitlisted)
         self.session_registered: Counter[str] = Counter()
         self.in_system = 0  # validating or accepted, not yet created or dead-lettered
@@ -329,7 +331,11 @@ class EventPipeline:
             self.reserve(event.id, offer.session_ids, seats)
         number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
         submission = Submission(number, offer, waitlisted, self._calls(offer, waitlisted), self.env.now)
-        self.admit(submission)
+        if event.paid and not waitlisted and self.payments is not None:
+            self.recorder.accepted(number, submission.accepted_s)  # the purchase is accepted; queued once paid
+            self.payments.hold(submission)
+        else:
+            self.admit(submission)
         if reply is not None:
             reply(Accepted(number, waitlisted))
 
@@ -338,6 +344,20 @@ class EventPipeline:
         self.registered[event_id] += seats
         for session_id in session_ids:
             self.session_registered[session_id] += 1
+
+    def paid(self, submission: Submission) -> None:
+        """A held purchase was paid: journal the registration, then queue it (its acceptance is recorded)."""
+        if self.journal is not None:
+            self.journal.accepted(submission)
+        self.queue.put(submission)
+
+    def expire_purchase(self, submission: Submission, reason: str) -> None:
+        """A held purchase was never paid: its seats go back and it is dead-lettered with ``reason``."""
+        offer = submission.offer
+        if not submission.waitlisted:
+            self.release(offer.event.id, offer.attendees, offer.session_ids)
+        self.recorder.dead_lettered(submission.number, self.env.now, 0, reason)
+        self._leave()
 
     def release(self, event_id: str, seats: int, session_ids: Iterable[str] = ()) -> None:
         """Give back seats taken at acceptance that no registration used: the live server's store found the
@@ -362,6 +382,19 @@ class EventPipeline:
         self.in_system += 1
         calls = self._calls(offer, waitlisted)
         self.admit(Submission(number, offer, waitlisted, calls, accepted_s, attempts=max(1, attempts)))
+
+    def hold_again(self, offer: Offer, expires_s: float) -> None:
+        """Hold a paid offer held before this model started (a restarted live server's purchase) until
+        ``expires_s``; its seats are taken again, its journal entry exists already."""
+        self.reserve(offer.event.id, offer.session_ids, offer.attendees)
+        number = self.recorder.offered(self._kind(offer), self.env.now, offer.submission_id)
+        self.in_system += 1
+        submission = Submission(number, offer, False, self._calls(offer, False), self.env.now)
+        self.recorder.accepted(number, submission.accepted_s)
+        if self.payments is None:
+            self.queue.put(submission)
+        else:
+            self.payments.hold(submission, expires_s)
 
     def admit(self, submission: Submission) -> None:
         """Accept an already validated item: journal it, then queue it (also how the live server resumes)."""

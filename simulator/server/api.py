@@ -22,8 +22,10 @@ from starlette.responses import RedirectResponse, Response
 from simulator.catalog import Catalog, Event
 from simulator.server import contract as wire
 from simulator.server.errors import ApiError, ErrorType, failure_response, validation_error
-from simulator.server.model import Accepted, LiveModel, PageReads
+from simulator.server.livepages import Page, render, request_host
+from simulator.server.model import Accepted, LiveModel, PageReads, Purchases
 from simulator.server.operations import (
+    BY_ID,
     EVENT_MANAGEMENT,
     OPERATIONS,
     REFUSALS,
@@ -149,7 +151,8 @@ class Registrations:
         headers = {"Location": _location(outcome.submission_id)}
         if event.paid:
             url = outcome.redirect_url or self.payment_redirect(event, outcome.submission_id)
-            return _json(wire.PaymentRedirect(redirectUrl=url).model_dump_json().encode(), 200, headers)
+            answer = wire.PaymentRedirect(status="Redirect", purchaseId=outcome.submission_id, redirectUrl=url)
+            return _json(answer.model_dump_json().encode(), 200, headers)
         result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
                                          purchaseId=None, submissionId=outcome.submission_id)
         return _json(result.model_dump_json().encode(), 202, headers)
@@ -165,9 +168,13 @@ def handlers(
     payment_redirect: Callable[[Event, str], str],
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> dict[str, Handler]:
-    """One guarded handler per operation id of ``OPERATIONS`` (a static page's: from its page table)."""
+    """One guarded handler per operation id of ``OPERATIONS`` (a static page's: from its page table, its holes
+    filled with the request's host and the model's live session counts)."""
     events = catalog.by_readable_id
     charge = model.page_loaded if isinstance(model, PageReads) else None
+
+    def live(content: Page, request: Request) -> Response:
+        return _json(render(content, request_host(request.scope), model.session_registration_count))
 
     def event_of(request: Request) -> Event:
         """The live event named in the path, or 404."""
@@ -190,9 +197,19 @@ def handlers(
             content, cache_key = found
             if charge is not None and cache_key is not None:
                 charge(cache_key)
-            return _json(content)
+            return live(content, request)
 
         return page
+
+    published = static_page(BY_ID["publicApiGetEvents"])
+
+    async def get_events(request: Request) -> Response:
+        webapp = request.query_params.get("webappId")
+        if not webapp:
+            return await published(request)
+        if charge is not None:
+            charge(("published", ""))
+        return live(pages.published_for.get(webapp, b"[]"), request)  # an unknown web application lists none
 
     async def get_captcha(request: Request) -> Response:
         event = event_of(request)
@@ -225,8 +242,11 @@ def handlers(
         event = event_of(request)
         body: wire.FinalizeRegistrationRequest = await _parse(request, wire.FinalizeRegistrationRequest,
                                                               max_body_bytes)
-        status = await model.submission(body.purchaseId)
-        if status is None or status.get("event_id", event.id) != event.id:
+        known = await finalized(model, event, body.purchaseId)
+        if known == "expired":
+            raise ApiError(ErrorType.PURCHASE_EXPIRED, f"purchase {body.purchaseId!r} was not paid within the "
+                           "payment timeout: its seats were released and nothing was registered", field="purchaseId")
+        if known != "confirmed":
             raise ApiError(ErrorType.PURCHASE_NOT_FOUND, f"no purchase {body.purchaseId!r} for event "
                            f"{event.readable_id}", field="purchaseId")
         result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
@@ -246,6 +266,7 @@ def handlers(
         return _json(check.model_dump_json().encode(), 201)
 
     behaviour: dict[str, Handler] = {
+        "publicApiGetEvents": get_events,
         "publicApiGetCaptcha": get_captcha,
         "publicApiGetEventQrCode": get_qr_code,
         "publicApiGetSponsorshipsLogo": get_logo,
@@ -258,15 +279,16 @@ def handlers(
     }
     table: dict[str, Handler] = {}
     for operation in OPERATIONS:
-        handler = static_page(operation) if operation.page is not None else behaviour.pop(operation.operation_id)
+        handler = behaviour.pop(operation.operation_id, None) or static_page(operation)
         table[operation.operation_id] = guarded(operation, handler)
     assert not behaviour, f"handlers for operations not in the table: {sorted(behaviour)}"
     return table
 
 
-def route_options(operation: Operation) -> dict[str, Any]:
+def route_options(operation: Operation, images_need_token: bool = False) -> dict[str, Any]:
     """The FastAPI route options of ``operation``: what FastAPI writes into the schema (models, statuses,
-    parameters, security, request body); ``openapi.complete_schema`` adds the rest from the same table."""
+    parameters, security, request body); ``openapi.complete_schema`` adds the rest from the same table. An
+    image needs no token unless ``images_need_token`` (OpenAPI ``{}``: no credentials; a token sent is checked)."""
     success, *others = operation.answers
     options: dict[str, Any] = {"operation_id": operation.operation_id, "summary": operation.summary,
                                "description": operation.description, "status_code": success.status,
@@ -288,8 +310,10 @@ def route_options(operation: Operation) -> dict[str, Any]:
     parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
     parameters += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
                    for n in operation.query]
-    extra: dict[str, Any] = {"security": [{"emApplicationtoken": []}] if operation.secured else [],
-                             "parameters": parameters}
+    security: list[dict[str, list[str]]] = [{"emApplicationtoken": []}] if operation.secured else []
+    if operation.image and not images_need_token:
+        security = [{}, {"emApplicationtoken": []}]
+    extra: dict[str, Any] = {"security": security, "parameters": parameters}
     if operation.body is not None:
         extra["requestBody"] = {"required": True, "content": {
             JSON: {"schema": {"$ref": f"#/components/schemas/{operation.body.__name__}"}}}}
@@ -297,13 +321,22 @@ def route_options(operation: Operation) -> dict[str, Any]:
     return options
 
 
-def api_router(table: dict[str, Handler]) -> APIRouter:
+def api_router(table: dict[str, Handler], images_need_token: bool = False) -> APIRouter:
     """The operations as FastAPI routes, each answered by its handler in ``table`` (from :func:`handlers`)."""
     router = APIRouter(prefix=EVENT_MANAGEMENT)
     for operation in OPERATIONS:
         router.add_api_route(operation.path, table[operation.operation_id], methods=[operation.method],
-                             **route_options(operation))
+                             **route_options(operation, images_need_token))
     return router
+
+
+async def finalized(model: LiveModel, event: Event, purchase_id: str) -> str:
+    """Confirm ``purchase_id``'s payment through a model that holds purchases (``Purchases``); another model
+    knows only submissions: ``"confirmed"`` for one of this event, else ``"unknown"``."""
+    if isinstance(model, Purchases):
+        return await model.finalize(event, purchase_id)
+    status = await model.submission(purchase_id)
+    return "confirmed" if status is not None and status.get("event_id", event.id) == event.id else "unknown"
 
 
 def _same_origin(uri: str, origin: str) -> bool:

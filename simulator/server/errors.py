@@ -72,6 +72,7 @@ class ErrorType(Enum):
     WAITLIST_NOT_AVAILABLE = 400, "WaitlistNotAvailable"
     DUPLICATE_ATTENDEE = 400, "DuplicateAttendee"
     PURCHASE_NOT_FOUND = 400, "PurchaseNotFound"
+    PURCHASE_EXPIRED = 400, "PurchaseExpired"
     REDIRECT_NOT_ALLOWED = 400, "RedirectNotAllowed"
     # capacity, and the Dataverse behind validation
     EVENT_FULL = 409, "EventFull"

@@ -1,7 +1,9 @@
 """The fast lane: every operation of the table answered without FastAPI's request machinery.
 
-The catalog is static per scenario, so its pages are bytes made once (``pages.page_table``), found here by their
-full path; routing them through FastAPI cost several times the work of sending them (benchmarks/api.py). Every
+The catalog is static per scenario, so its pages are made once (``pages.page_table``), found here by their full
+path and their holes filled per request (``livepages.render``: this request's host, live session counts); routing
+them through FastAPI cost several times the work of sending them (benchmarks/api.py). A page asked for with a
+query parameter it ``varies_with`` (``events/published?webappId=``) goes to its operation's handler. Every
 other operation of ``operations.OPERATIONS`` is matched by its path template (at most one parameter, which
 never contains ``/``) and answered by the same guarded handler its FastAPI route has (``api.handlers``): the
 registration POST of a stampede is spared FastAPI's routing and dependency solving. This ASGI middleware sits
@@ -18,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.catalog import Catalog
 from simulator.server.api import Handler
+from simulator.server.livepages import Page, render, request_host
 from simulator.server.operations import OPERATIONS, path_parameters
 from simulator.server.pages import Pages, page_table
 
@@ -27,28 +30,37 @@ _JSON = b"application/json"
 Template = tuple[str, str, str, Handler]  # (prefix, suffix, parameter name or "", handler)
 
 
-def static_pages(base_path: str, pages: Pages, catalog: Catalog) -> dict[str, tuple[bytes, tuple[str, str] | None]]:
-    """``{full path: (bytes, read-cache key or None)}`` of every static page under ``base_path``
-    (``/api/v1.0/orgs/{org}/eventmanagement``)."""
-    table = {}
+Static = tuple[Page, tuple[str, str] | None, tuple[bytes, ...], Handler | None, dict[str, str]]
+
+
+def static_pages(base_path: str, pages: Pages, catalog: Catalog,
+                 handlers: dict[str, Handler]) -> dict[str, Static]:
+    """``{full path: (page, read-cache key or None, query parameters it varies with, its handler, its path
+    parameters)}`` of every static page under ``base_path`` (``/api/v1.0/orgs/{org}/eventmanagement``)."""
+    table: dict[str, Static] = {}
     for operation in OPERATIONS:
         if operation.page is None:
             continue
         names = path_parameters(operation.path)
-        for key, found in page_table(operation, pages, catalog).items():
-            table[base_path + (operation.path.replace(f"{{{names[0]}}}", key) if names else operation.path)] = found
+        varies = tuple(f"{name}=".encode() for name in operation.varies_with)
+        handler = handlers[operation.operation_id] if varies else None
+        for key, (page, cache_key) in page_table(operation, pages, catalog).items():
+            path = base_path + (operation.path.replace(f"{{{names[0]}}}", key) if names else operation.path)
+            table[path] = (page, cache_key, varies, handler, {names[0]: key} if names else {})
     return table
 
 
 class FastLane:
     """Answer the table's operations under ``base_path``; pass everything else on. ``charge`` takes the read-cache
-    key of a static page served (``PageReads.page_loaded``)."""
+    key of a static page served (``PageReads.page_loaded``); ``count`` a session's live registration count."""
 
     def __init__(self, app: ASGIApp, *, base_path: str, pages: Pages, catalog: Catalog,
-                 handlers: dict[str, Handler], charge: Callable[[tuple[str, str]], None] | None = None) -> None:
+                 handlers: dict[str, Handler], charge: Callable[[tuple[str, str]], None] | None = None,
+                 count: Callable[[str], int] | None = None) -> None:
         self.app = app
-        self.static = static_pages(base_path, pages, catalog)
+        self.static = static_pages(base_path, pages, catalog, handlers)
         self.charge = charge
+        self.count = count
         self.templates: dict[str, list[Template]] = {}
         for operation in OPERATIONS:
             if operation.page is not None:
@@ -69,9 +81,14 @@ class FastLane:
         if method == "GET":
             found = self.static.get(path)
             if found is not None:
-                body, key = found
+                page, key, varies, handler, params = found
+                if handler is not None and any(name in scope["query_string"] for name in varies):
+                    response = await handler(Request({**scope, "path_params": params}, receive))
+                    await response(scope, receive, send)
+                    return
                 if key is not None and self.charge is not None:
                     self.charge(key)
+                body = render(page, request_host(scope), self.count)
                 await send({"type": "http.response.start", "status": 200, "headers": [
                     (b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]})
                 await send({"type": "http.response.body", "body": body})

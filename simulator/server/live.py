@@ -98,6 +98,12 @@ class LiveEventModel:
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
         self._accepted: list[tuple[str, str, str, float, bool]] = []  # accepted this batch, not yet durable
+        self._held: list[tuple[str, str, str, float, float]] = []  # purchases held this batch, not yet durable
+        payments = self.model.pipeline.payments
+        assert payments is not None
+        payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
+        payments.keep_outcomes = False  # the store keeps every purchase's state: memory stays flat
+        self.payments = payments
         self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
         #                                       told the registration failed, so nothing more is written
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
@@ -139,6 +145,16 @@ class LiveEventModel:
                 continue
             offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
+            resumed += 1
+        now = self.model.env.now
+        for purchase_id, event_id, body, held_s, expires_s in self.store.held_purchases():
+            event = self._events_by_id.get(event_id)
+            if event is None:
+                self.store.expire_purchase(purchase_id, now)
+                continue
+            offer = self._offer(event, RegistrationRequest.model_validate_json(body), purchase_id)
+            # the hold keeps its end; a clock that resumed before the hold began gives it a whole timeout again
+            pipeline.hold_again(offer, max(now, expires_s if now >= held_s else now + expires_s - held_s))
             resumed += 1
         self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions)
         return resumed
@@ -214,10 +230,32 @@ class LiveEventModel:
         if pending is not None:  # a resumed submission is already stored
             self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
                                    submission.waitlisted))
+        elif submission.offer.event.paid:  # a held purchase was paid: its stored purchase becomes the submission
+            now_s = self.model.env.now
+            self._write(submission, lambda sid: self.tally.accepted(self.store.confirm_purchase(sid, now_s)))
+
+    def held(self, submission: Submission, expires_s: float) -> None:
+        """A paid submission is held as a purchase until its payment is confirmed (engine/payments.py)."""
+        submission_id = str(submission.offer.submission_id)
+        pending = self._pending.get(submission_id)
+        if pending is not None:  # a resumed purchase is already stored
+            self._held.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
+                               expires_s))
+
+    def abandoned(self, submission: Submission, now_s: float) -> None:
+        """A held purchase timed out unpaid: its seats went back; the store marks it expired."""
+        self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s))
 
     def flush(self) -> None:
-        """Store this batch's acceptances (the driver calls it before releasing their answers). If the store
-        refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
+        """Store this batch's acceptances and held purchases (the driver calls it before releasing their answers).
+        If the store refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
+        if self._held:
+            held, self._held = self._held, []
+            try:
+                self.store.hold_purchases(held)
+            except Exception:
+                self._unjournalled.update(item[0] for item in held)
+                raise
         if self._accepted:
             batch, self._accepted = self._accepted, []
             try:
@@ -236,6 +274,9 @@ class LiveEventModel:
             if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
                 self.tally.accepted(self.store.accept_many(self._accepted))
                 self._accepted = []
+            if self._held:
+                self.store.hold_purchases(self._held)
+                self._held = []
             write(submission_id)
         except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
             logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
@@ -270,6 +311,30 @@ class LiveEventModel:
                 self.tally.dead_lettered()
 
         self._write(submission, write)
+
+    # --- purchases (event loop → model thread) ---------------------------------------------------------------
+    async def finalize(self, event: Event, purchase_id: str) -> str:
+        """Confirm the payment of purchase ``purchase_id`` of ``event``: ``"confirmed"`` (the registration is
+        accepted now, durably, or was before), ``"expired"`` (the hold timed out: seats released, nothing
+        registered) or ``"unknown"``. A submission of a free event counts as confirmed (nothing to pay)."""
+
+        def confirm(model: Model) -> str:  # on the model thread: the store's writer, and no SQLite on the loop
+            stored = self.store.purchase(purchase_id)
+            if stored is None:
+                known = self.store.submission(purchase_id)
+                return "confirmed" if known is not None and known["event_id"] == event.id else "unknown"
+            if stored["event_id"] != event.id:
+                return "unknown"
+            if stored["state"] != "held":
+                return str(stored["state"])
+            result = self.payments.confirm(purchase_id)
+            if result == "confirmed":
+                self.flush()
+                # before any processor can create it (the accepted hook stored it already unless that failed)
+                self.tally.accepted(self.store.confirm_purchase(purchase_id, model.env.now))
+            return result
+
+        return await asyncio.wrap_future(self.driver.call(confirm))
 
     # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
     def page_loaded(self, key: tuple[str, str]) -> None:
@@ -307,19 +372,26 @@ class LiveEventModel:
         """Counts since this process started (``offered`` … ``dead_lettered``, the cache and Dataverse counts;
         resumed submissions count as offered and accepted again), and the store's all-time ``stored*`` counts
         and ``pending`` (what a restart would resume). So ``created + dead_lettered <= accepted`` holds across
-        restarts, and ``stored_created + stored_dead_lettered + pending == stored``."""
+        restarts, and ``stored_created + stored_dead_lettered + pending == stored``. Paid events: a held purchase
+        (accepted, awaiting payment, resumed after a restart) is pending and not yet stored as a submission; one
+        whose payment timeout ended is dead-lettered (``purchases_*`` count them since start)."""
         journal = self.tally.totals  # one snapshot, read before the recorder: what it settled was accepted first
         recorder = self.model.recorder
         totals = {column: recorder.total(column) for column in _SINCE_START}  # in order: accepted before offered
         return {
             **totals,
             "created": journal.created_here,
-            "dead_lettered": journal.dead_lettered_here,
-            "pending": journal.pending,
+            "dead_lettered": journal.dead_lettered_here + self.payments.abandoned,
+            "pending": journal.pending + len(self.payments.held),
             "resumed": self.resumed,
             "stored": journal.submissions,
             "stored_created": journal.created,
             "stored_dead_lettered": journal.dead_lettered,
+            # paid events since start: purchases held (seats taken, awaiting payment) are pending; expired ones
+            # (never paid) dead-lettered; the store keeps every purchase's state (purchases table)
+            "purchases_held": len(self.payments.held),
+            "purchases_confirmed": self.payments.confirmed,
+            "purchases_expired": self.payments.abandoned,
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,
         }
@@ -359,7 +431,8 @@ class LiveEventModel:
             simulated_s=simulated_s, wall_s=time.perf_counter() - self._started_wall,
             capacity=capacity(self.scenario),
             extra={"time_scale": self.driver.time_scale, "resumed": self.resumed,
-                   "store": self.store.counts(), "started_s": self.started_s,
+                   "store": self.store.counts(), "purchases": self.store.purchase_counts(),
+                   "started_s": self.started_s,
                    "registration": self.registration_summary()},
         )
         return run_files(recorder, summary, scenario_to_toml(self.scenario))

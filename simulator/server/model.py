@@ -31,6 +31,7 @@ __all__ = [
     "RegistrationOutcome",
     "LiveModel",
     "PageReads",
+    "Purchases",
     "SubmissionStatus",
     "STATS_KEYS",
     "SUBMISSION_STATES",
@@ -144,6 +145,15 @@ class PageReads(Protocol):
     event id)``) to the model's read cache, as the simulated workload does. Called on the event loop; quick."""
 
     def page_loaded(self, key: tuple[str, str]) -> None: ...
+
+
+@runtime_checkable
+class Purchases(Protocol):
+    """Optional for a ``LiveModel``: paid registrations held as purchases until paid (engine/payments.py).
+    ``finalize`` confirms one for ``event``: ``"confirmed"`` (now or before; the registration is accepted),
+    ``"expired"`` (its hold timed out) or ``"unknown"``."""
+
+    async def finalize(self, event: Event, purchase_id: str) -> str: ...
 
 
 def retry_after_header_s(wait_s: float) -> int:

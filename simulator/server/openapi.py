@@ -17,7 +17,8 @@ FastAPI writes the paths, parameters and models from the table of operations (``
 - **examples**: the documented request bodies and v2.0-shaped answers (``examples.py``);
 - **the ids' formats**: organization, session, speaker and sponsorship ids are Dataverse GUIDs;
 - **links** for stateful clients: published events → event → its sessions, speakers, passes… → a registration
-  (with a session or a pass taken from the previous answer) → its count and its finalization;
+  (with a session or a pass taken from the previous answer) → its count and its finalization (a paid one's
+  purchase → finalize);
 - the real host as ``servers`` and the token's ``apiKey`` security scheme.
 
 Published as ``conformance/event-api.openapi.json`` (``python -m conformance.generate``); a test fails when the
@@ -45,7 +46,8 @@ BUSINESS_REFUSALS: dict[str, tuple[str, ...]] = {
 }
 
 _ANSWERS: dict[int, str] = {
-    400: "Bad request: emApplicationtoken missing (or Origin missing when the server requires it)",
+    400: "Bad request: emApplicationtoken missing (ApplicationTokenRequired, as Microsoft documents for a missing "
+         "token, rather than 401), or Origin missing when the server requires it (OriginRequired)",
     401: "emApplicationtoken not valid for this organization",
     403: "Origin is not the web application's origin (answered without CORS headers)",
     404: "Unknown organization, or no such resource",
@@ -57,8 +59,8 @@ _ANSWERS: dict[int, str] = {
          "seconds",
     503: "Unavailable (a Dataverse outage); retry later",
 }
-_BODY_400 = ("Bad request: emApplicationtoken missing, the body is not JSON, or a rule about the catalog refused "
-             "a well-formed body ({refusals})")
+_BODY_400 = ("Bad request: {token}the body is not JSON, or a rule about the catalog refused a well-formed body "
+             "({refusals}): a business refusal is a 400 whose ErrorBody.type names the rule")
 _GUID_PARAMETERS = {"organizationId", "sessionId", "speakerId", "sponsorshipId"}
 _PARAMETER_DESCRIPTIONS = {
     "organizationId": "The organization (Dataverse environment) id",
@@ -151,6 +153,11 @@ def _links() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
             "GetSessionRegistrationCount": to("publicApiGetSessionRegistrationCount", "The session's count",
                                               sessionId="$response.body#/id"),
         },
+        ("publicApiRegister", "200"): {
+            "FinalizePurchase": to("publicApiFinalizeRegistration", "Confirm this purchase's payment: the "
+                                   "registration is created only then", readableEventId=_path("readableEventId"),
+                                   body={"purchaseId": "$response.body#/purchaseId"}),
+        },
         ("publicApiRegister", "202"): {
             "GetRegistrationsCount": to("publicApiGetRegistrationsCount", "The event's count (grows once created)",
                                         readableEventId=_path("readableEventId")),
@@ -178,7 +185,9 @@ def _parameters(operation: dict[str, Any]) -> None:
 def _error_answer(operation: Operation, status: int, errors: list[ErrorType]) -> dict[str, Any]:
     description = _ANSWERS[status]
     if status == 400 and operation.operation_id in BUSINESS_REFUSALS:
-        description = _BODY_400.format(refusals=", ".join(BUSINESS_REFUSALS[operation.operation_id]))
+        description = _BODY_400.format(refusals=", ".join(BUSINESS_REFUSALS[operation.operation_id]),
+                                       token="emApplicationtoken missing (ApplicationTokenRequired), "
+                                       if operation.secured else "")
     examples = {error.type: {"$ref": f"#/components/examples/{error.type}"} for error in errors
                 if error.type in ERROR_EXAMPLES.get(status, {})}
     answer: dict[str, Any] = {"description": description,

@@ -56,8 +56,12 @@ Choices where the real API is undocumented (each also in the operation's descrip
 - **Free registration** → ``202 Accepted``, ``Location: /_harness/submissions/{id}``, body a v2.0
   ``RegistrationResult`` with ``status: "Success"`` (so the v2.0 sample portal shows its confirmation) and the
   mock's ``submissionId``. RTM says only "an immediate success response"; 202 is what an asynchronous accept is.
-- **Paid registration** (payment gateway) → ``200 {"redirectUrl": …}`` as in Microsoft's payment-gateway
-  article (without its stray trailing space in the key); ``Location`` as above.
+- **Paid registration** (payment gateway) → ``200 {"status": "Redirect", "purchaseId": …, "redirectUrl": …}``:
+  ``redirectUrl`` as in Microsoft's payment-gateway article (without its stray trailing space in the key),
+  ``status``/``purchaseId`` as the v2.0 sample portal reads them; ``Location`` as above. The registration follows
+  the payment: the purchase holds the seats, the registration is created only once ``registrations/finalize``
+  confirms it, and the seats go back after the payment timeout (``payment.timeout``, the payment provider's
+  "Payment timeout (minutes)").
 - **Refusals** → the model's status (400/409/429/503) with an ``ErrorBody``; 429 carries ``Retry-After``.
   A body that is not JSON → 400 ``MalformedJson``; not ``application/json`` → 415; over 64 KiB → 413
   ``PayloadTooLarge`` (``create_app(max_body_bytes=…)``, ``stampede serve --max-body-bytes``); the wrong shape →
@@ -75,13 +79,21 @@ Choices where the real API is undocumented (each also in the operation's descrip
   ``enableCaptcha: false``.
 - **users/authenticated** → ``200`` with an anonymous user (``isAnonymous: true``, other fields null): RTM has
   no user authentication, so every caller is anonymous; a bearer token is ignored.
-- **registrations/finalize** → ``200 RegistrationResult`` for a purchase (submission) of this event, else
+- **registrations/finalize** → confirms the purchase's payment (RTM does so through the Dataverse custom API
+  ``msevtmgt_finalizeregistrationpayment``; the mock takes the v2.0 sample's finalize call as that
+  confirmation): ``200 RegistrationResult`` for a held or confirmed purchase (or a submission) of this event, else
   ``400 PurchaseNotFound`` (the URL exists; it is the body that names no purchase, as an unknown session in a
-  registration is a 400); RTM finalizes payments through a Dataverse custom API, so this changes nothing.
+  registration is a 400), or ``400 PurchaseExpired`` when the hold timed out.
+- **Images** (speaker image, sponsorship logo, QR code) need no token by default: portals load them in
+  ``<img src>``, which sends none (``stampede serve --images-need-token`` requires it, as the SDK declares).
+- **registrationForm** → ``portal.registration_form`` (null by default: formless registration through this API).
+  Microsoft's RTM sample WebApp registers only through an embedded real-time marketing form, which the mock does
+  not serve.
 - **checkins** (no token) → ``302`` to ``redirectUri`` when given (same origin as the web application, or a
   path), else ``201`` with the check-in; the payload is undocumented (assumed ``registrationId``, ``sessionId``).
-- ``events/published`` ignores ``businessUnitId`` and ``webappId``: the mock has one business unit and one web
-  application; it lists every live event (a scenario's ``catalog.draft_events`` are not live: not listed, their
+- ``events/published`` ignores ``businessUnitId`` (one business unit); with ``webappId`` it lists the events
+  published to that web application (``portal.webapps``; an unknown id lists none), without it every live event
+  (a scenario's ``catalog.draft_events`` are not live: not listed, their
   pages answer 404, a registration for one answers 400 ``EventNotLive``).
 """
 _PARAMETER = re.compile(r"{(\w+)}")
@@ -125,9 +137,11 @@ class Answer:
 class Operation:
     """One operation of the event API.
 
-    ``page`` names the ``pages.Pages`` table of pre-rendered bytes it answers from, keyed by its one path
-    parameter (a static catalog page: the fast lane serves it); ``charges`` the read-cache kind a page load is
-    charged to (the kinds of ``plan.browse_keys``: the simulated visitors browse the same pages).
+    ``page`` names the ``pages.Pages`` table of pre-rendered pages it answers from, keyed by its one path
+    parameter (a static catalog page: the fast lane serves it, its holes filled per request); ``charges`` the
+    read-cache kind a page load is charged to (the kinds of ``plan.browse_keys``: the simulated visitors browse
+    the same pages); ``varies_with`` the query parameters that make it not that page; ``image`` that portals
+    load it in ``<img src>`` (no token unless the server is told to require one).
     """
 
     operation_id: str
@@ -143,6 +157,8 @@ class Operation:
     failure: ErrorType = ErrorType.INTERNAL_SERVER_ERROR  # the 500 when its handler fails
     page: str | None = None
     charges: str | None = None
+    varies_with: tuple[str, ...] = ()  # query parameters that change the page (then its handler answers)
+    image: bool = False  # loaded by <img src>, which sends no token: the gate lets it through without one
     full_path: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -189,7 +205,7 @@ OPERATIONS: tuple[Operation, ...] = (
     # --- catalog ----------------------------------------------------------------------------------------------
     Operation("publicApiGetEvents", "GET", "/events/published", "Live events published to the web application",
               _json("Live events published to the web application", list[wire.Event]),
-              query=("businessUnitId", "webappId"), page="published", charges="published"),
+              query=("businessUnitId", "webappId"), page="published", charges="published", varies_with=("webappId",)),
     Operation("publicApiGetEvent", "GET", _EVENT, "Get Event",
               _json("The event (registrationForm carries the form embed when the event uses one)", wire.Event),
               refusals=_NOT_FOUND, page="event", charges="event"),
@@ -205,7 +221,7 @@ OPERATIONS: tuple[Operation, ...] = (
               refusals=_NOT_FOUND, page="custom_fields"),
     Operation("publicApiGetEventQrCode", "GET", f"{_EVENT}/qrcode", "Get Qr Code", _png("PNG image"),
               description="The event url qr code of specified event (PNG of publicEventUrl)",
-              refusals=(ErrorType.EVENT_NOT_FOUND, ErrorType.QR_CODE_NOT_FOUND)),
+              refusals=(ErrorType.EVENT_NOT_FOUND, ErrorType.QR_CODE_NOT_FOUND), image=True),
     Operation("publicApiGetEventSessions", "GET", f"{_EVENT}/sessions", "Get Sessions",
               _json("The event's sessions", list[wire.Session]), refusals=_NOT_FOUND, page="sessions",
               charges="sessions"),
@@ -222,10 +238,10 @@ OPERATIONS: tuple[Operation, ...] = (
               page="sponsorships", charges="sponsorships"),
     Operation("publicApiGetSponsorshipsLogo", "GET", "/sponsorships/{sponsorshipId}/logo", "Get Logo",
               _png("PNG image"), description="The logo of a specified sponsorship (PNG)",
-              refusals=(ErrorType.SPONSORSHIP_NOT_FOUND,)),
+              refusals=(ErrorType.SPONSORSHIP_NOT_FOUND,), image=True),
     Operation("publicApiGetSpeakerImage", "GET", "/speakers/{speakerId}/image", "Get Speaker Image",
               _png("PNG image"), description="The image of a specified speaker (PNG)",
-              refusals=(ErrorType.SPEAKER_NOT_FOUND,)),
+              refusals=(ErrorType.SPEAKER_NOT_FOUND,), image=True),
     Operation("publicApiGetSessionById", "GET", "/sessions/{sessionId}", "Get Session",
               _json("The session", wire.Session), refusals=(ErrorType.SESSION_NOT_FOUND,), page="session"),
     Operation("publicApiGetUser", "GET", "/users/authenticated", "Get User",
@@ -251,7 +267,7 @@ OPERATIONS: tuple[Operation, ...] = (
               _json("The purchase is known for this event", wire.RegistrationResult),
               description="RTM finalizes payments in Dataverse; here: Success for a known purchase of this event.",
               body=wire.FinalizeRegistrationRequest,
-              refusals=(ErrorType.EVENT_NOT_FOUND, ErrorType.PURCHASE_NOT_FOUND)),
+              refusals=(ErrorType.EVENT_NOT_FOUND, ErrorType.PURCHASE_NOT_FOUND, ErrorType.PURCHASE_EXPIRED)),
     Operation("publicApiCreateCheckInAndRedirect", "POST", "/checkins", "Check In",
               (Answer(201, "Checked in (no redirectUri given)", wire.CheckIn),
                Answer(302, "Checked in; redirected to redirectUri", headers=(("Location", "RedirectLocation"),),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ class Served:
     org_id: str
     token: str
     origin: str
+    origins: tuple[str, ...] = ()
 
 
 def build_served(
@@ -46,12 +47,13 @@ def build_served(
     host: str = "127.0.0.1",
     org_id: str | None = None,
     token: str | None = None,
-    origin: str | None = None,
+    origin: str | Sequence[str] | None = None,
     admin_token: str | None = None,
     on_stop: Callable[[LiveEventModel], None] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     run_record: bool = True,
     switch_interval_s: float | None = SWITCH_INTERVAL_S,
+    images_need_token: bool = False,
 ) -> Served:
     """The app with its live model started and stopped by the app's lifespan; ``on_stop`` runs after the model
     stopped (writing the live run directory, for instance). ``run_record=False`` when no run directory will be
@@ -64,7 +66,7 @@ def build_served(
     model = LiveEventModel(scenario, store, time_scale, run_record=run_record)
     org_id = org_id or DEV_ORG
     token = token or secrets.token_urlsafe(24)
-    origin = origin or DEV_ORIGIN
+    origins = ([origin] if isinstance(origin, str) else list(origin or ())) or [DEV_ORIGIN]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +85,7 @@ def build_served(
             finally:
                 store.close()
 
-    app = create_app(model.catalog, org_id=org_id, token=token, origin=origin, model=model,
-                     admin_token=admin_token, host=host, lifespan=lifespan, max_body_bytes=max_body_bytes)
-    return Served(app, model, store, org_id, token, origin)
+    app = create_app(model.catalog, org_id=org_id, token=token, origin=origins, model=model,
+                     admin_token=admin_token, host=host, lifespan=lifespan, max_body_bytes=max_body_bytes,
+                     images_need_token=images_need_token, portal=scenario.portal)
+    return Served(app, model, store, org_id, token, app.state.origin, app.state.origins)
