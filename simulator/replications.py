@@ -141,6 +141,9 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
     """summary.json of a replicated run: every existing key holds the mean across replications, and the
     ``replications`` block (fixed names, DESIGN.md) holds the intervals."""
     summary = mean_summary([r.summary for r in results])
+    for reasons in ("rejected_by", "dead_letter_reasons"):  # mean counts per reason: a tenth is enough
+        if isinstance(summary.get(reasons), dict):
+            summary[reasons] = {k: round(v, 1) for k, v in summary[reasons].items()}
     summary["seed"] = seed
     summary["wall_s"] = round(sum(r.summary.get("wall_s", 0.0) for r in results), 3)
     block: dict[str, Any] = {

@@ -28,7 +28,7 @@ HEADLINE_METRICS = (
     "submissions.dead_lettered", "submissions.pending",
     "time_to_created_s.p50", "time_to_created_s.p95", "time_to_created_s.p99", "time_to_created_s.max",
     "throughput.peak_created_per_s", "throughput.mean_created_per_s", "throughput.drain_s",
-    "dataverse.throttled", "cache.hit_ratio", "attempts_per_created", "last_created_s",
+    "dataverse.throttled", "dataverse.admitted", "cache.hit_ratio", "attempts_per_created", "last_created_s",
 )
 
 

@@ -20,7 +20,7 @@ LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
     "engine": ("simulator/engine", ("simulator",), frozenset({"simpy", "numpy", "scipy", "dask", "distributed"})),
     "HTTP face": ("simulator/server", ("simulator",),
                   frozenset({"fastapi", "starlette", "pydantic", "prometheus_client", "segno"})),
-    "reports": ("reports", ("reports", "simulator.records", "simulator.metrics"),
+    "reports": ("reports", ("reports", "simulator.records", "simulator.metrics", "simulator.stats"),
                 frozenset({"matplotlib", "numpy", "scipy", "jinja2", "markupsafe"})),
     "load tests": ("loadtests", ("loadtests", "simulator"), frozenset({"locust", "gevent", "numpy", "scipy"})),
     "conformance": ("conformance", ("conformance", "simulator"),
