@@ -23,6 +23,8 @@ from simulator.engine.model import Model
 from simulator.plan import VALIDATION_READ
 from simulator.server.contract import ErrorBody
 
+pytestmark = pytest.mark.slow  # Hypothesis against the live model
+
 SCENARIO = {"catalog": {"events": 2, "paid_events": 1, "draft_events": 1, "capacity": 5, "waitlist": True,
                         "session_capacity": 3}}
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
