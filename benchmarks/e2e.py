@@ -43,7 +43,9 @@ class Recording:
         self._open: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = None
         for name in RECORDED:
             setattr(store, name, self._wrap(name, getattr(store, name)))
-        real_batch = store.batch
+        real_batch = getattr(store, "batch", None)
+        if real_batch is None:  # a store without group commit (an older version): every write on its own
+            return
 
         @contextlib.contextmanager
         def batch() -> Iterator[None]:
@@ -79,7 +81,7 @@ class Recording:
                 name, args, kwargs = turn[0]
                 getattr(store, name)(*args, **kwargs)
                 continue
-            with store.batch():
+            with store.batch() if hasattr(store, "batch") else contextlib.nullcontext():
                 for name, args, kwargs in turn:
                     getattr(store, name)(*args, **kwargs)
         return time.perf_counter() - started
