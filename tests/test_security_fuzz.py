@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,7 +228,7 @@ def test_fuzzed_faults_are_refused_or_applied_never_a_5xx(tmp_path: Path) -> Non
             driver.call(call_dataverse).result(timeout=5)
 
         fuzz()
-        time.sleep(0.2)
+        driver.call(lambda model: None).result(timeout=5)  # the model thread has run everything injected
         assert driver.running and driver.error is None, driver.error  # no fault value kills the model thread
     finally:
         server.close()
