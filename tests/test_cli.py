@@ -13,6 +13,8 @@ import pytest
 
 from simulator.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # each test runs the stampede CLI in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 STAMPEDE = Path(sys.executable).with_name("stampede")
 

@@ -32,6 +32,8 @@ from simulator.catalog import Catalog, build_catalog
 from simulator.scenario import Scenario, parse_scenario
 from simulator.server.serve import DEV_ORG, DEV_ORIGIN, Served, build_served
 
+pytestmark = pytest.mark.slow  # Schemathesis over the live model, every operation
+
 TOKEN = "conformance-token"
 MAX_EXAMPLES = 8
 TIGHT = parse_scenario({

@@ -21,6 +21,8 @@ from conformance.generate import CONTRACT_PATH
 from conformance.report import short_label
 from conformance.runner import contract_operations
 
+pytestmark = pytest.mark.slow  # stampede conform in a subprocess against a live server
+
 STAMPEDE = Path(sys.executable).with_name("stampede")
 LABELS = [short_label(label) for label in contract_operations(json.loads(CONTRACT_PATH.read_text()))]
 

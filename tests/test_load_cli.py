@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs stampede load (server, Locust) in a subprocess
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "scenarios" / "live-smoke.toml"
 

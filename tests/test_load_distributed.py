@@ -19,6 +19,8 @@ from loadtests.runner import free_port
 from loadtests.traffic import Schedule
 from simulator.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # a Locust master and workers over sockets
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "scenarios" / "live-smoke.toml"
 SHORT = ["--duration", "4m", "--set", "workload.half_life=2m"]  # 8 s of arrivals at time scale 30

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # Locust against a live server over sockets
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "scenarios" / "live-smoke.toml"
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from live_support import ServeProcess, async_client, person, post_all, query, registration, wait_for
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # slow: stampede serve subprocesses, real sockets
 
 N = 200
 C = 40

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from live_support import ServeProcess, async_client, person, post_all, query, registration, wait_for
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # slow: kill -9 of a stampede serve subprocess
 
 CAPACITY = 600  # per event: launch-001 gets 1,000 people, so 400 are waitlisted by the model
 FLAGS = ("--set", "dataverse.requests_limit=1500", "--set", "api.on_validation_throttle=wait",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from live_support import Live, live, person, query, registration, wait_for
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # slow: minutes of simulated time at a fast clock
 
 SCALE = 60.0
 WAIT_S = 30.0  # the fixed retry policy's wait

@@ -21,6 +21,8 @@ from matplotlib import image as mpimg
 
 import reports
 
+pytestmark = pytest.mark.slow  # a headless browser in a subprocess
+
 CHROMIUM = Path("/usr/bin/chromium")
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 

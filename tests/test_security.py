@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import simpy
-from live_support import live, person, registration
+from live_support import live, person, registration, wait_for
 from sql_check import check_paths, check_source
 from test_server_fakes import ORIGIN, TOKEN, api, build, client, make_app
 
@@ -187,7 +187,9 @@ async def test_when_the_model_thread_dies_waiting_requests_are_answered_not_left
     scenario = {"catalog": {"events": 1}, "dataverse": {"latency": {"read": slow_read}}}
     async with live(tmp_path, scenario, time_scale=1.0) as mock:
         waiting = asyncio.ensure_future(mock.register("launch-001", registration(person("ada@contoso.com"))))
-        await asyncio.sleep(0.3)  # the request is now waiting for its validation read (3 s)
+        pipeline = mock.served.model.model.pipeline
+        await wait_for(lambda: _now(pipeline.validating), lambda n: n == 1, timeout_s=5, interval_s=0.01)
+        # the request is now waiting for its validation read (3 s)
 
         def crash(env: simpy.Environment) -> Any:
             yield env.timeout(0.1)
@@ -297,3 +299,7 @@ async def test_bad_requests_leave_nothing_behind_in_the_models_memory(tmp_path: 
         assert recorder.rejected_by == {RejectionCode.INVALID_SESSION.value: 200}
         assert recorder.ids == [] and recorder.submissions == 200
         assert (await mock.stats())["rejected"] == 200
+
+
+async def _now(value: int) -> int:
+    return value

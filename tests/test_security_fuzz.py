@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ from simulator.catalog import Event
 from simulator.engine.model import Model
 from simulator.plan import VALIDATION_READ
 from simulator.server.contract import ErrorBody
+
+pytestmark = pytest.mark.slow  # Hypothesis against the live model
 
 SCENARIO = {"catalog": {"events": 2, "paid_events": 1, "draft_events": 1, "capacity": 5, "waitlist": True,
                         "session_capacity": 3}}
@@ -227,7 +228,7 @@ def test_fuzzed_faults_are_refused_or_applied_never_a_5xx(tmp_path: Path) -> Non
             driver.call(call_dataverse).result(timeout=5)
 
         fuzz()
-        time.sleep(0.2)
+        driver.call(lambda model: None).result(timeout=5)  # the model thread has run everything injected
         assert driver.running and driver.error is None, driver.error  # no fault value kills the model thread
     finally:
         server.close()

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.slow  # stampede serve subprocesses, real sockets
+
 STAMPEDE = Path(sys.executable).with_name("stampede")
 ORG = "00000000-0000-4000-8000-000000000001"
 TOKEN = "test-token"

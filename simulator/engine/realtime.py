@@ -59,8 +59,9 @@ class RealtimeDriver:
 
     def __init__(self, model: Model, time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic,
                  flush: Callable[[], None] | None = None) -> None:
-        """``flush`` makes the journal durable; it runs after each batch of injected work and before the
-        pipeline's answers are released (group commit: one durable write for everything a batch accepted)."""
+        """``flush`` makes the journal durable; it runs after each turn of the loop (each batch of injected work)
+        and before the pipeline's answers are released (group commit: one durable write for everything a turn
+        accepted and created); it must be cheap when there is nothing to write."""
         if not time_scale > 0:
             raise ValueError(f"time_scale must be positive, e.g. 60 (one wall second = one simulated minute); "
                              f"got {time_scale!r}")
@@ -210,13 +211,12 @@ class RealtimeDriver:
         self._release_answers()
 
     def _release_answers(self) -> None:
-        if not self._answers:
-            return
+        """Flush the journal (every turn: it also writes what the processors finished), then answer."""
         answers, self._answers = self._answers, []
         try:
             if self._flush is not None:
                 self._flush()
-        except Exception as exc:  # not durable: no caller may be told "accepted"
+        except Exception as exc:  # not durable: no caller may be told "accepted" (the journal logs its failure)
             for answered, _ in answers:
                 answered(None, exc)
             return

@@ -104,6 +104,7 @@ class LiveEventModel:
         payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
         payments.keep_outcomes = False  # the store keeps every purchase's state: memory stays flat
         self.payments = payments
+        self._created: list[tuple[Submission, float]] = []  # created this turn, not yet written
         self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
         #                                       told the registration failed, so nothing more is written
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
@@ -221,9 +222,11 @@ class LiveEventModel:
         self._pending.pop(submission_id, None)
 
     # --- the journal (called on the model thread) ----------------------------------------------------------
-    # Acceptances are written in groups: the driver calls flush() after each batch of requests and only then
-    # releases the 202s (group commit). Anything else the journal writes flushes first, so a submission is
-    # always stored before its outcome.
+    # Acceptances and creations are written in groups: the driver calls flush() after each turn of its loop
+    # (each batch of requests) and only then releases the 202s — one SQLite commit for everything the turn
+    # accepted and created (group commit). A creation not yet flushed when the process dies is simply pending
+    # in the store and is made again at the next start (mark_created is idempotent). Anything else the journal
+    # writes flushes the acceptances first, so a submission is always stored before its outcome.
     def accepted(self, submission: Submission) -> None:
         submission_id = str(submission.offer.submission_id)
         pending = self._pending.get(submission_id)
@@ -247,22 +250,43 @@ class LiveEventModel:
         self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s))
 
     def flush(self) -> None:
-        """Store this batch's acceptances and held purchases (the driver calls it before releasing their answers).
-        If the store refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
-        if self._held:
-            held, self._held = self._held, []
+        """Store this turn's held purchases, acceptances and creations (the driver calls it before releasing the
+        answers). If the store refuses the purchases or acceptances, they are dropped and the error raised: the
+        driver tells each caller it failed. A creation that fails is logged and stays pending in the store."""
+        held, accepted, created = self._held, self._accepted, self._created
+        if not held and not accepted and not created:
+            return
+        self._held, self._accepted, self._created = [], [], []
+        effects: list[Callable[[], None]] = []  # applied once the commit succeeded (tally, seats given back)
+        refused: Exception | None = None
+        if held:
             try:
                 self.store.hold_purchases(held)
-            except Exception:
+            except Exception as exc:  # raised below, once the rest is written
+                refused = exc
                 self._unjournalled.update(item[0] for item in held)
-                raise
-        if self._accepted:
-            batch, self._accepted = self._accepted, []
-            try:
-                self.tally.accepted(self.store.accept_many(batch))
-            except Exception:
-                self._unjournalled.update(item[0] for item in batch)
-                raise
+        try:
+            with self.store.batch():
+                if accepted:
+                    try:
+                        new = self.store.accept_many(accepted)
+                    except Exception as exc:  # raised below, once the creations are written
+                        refused = exc
+                        self._unjournalled.update(item[0] for item in accepted)
+                    else:
+                        effects.append(functools.partial(self.tally.accepted, new))
+                for submission, now_s in created:
+                    self._store_created(submission, now_s, effects)
+        except Exception as exc:  # the commit failed: nothing of this turn is stored
+            logger.exception("journal flush failed; %d creations stay pending in the store", len(created))
+            if accepted and refused is None:
+                self._unjournalled.update(item[0] for item in accepted)
+            refused = refused or exc
+        else:
+            for effect in effects:
+                effect()
+        if refused is not None and (accepted or held):
+            raise refused
 
     def _write(self, submission: Submission, write: Callable[[str], object]) -> None:
         """A journal write on the model thread, after the batch's acceptances (a submission is always stored
@@ -285,14 +309,26 @@ class LiveEventModel:
         self._write(submission, lambda sid: self.store.record_attempt(sid, error, submission.attempts))
 
     def created(self, submission: Submission, now_s: float) -> None:
-        decided_waitlist = submission.waitlisted and not submission.offer.waitlisted
+        """Written at the next flush (group commit), with the turn's acceptances."""
+        if str(submission.offer.submission_id) not in self._unjournalled:
+            self._created.append((submission, now_s))
 
-        def write(submission_id: str) -> None:
+    def _store_created(self, submission: Submission, now_s: float, effects: list[Callable[[], None]]) -> None:
+        submission_id = str(submission.offer.submission_id)
+        if submission_id in self._unjournalled:
+            return
+        decided_waitlist = submission.waitlisted and not submission.offer.waitlisted
+        try:
             records = self.store.mark_created(submission_id, now_s, attempts=submission.attempts,
                                               waitlisted=True if decided_waitlist else None)
-            offer = submission.offer
-            if records.already_created:
-                return
+        except Exception:  # swallowed on purpose (see _write); the row stays pending and resumes at next start
+            logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
+            return
+        if records.already_created:
+            return
+        offer = submission.offer
+
+        def settle() -> None:
             self.tally.created(offer.event.id, records.event_registrations, records.session_ids)
             if submission.waitlisted:
                 return  # a waitlisted submission took no seats
@@ -303,7 +339,7 @@ class LiveEventModel:
             self.model.pipeline.release(offer.event.id, offer.attendees - records.event_registrations,
                                         unused_sessions.elements())
 
-        self._write(submission, write)
+        effects.append(settle)
 
     def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None:
         def write(submission_id: str) -> None:

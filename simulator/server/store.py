@@ -218,7 +218,8 @@ class Store:
         self.audience = audience
         self.purpose_ids = consent.purpose_ids(consent_purposes)
         self.path = str(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a batch's thread reads and writes inside it
+        self._batch_depth = 0  # >0: inside batch(); a write is a savepoint of the batch's transaction
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SYNCHRONOUS[synchronous])
@@ -276,6 +277,16 @@ class Store:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._batch_depth:  # inside batch(): all or nothing for this write, one commit for the batch
+                self._db.execute("SAVEPOINT write")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK TO write")
+                    self._db.execute("RELEASE write")
+                    raise
+                self._db.execute("RELEASE write")
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -283,6 +294,31 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several writes, one commit (group commit): each write inside stays all-or-nothing (a savepoint), and
+        a write that fails leaves the others to commit. Nothing is durable until the batch ends."""
+        with self._lock:
+            if self._batch_depth:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._batch_depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            finally:
+                self._batch_depth = 0
 
     # --- writes ----------------------------------------------------------------------------------------------
     def accept(self, submission_id: str, event_id: str, body: str, accepted_s: float, waitlisted: bool = False
