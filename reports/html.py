@@ -19,6 +19,7 @@ from reports.headline import (
     format_share,
     show_value,
 )
+from reports.replicated import drawn_inputs_html, interval_text
 from reports.rundata import RunData
 from reports.verdict import Verdict
 
@@ -176,7 +177,7 @@ def _live_vs_simulated(run: RunData) -> list[str]:
 
 def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str:
     rows = [
-        f"<tr><td>{escape(metric.label)}</td><td>{escape(metric.display(metric.value(run)))}</td></tr>"
+        f"<tr><td>{escape(metric.label)}</td><td>{escape(interval_text(run, metric))}</td></tr>"
         for metric in HEADLINE
     ]
     description = run.scenario_value("description", "")
@@ -196,6 +197,7 @@ def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str
         "</table>",
         "</section>",
         *_live_vs_simulated(run),
+        *drawn_inputs_html(run),
         *_verdict(verdict),
         *_figures(pictures),
         '<section id="scenario">',
