@@ -79,7 +79,7 @@ async def test_kill_9_while_processors_are_busy_loses_nothing_and_creates_nothin
     flags = (*FLAGS, *registration_flags)
     db = tmp_path / "crash.db"
     started = time.monotonic()
-    first = ServeProcess(db, tmp_path / "first", "--time-scale", "10", *flags)
+    first = ServeProcess(db, tmp_path / "first", "--time-scale", "10", *flags, ready_timeout_s=120)
     seen: dict[str, list[tuple[str, str]]] = {}  # 202 submission id -> its (email, event) keys
     statuses: Counter[int | str] = Counter()
     try:
@@ -117,7 +117,7 @@ async def test_kill_9_while_processors_are_busy_loses_nothing_and_creates_nothin
     pending_at_crash = sum(1 for state in stored.values() if state in ("accepted", "retrying"))
     assert pending_at_crash > 500, f"the crash should leave work pending: {Counter(stored.values())}"
 
-    second = ServeProcess(db, tmp_path / "second", "--time-scale", "100", *flags)
+    second = ServeProcess(db, tmp_path / "second", "--time-scale", "100", *flags, ready_timeout_s=120)
     try:
         banner = second.stderr()
         resumed = re.search(r"\((\d+) pending submissions resumed\)", banner)
