@@ -62,6 +62,7 @@ class LoadSession:
         self.plan = plan
         self.seed = scenario.seed
         self.repeat_share = scenario.load.repeat_share
+        self.consent_purposes = scenario.registration.consent_purposes
         self.schedule = Schedule(scenario, plan.time_scale, plan.index, plan.count)
         self.tally = Tally(worker)
         self.registrations: Queue[Arrival] = Queue()

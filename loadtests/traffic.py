@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from simulator import consent
 from simulator.arrivals import Journey, journeys, load_trace, mean_rate_per_s, rate_function
 from simulator.catalog import FIELD_BOOLEAN, FIELD_MULTIPLE_CHOICE, FIELD_SINGLE_CHOICE, Catalog, build_catalog
 from simulator.scenario import Scenario, Step, parse_scenario
@@ -162,10 +163,12 @@ def _response_value(field_type: int, choices: tuple[str, ...], rng: random.Rando
     return rng.choice(("Looking forward to it", "First time attending", "Via the newsletter", "n/a"))
 
 
-def registration_body(journey: Journey, k: int, seed: int, repeat_share: float) -> dict[str, Any]:
+def registration_body(journey: Journey, k: int, seed: int, repeat_share: float, consent_purposes: int = 0
+                      ) -> dict[str, Any]:
     """The ``POST …/registrations`` body of arrival ``k``: one attendee, answers to the event's custom fields
-    (every required one, some optional ones), the journey's sessions, waitlisted for a waitlist request, and a
-    pass on a paid event."""
+    (every required one, some optional ones), the journey's sessions, waitlisted for a waitlist request, a
+    pass on a paid event, and — under a compliance profile with ``consent_purposes`` — an opt-in or opt-out
+    for each purpose, as the consent responses the mock reads (simulator/consent.py)."""
     rng = random.Random(f"{seed}-body-{k}")
     first, last, email = attendee(seed, k, repeat_share)
     event = journey.event
@@ -183,6 +186,8 @@ def registration_body(journey: Journey, k: int, seed: int, repeat_share: float) 
     }
     if event.paid and event.passes:
         person["passId"] = rng.choice(event.passes).id
+    for purpose_id in consent.purpose_ids(consent_purposes):  # drawn last: the other answers stay as they were
+        responses.append(consent.consent_response(purpose_id, rng.random() < 0.5))
     return {"attendees": [person]}
 
 

@@ -50,7 +50,8 @@ class Registrant(_ArrivalUser):
         try:
             journey = arrival.journey
             plan = session.plan
-            body = traffic.encode(traffic.registration_body(journey, arrival.k, session.seed, session.repeat_share))
+            body = traffic.encode(traffic.registration_body(journey, arrival.k, session.seed, session.repeat_share,
+                                                            session.consent_purposes))
             path = traffic.registration_path(plan.org, journey.event.readable_id, plan.token)
             name = f"POST registration ({traffic.registration_kind(journey)})"
             sent_s = time.monotonic()

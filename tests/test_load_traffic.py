@@ -178,3 +178,19 @@ async def test_the_live_server_charges_browsed_pages_to_the_read_cache(tmp_path:
         served.model.stop()
         served.store.close()
     assert {("published", ""), ("event", event.id)} <= set(browse_keys(event.id))
+
+
+def test_bodies_answer_each_consent_purpose_and_keep_their_other_answers(smoke: Scenario) -> None:
+    from simulator import consent
+
+    purposes = consent.purpose_ids(2)
+    for k, _, journey in list(Schedule(smoke, 30))[:100]:
+        plain = traffic.registration_body(journey, k, smoke.seed, smoke.load.repeat_share)
+        body = traffic.registration_body(journey, k, smoke.seed, smoke.load.repeat_share, consent_purposes=2)
+        person, before = body["attendees"][0], plain["attendees"][0]
+        assert person["responses"][:len(before["responses"])] == before["responses"]
+        assert {key: value for key, value in person.items() if key != "responses"} == \
+            {key: value for key, value in before.items() if key != "responses"}
+        answers = consent.consent_answers(person["responses"], purposes)
+        assert set(answers) == set(purposes) and None not in answers.values()
+        RegistrationRequest.model_validate_json(traffic.encode(body))  # still within the contract

@@ -122,6 +122,7 @@ def assert_people_are_the_classes(rule: str, generated: list[Attendee], rows: li
 
 
 @pytest.mark.parametrize("rule", RULES)
+@settings(deadline=None)  # a loaded machine can take longer than Hypothesis' 200 ms to draw an example
 @given(generated=attendees())
 @example(generated=[Attendee("ada@contoso.com", "Ada", "Lovelace", 0, 0),
                     Attendee(" ADA@Contoso.com\t", "ada", "LOVELACE ", 0, 0),
