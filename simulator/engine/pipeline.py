@@ -168,6 +168,8 @@ class EventPipeline:
         self._plan_cache: dict[tuple[int, bool, bool, int], tuple[plans.Call, ...]] = {}
         self._validation_keys: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
         self._browse_keys = {event.id: plans.browse_keys(event.id) for event in catalog.events}
+        self._cache_hits = recorder.counts["cache_hits"]  # the recorder's columns grow in place
+        self._cache_misses = recorder.counts["cache_misses"]
         for index in range(api.processors):
             env.process(self._processor(index % users))
 
@@ -216,11 +218,10 @@ class EventPipeline:
         """The keys the instance's cache misses (counting hits and misses)."""
         get = instance.cache.get
         missing = [key for key in keys if get(key, now) is MISS]
-        recorder = self.recorder
-        index = recorder.index(now)
-        recorder.counts["cache_hits"][index] += len(keys) - len(missing)
+        index = self.recorder.index(now)
+        self._cache_hits[index] += len(keys) - len(missing)
         if missing:
-            recorder.counts["cache_misses"][index] += len(missing)
+            self._cache_misses[index] += len(missing)
         return missing
 
     def _refill(self, instance: _Instance, key: tuple[str, str]) -> Generator[Any, Any, None]:
