@@ -9,16 +9,17 @@ comparison made by ``stampede compare --vary retry.policy=none,full-jitter`` lab
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from reports.figures import draw_cdf, style_cdf_axes
-from reports.headline import HEADLINE, Metric, best_indices, format_duration, show_value, throttled_share
+from reports.headline import HEADLINE, Metric, format_duration, show_value, throttled_share
 from reports.plotting import Chart, duration_axis, legend_below, new_figure, time_axis, variant_colors
 from reports.rundata import RunData, duration_s
 from reports.series import (
@@ -31,6 +32,7 @@ from reports.series import (
     throughput_series,
     time_to_created_cdf,
 )
+from reports.stars import complete_rows, stars
 
 __all__ = [
     "CACHE_KEYS",
@@ -91,7 +93,8 @@ def variant_labels(runs: Sequence[RunData], varied: dict[str, list[Any]] | None 
 
 @dataclass(frozen=True)
 class ComparisonTable:
-    """Variants × headline figures. ``best[c]`` holds the row indices marked best in column ``c``;
+    """Variants × headline figures. ``best[c]`` holds the row indices starred in column ``c`` (see
+    reports/stars.py), ``flagged[c]`` those not ranked there because the variant lost registrations;
     ``common`` holds the figures that are the same in every variant (shown once, not as columns)."""
 
     metrics: list[Metric]
@@ -99,6 +102,7 @@ class ComparisonTable:
     values: list[list[Any]]
     best: list[set[int]]
     common: list[tuple[Metric, Any]]
+    flagged: list[set[int]] = field(default_factory=list)
 
     def text(self, row: int, column: int) -> str:
         return self.metrics[column].display(self.values[row][column])
@@ -116,8 +120,9 @@ def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> Comparis
             metrics.append(metric)
             columns.append(column)
     values = [[column[r] for column in columns] for r in range(len(runs))]
-    best = [best_indices(column, metric.better) for column, metric in zip(columns, metrics, strict=True)]
-    return ComparisonTable(metrics, list(labels), values, best, common)
+    complete = complete_rows(runs)
+    marks = [stars(runs, metric, column, complete) for column, metric in zip(columns, metrics, strict=True)]
+    return ComparisonTable(metrics, list(labels), values, [m[0] for m in marks], common, [m[1] for m in marks])
 
 
 # --- figures -----------------------------------------------------------------------------------------------
@@ -236,6 +241,16 @@ def cache_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) -> F
     return figure
 
 
+def _log_percent(share: float, _position: object = None) -> str:
+    """A share on a log axis as a percentage with the digits it needs: "10%", "1%", "0.1%", "0.01%"
+    (PercentFormatter rounds everything under 0.5 % to "0%")."""
+    if share <= 0:
+        return ""
+    percent = share * 100
+    decimals = max(0, -math.floor(math.log10(percent) + 1e-9))
+    return f"{percent:.{decimals}f}%"
+
+
 def latency_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) -> Figure:
     figure = new_figure(15, 5.0)
     left, middle, right = figure.subplots(1, 3)
@@ -266,7 +281,7 @@ def latency_comparison_figure(runs: Sequence[RunData], labels: Sequence[str]) ->
     right.set_yscale("log")
     right.set_xlabel("attempts")
     right.set_ylabel("share of created registrations (log)")
-    right.yaxis.set_major_formatter(PercentFormatter(1.0))
+    right.yaxis.set_major_formatter(FuncFormatter(_log_percent))
     right.set_title("Attempts per created registration", fontsize=11)
     right.grid(alpha=0.3, which="both")
     legend_below(figure, handles, list(labels))

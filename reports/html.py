@@ -19,6 +19,7 @@ from reports.headline import (
     format_share,
     show_value,
 )
+from reports.replicated import drawn_inputs_html, interval_text
 from reports.rundata import RunData
 from reports.verdict import Verdict
 
@@ -44,6 +45,8 @@ table.comparison td.rank { color: #666; }
 .table-wrap { overflow-x: auto; }
 td.best { background: #e3f4e1; font-weight: 700; }
 td.best::after { content: " ★"; color: #2b7a2b; }
+td.lossy { color: #999; }
+td.lossy::after { content: " †"; color: #b03030; }
 .verdict li, .ranking li { margin: .25rem 0; }
 figure { margin: 1.2rem 0 2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -176,7 +179,7 @@ def _live_vs_simulated(run: RunData) -> list[str]:
 
 def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str:
     rows = [
-        f"<tr><td>{escape(metric.label)}</td><td>{escape(metric.display(metric.value(run)))}</td></tr>"
+        f"<tr><td>{escape(metric.label)}</td><td>{escape(interval_text(run, metric))}</td></tr>"
         for metric in HEADLINE
     ]
     description = run.scenario_value("description", "")
@@ -196,6 +199,7 @@ def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str
         "</table>",
         "</section>",
         *_live_vs_simulated(run),
+        *drawn_inputs_html(run),
         *_verdict(verdict),
         *_figures(pictures),
         '<section id="scenario">',
@@ -229,7 +233,8 @@ def comparison_html(
             name = f'<a href="{escape(str(links[r]))}">{name}</a>'
         cells = []
         for c in range(len(table.metrics)):
-            css = ' class="best"' if r in table.best[c] else ""
+            flagged = table.flagged[c] if table.flagged else set()
+            css = ' class="best"' if r in table.best[c] else ' class="lossy"' if r in flagged else ""
             cells.append(f"<td{css}>{escape(table.text(r, c))}</td>")
         rows.append(f'<tr><td class="rank">{ranks[r]}</td><td class="variant">{name}</td>{"".join(cells)}</tr>')
     runs_list = [
@@ -253,7 +258,10 @@ def comparison_html(
         "</table>",
         "</div>",
         '<p class="meta">★ marks the best value of each column: lower is better for times, losses, throttling '
-        "and attempts; higher for created, mean created rate and hit ratio. Figures that are equal in every "
+        "and attempts; higher for created, mean created rate and hit ratio. With replications, a value is "
+        "starred only where it beats the runner-up beyond the 95 % interval (paired, on the same seeds). † marks "
+        "a variant that lost registrations (created more than 1 % fewer than the best): its times, rates and "
+        "attempts are not ranked, since it finished only what it kept. Figures that are equal in every "
         "variant are listed once above the table. p50/p95/p99 are times from submission to created record "
         "and count only created registrations. Hover a heading for its full name.</p>",
         "</section>",

@@ -1,0 +1,104 @@
+"""Which value of a comparison column earns its star, and which values are flagged instead.
+
+Two rules keep a star honest:
+
+- **Losses first.** A variant that loses registrations (dead-lettered, rejected or left pending) finishes
+  the rest sooner and with fewer attempts, so its times, rates and attempts are not comparable. Those
+  columns rank only the variants that created nearly all that the best variant created (within
+  ``LOSS_TOLERANCE``); the others' figures there are flagged, not starred.
+- **Beyond the noise.** With replications, the best value is starred only where it beats the runner-up
+  beyond the interval: the paired-t interval on their per-replication differences (same seeds: common
+  random numbers) excludes 0; runs on different seeds need disjoint intervals. A single run has no
+  interval, so there the best value is starred as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from reports.headline import Metric, best_indices
+from reports.replicated import METRIC_PATHS, load_replicated
+from reports.rundata import RunData
+from simulator.stats import interval, paired
+
+__all__ = ["LOSS_COLUMNS", "LOSS_TOLERANCE", "complete_rows", "stars"]
+
+LOSS_COLUMNS = frozenset({"created", "dead_lettered", "rejected", "pending", "offered"})
+LOSS_TOLERANCE = 0.01  # "nearly all": within 1 % of the most any variant created
+CONFIDENCE = 0.95
+
+
+def complete_rows(runs: Sequence[RunData]) -> set[int]:
+    """Variants that created nearly all that the best of them created."""
+    created = [float(run.summary_value("submissions.created", 0) or 0) for run in runs]
+    most = max(created, default=0.0)
+    return {i for i, c in enumerate(created) if c >= most * (1 - LOSS_TOLERANCE)}
+
+
+def _per_replication(run: RunData, metric: Metric) -> tuple[list[str], list[float]] | None:
+    """(seeds, values) of the metric in each replication, or None for a single run."""
+    data = load_replicated(run)
+    if data is None or len(data.rows) < 2:
+        return None
+    seeds = [row["seed"] for row in data.rows]
+    if metric.key == "throttled_share":
+        throttled = [_float(row.get("dataverse.throttled")) for row in data.rows]
+        admitted = [_float(row.get("dataverse.admitted")) for row in data.rows]
+        values = [t / (a + t) if a + t else math.nan for t, a in zip(throttled, admitted, strict=True)]
+    elif metric.key in METRIC_PATHS:
+        values = [_float(row.get(METRIC_PATHS[metric.key])) for row in data.rows]
+    else:
+        return None
+    return seeds, values
+
+
+def _float(text: Any) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _beyond_noise(best: tuple[list[str], list[float]], runner_up: tuple[list[str], list[float]]) -> bool:
+    (seeds_a, a), (seeds_b, b) = best, runner_up
+    if seeds_a == seeds_b:
+        pairs = [(x, y) for x, y in zip(a, b, strict=True) if not (math.isnan(x) or math.isnan(y))]
+        if len(pairs) < 2:
+            return False
+        diff = paired([x for x, _ in pairs], [y for _, y in pairs], CONFIDENCE)
+        return not diff.contains(0.0)
+    first = interval([x for x in a if not math.isnan(x)], CONFIDENCE)
+    second = interval([y for y in b if not math.isnan(y)], CONFIDENCE)
+    return first.high < second.low or second.high < first.low
+
+
+def stars(runs: Sequence[RunData], metric: Metric, column: Sequence[Any],
+          complete: set[int]) -> tuple[set[int], set[int]]:
+    """(rows starred, rows flagged) in one column."""
+    ranked_rows = set(range(len(runs))) if metric.key in LOSS_COLUMNS else complete
+    flagged = set() if metric.better is None or metric.key in LOSS_COLUMNS else set(range(len(runs))) - complete
+    candidates = sorted(ranked_rows)
+    values = [column[i] for i in candidates]
+    best = {candidates[i] for i in best_indices(values, metric.better)}
+    if len(candidates) == 1 and flagged and isinstance(values[0], int | float) and not math.isnan(values[0]):
+        return set(candidates), flagged  # the only variant that kept (nearly) everything
+    if len(best) != 1:  # nothing ranked, or a tie
+        return (best if _all_single(runs, best) else set()), flagged
+    [winner] = best
+    known = [(i, column[i]) for i in candidates if i != winner and isinstance(column[i], int | float)
+             and not math.isnan(column[i])]
+    if not known:
+        return best, flagged
+    pick = max if metric.better == "higher" else min
+    runner_up = pick(known, key=lambda item: item[1])[0]
+    mine, theirs = _per_replication(runs[winner], metric), _per_replication(runs[runner_up], metric)
+    if mine is None or theirs is None:
+        return best, flagged  # a single run: no interval to beat
+    return (best if _beyond_noise(mine, theirs) else set()), flagged
+
+
+def _all_single(runs: Sequence[RunData], rows: set[int]) -> bool:
+    """A tie for best is starred only between single runs (as before); replicated ties are noise."""
+    return all(load_replicated(runs[i]) is None for i in rows)

@@ -1,0 +1,69 @@
+"""The comparison report's stars: never for a variant that lost registrations, never for noise."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from fixtures_runs import make_run
+
+from reports.comparison import _log_percent, comparison_table
+from reports.rundata import load_run
+from simulator.stats import HEADLINE_METRICS
+
+
+def _columns(table) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {metric.key: c for c, metric in enumerate(table.metrics)}
+
+
+def test_a_variant_that_loses_registrations_is_never_starred_on_latency(tmp_path: Path) -> None:
+    """policy=none dead-letters most of its submissions and so "finishes" fastest; it must be flagged on the
+    time, rate and attempts columns, and the variant that kept everything starred there."""
+    keeps = load_run(make_run(tmp_path, "exponential", policy="exponential", dead_share=0.0, slowdown=3))
+    loses = load_run(make_run(tmp_path, "none", policy="none", dead_share=0.8, slowdown=1))
+    table = comparison_table([keeps, loses], ["exponential", "none"])
+    column = _columns(table)
+    assert keeps.summary_value("time_to_created_s.p95") > loses.summary_value("time_to_created_s.p95")
+    for key in ("p95", "p50", "p99", "drain"):
+        assert table.best[column[key]] == {0}, key
+        assert table.flagged[column[key]] == {1}, key
+    assert table.best[column["created"]] == {0} and table.best[column["dead_lettered"]] == {0}
+    assert table.flagged[column["created"]] == set()  # the losses themselves are ranked, not flagged
+
+
+def _replicate(run_dir: Path, created: list[float], seeds: list[int]) -> None:
+    """Give a synthetic run directory the replication files a replicated run writes."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["submissions"]["created"] = float(np.mean(created))
+    summary["replications"] = {"n": len(created), "confidence": 0.95, "sampling": "lhs", "uncertain": {},
+                               "metrics": {}}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    with (run_dir / "replications.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("replication", "seed", *HEADLINE_METRICS))
+        for i, (seed, value) in enumerate(zip(seeds, created, strict=True)):
+            row = {p: summary["submissions"]["offered"] for p in HEADLINE_METRICS} | {"submissions.created": value}
+            writer.writerow((i, seed, *(row[p] for p in HEADLINE_METRICS)))
+
+
+def test_a_value_is_starred_only_where_it_beats_the_runner_up_beyond_the_interval(tmp_path: Path) -> None:
+    seeds = [11, 12, 13, 14, 15]
+    base = [2900.0, 2950.0, 2920.0, 2980.0, 2940.0]
+    a, b, c = (make_run(tmp_path, name, submissions=3000) for name in ("a", "b", "c"))
+    _replicate(a, [v + 3 for v in base], seeds)  # 3 more on every replication: a real, paired difference
+    _replicate(b, base, seeds)
+    noisy = [v + d for v, d in zip(base, [40.0, -35.0, 25.0, -30.0, 12.0], strict=True)]  # mean +2.4, noise ±40
+    _replicate(c, noisy, seeds)
+    runs = [load_run(p) for p in (a, b, c)]
+    table = comparison_table(runs[:2], ["a", "b"])
+    assert table.best[_columns(table)["created"]] == {0}  # 3 more than b on every replication: starred
+    table = comparison_table(runs, ["a", "b", "c"])
+    assert table.best[_columns(table)["created"]] == set()  # the runner-up c is within a's noise: no star
+    table = comparison_table(runs[1:], ["b", "c"])
+    assert table.best[_columns(table)["created"]] == set()  # nor is c's lead over b
+
+
+def test_the_attempts_log_axis_labels_small_shares_with_their_digits() -> None:
+    assert [_log_percent(v) for v in (1.0, 0.1, 0.01, 0.001, 0.0001)] == ["100%", "10%", "1%", "0.1%", "0.01%"]
