@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -110,7 +110,7 @@ def draws(entries: Sequence[Uncertain], points: np.ndarray) -> list[dict[str, An
     return [{entry.key: columns[j][i] for j, entry in enumerate(entries)} for i in range(len(points))]
 
 
-def analyze(design_: Design, outputs: dict[str, Sequence[float]], seed: int) -> list[dict[str, Any]]:
+def analyze(design_: Design, outputs: Mapping[str, Sequence[float]], seed: int) -> list[dict[str, Any]]:
     """One row per (input, metric) with the method's fixed columns."""
     rows: list[dict[str, Any]] = []
     for metric, values in outputs.items():

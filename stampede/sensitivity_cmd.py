@@ -11,6 +11,7 @@ import typer
 
 from simulator.engine.cluster import ClusterError, executor_for
 from simulator.engine.sensitivity_runs import point_tasks, run_points
+from simulator.replications import ReplicationResult
 from simulator.scenario import ScenarioError, load_scenario, scenario_to_toml
 from simulator.sensitivity import (
     SensitivityError,
@@ -81,7 +82,8 @@ def sensitivity(
     console.out.print(f"run directory: {run_dir}", highlight=False)
 
 
-def _points_csv(keys: list[str], metrics: list[str], results: list, outputs: dict) -> str:  # type: ignore[type-arg]
+def _points_csv(keys: list[str], metrics: list[str], results: list[ReplicationResult],
+                outputs: dict[str, list[float]]) -> str:
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(("point", *keys, *metrics))
