@@ -102,3 +102,38 @@ def stars(runs: Sequence[RunData], metric: Metric, column: Sequence[Any],
 def _all_single(runs: Sequence[RunData], rows: set[int]) -> bool:
     """A tie for best is starred only between single runs (as before); replicated ties are noise."""
     return all(load_replicated(runs[i]) is None for i in rows)
+
+
+DIFFERENCE_METRICS = (("created", "registrations created"), ("p95", "p95 time to created"))
+
+
+def difference_sentences(runs: Sequence[RunData], labels: Sequence[str]) -> list[str]:
+    """With replications on the same seeds: each variant against the first, on created and p95, as the
+    paired difference and its interval — "indistinguishable" where the interval contains 0."""
+    from reports.headline import HEADLINE, format_count
+    from reports.headline import format_duration as duration
+
+    sentences: list[str] = []
+    metrics = {m.key: m for m in HEADLINE}
+    for key, words in DIFFERENCE_METRICS:
+        base = _per_replication(runs[0], metrics[key])
+        if base is None:
+            return []
+        for run, label in zip(runs[1:], labels[1:], strict=True):
+            other = _per_replication(run, metrics[key])
+            if other is None or other[0] != base[0]:
+                continue
+            pairs = [(x, y) for x, y in zip(other[1], base[1], strict=True) if not (math.isnan(x) or math.isnan(y))]
+            if len(pairs) < 2:
+                continue
+            diff = paired([x for x, _ in pairs], [y for _, y in pairs], CONFIDENCE)
+            show = duration if key == "p95" else format_count
+            sign = "+" if diff.mean >= 0 else "−"
+            amount = f"{sign}{show(abs(diff.mean))} ± {show(diff.half_width)}"
+            if diff.contains(0.0):
+                sentences.append(f"{label} and {labels[0]} are indistinguishable on {words} ({amount} over "
+                                 f"{len(pairs)} paired replications; the {CONFIDENCE:.0%} interval contains 0).")
+            else:
+                sentences.append(f"{label} against {labels[0]}: {words} {amount} ({CONFIDENCE:.0%} paired "
+                                 f"interval over {len(pairs)} replications on the same seeds).")
+    return sentences

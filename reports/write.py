@@ -19,7 +19,8 @@ from reports.html import Picture, comparison_html, run_html
 from reports.plotting import Chart
 from reports.replicated import replication_charts
 from reports.rundata import RunData, load_run
-from reports.verdict import comparison_verdict, rank, run_verdict
+from reports.stars import difference_sentences
+from reports.verdict import Verdict, comparison_verdict, rank, run_verdict
 
 __all__ = ["REPORT_FILE", "default_comparison_dir", "render", "write_report"]
 
@@ -68,7 +69,7 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         page = comparison_html(
             runs,
             comparison_table(runs, labels),
-            comparison_verdict(runs, labels, varied),
+            _with_differences(comparison_verdict(runs, labels, varied), runs, labels),
             pictures,
             links,
             rank(runs),
@@ -79,6 +80,12 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     report = target / REPORT_FILE
     report.write_text(page, encoding="utf-8")
     return report
+
+
+def _with_differences(verdict: Verdict, runs: Sequence[RunData], labels: Sequence[str]) -> Verdict:
+    """The verdict plus, for replicated variants, their paired differences from the first (reports/stars.py)."""
+    extra = difference_sentences(runs, labels)
+    return Verdict([*verdict.sentences, *extra], verdict.ranking) if extra else verdict
 
 
 def _link(target: Path, run: RunData) -> str | None:

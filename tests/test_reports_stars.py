@@ -11,6 +11,7 @@ from fixtures_runs import make_run
 
 from reports.comparison import _log_percent, comparison_table
 from reports.rundata import load_run
+from reports.stars import difference_sentences
 from simulator.stats import HEADLINE_METRICS
 
 
@@ -63,6 +64,10 @@ def test_a_value_is_starred_only_where_it_beats_the_runner_up_beyond_the_interva
     assert table.best[_columns(table)["created"]] == set()  # the runner-up c is within a's noise: no star
     table = comparison_table(runs[1:], ["b", "c"])
     assert table.best[_columns(table)["created"]] == set()  # nor is c's lead over b
+    [noise] = [s for s in difference_sentences([runs[1], runs[2]], ["b", "c"]) if "registrations created" in s]
+    assert noise.startswith("c and b are indistinguishable on registrations created (+2 ± ")
+    [real] = [s for s in difference_sentences([runs[1], runs[0]], ["b", "a"]) if "registrations created" in s]
+    assert real.startswith("a against b: registrations created +3 ± 0 ")
 
 
 def test_the_attempts_log_axis_labels_small_shares_with_their_digits() -> None:
