@@ -92,7 +92,8 @@ def summary_only_against_full(repeat: int) -> None:
 def model_against_floor(submissions: int) -> None:
     found = model_against_minimal(submissions)
     print(f"(c) {submissions:,} submissions: the model against the minimal SimPy pipeline, same process")
-    print(f"    model                  {found['model_per_wall_s']:>10,.0f} /wall-s  {found['model_per_cpu_s']:>8,.0f} /CPU-s")
+    print(f"    model                  {found['model_per_wall_s']:>10,.0f} /wall-s  "
+          f"{found['model_per_cpu_s']:>8,.0f} /CPU-s")
     print(f"    minimal pipeline       {found['minimal_per_wall_s']:>10,.0f} /wall-s  "
           f"{found['minimal_per_cpu_s']:>8,.0f} /CPU-s")
     print(f"    ratio model / minimal  {found['ratio_wall']:>10.2f} wall    {found['ratio_cpu']:>8.2f} CPU   "
