@@ -236,3 +236,42 @@ def test_without_the_extra_cluster_says_how_to_install_it(small: Path, tmp_path:
     assert "pip install 'stampede[cluster]'" in done.output
     assert len(done.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+class FakeFuture:
+    def __init__(self, done: bool) -> None:
+        self._done = done
+
+    def done(self) -> bool:
+        return self._done
+
+
+class FakeClient:
+    """Stands in for a distributed.Client: records what was cancelled and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.cancelled: list[FakeFuture] = []
+        self.closed = False
+        self.submitted = 0
+
+    def submit(self, fn: Any, *args: Any, pure: bool = True) -> FakeFuture:
+        self.submitted += 1
+        return FakeFuture(done=self.submitted == 1)  # the first has finished, the others have not
+
+    def cancel(self, futures: list[FakeFuture]) -> None:
+        self.cancelled.extend(futures)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_ctrl_c_cancels_every_unfinished_task_and_closes_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.engine import cluster
+
+    client = FakeClient()
+    monkeypatch.setattr(cluster, "connect", lambda address: client)
+    with pytest.raises(KeyboardInterrupt), cluster.executor_for("tcp://127.0.0.1:8786") as (executor, _):
+        assert executor is not None
+        futures = [executor.submit(print, i) for i in range(3)]
+        raise KeyboardInterrupt
+    assert client.cancelled == futures[1:] and client.closed
