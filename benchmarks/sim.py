@@ -1,8 +1,10 @@
 """Speed of the virtual-time model: a million submissions, against bare SimPy measured in the same run.
 
-Prints simulated submissions per wall-second, model SimPy events per wall-second, and the ratio of the latter
-to a bare SimPy timeout loop (the floor: SimPy doing nothing but scheduling). Absolute times drift on shared
-machines; the ratio is the figure to compare across runs.
+Prints simulated submissions per wall-second, model SimPy events per wall-second, and two ratios: the
+latter to a bare SimPy timeout loop (the floor: SimPy doing nothing but scheduling), and the model's
+submissions per second to a minimal SimPy pipeline doing the same work (:func:`minimal_pipeline`), both
+measured in the same process. Absolute times drift on shared machines; the ratios are the figures to compare
+across runs (CPU seconds beside wall seconds: on a loaded machine, the CPU ratio is the steadier one).
 
     .venv/bin/python benchmarks/sim.py [--submissions 1000000] [--repeat-floor 3]
 """
@@ -10,7 +12,10 @@ machines; the ratio is the figure to compare across runs.
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import time
+from collections import deque
 
 import simpy
 
@@ -31,6 +36,84 @@ def bare_simpy_events_per_s(events: int = 1_000_000, processes: int = 4) -> floa
     started = time.perf_counter()
     env.run()
     return events / (time.perf_counter() - started)
+
+
+Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
+
+
+def minimal_pipeline(submissions: int, *, rate_per_s: float = 50.0, instances: int = 4, processors: int = 64,
+                     users: int = 6, servers: int = 2, events: int = 20, pages: int = 4, ttl_s: float = 600.0,
+                     calls: int = 3, requests_limit: int = 6000, window_s: float = 300.0
+                     ) -> tuple[float, float]:
+    """The floor for the model: the same work as :func:`million_scenario`, written as plainly as SimPy allows.
+
+    Poisson arrivals; per API instance a TTL dict of catalog entries looked up for each page and the event
+    (a miss just refills it); a FIFO ``simpy.Store``; P processors, processor i acting as user i mod U; three
+    calls each through an exact sliding-log request limiter per (user, server) key, servers round-robin;
+    log-normal service times (median 60 ms, p99 600 ms); a throttled call waits its Retry-After and tries
+    again. It records nothing. Returns (wall seconds, CPU seconds) of ``env.run``."""
+    env = simpy.Environment()
+    rng = random.Random(1)
+    store = simpy.Store(env)
+    caches: list[dict[tuple[str, int], float]] = [{} for _ in range(instances)]
+    logs = [[deque[float]() for _ in range(servers)] for _ in range(users)]
+    next_server = [user % servers for user in range(users)]
+    mu, sigma = math.log(0.060), math.log(0.600 / 0.060) / Z_99
+    keys = [[(kind, e) for kind in ("published", "event", "sessions", "speakers", "sponsorships")]
+            for e in range(events)]
+
+    def arrivals():  # type: ignore[no-untyped-def]
+        for number in range(submissions):
+            yield env.timeout(rng.expovariate(rate_per_s))
+            now = env.now
+            cache = caches[number % instances]
+            event_keys = keys[int(rng.random() * events)]
+            for key in [event_keys[int(rng.random() * 5)] for _ in range(pages)] + [event_keys[1]]:
+                expires_s = cache.get(key)
+                if expires_s is None or expires_s <= now:
+                    cache[key] = now + ttl_s
+            store.put(number)
+
+    def processor(user: int):  # type: ignore[no-untyped-def]
+        while True:
+            yield store.get()
+            for _ in range(calls):
+                while True:
+                    server = next_server[user]
+                    next_server[user] = (server + 1) % servers
+                    log = logs[user][server]
+                    now = env.now
+                    while log and log[0] + window_s <= now:
+                        log.popleft()
+                    if len(log) >= requests_limit:
+                        yield env.timeout(max(1, math.ceil(log[0] + window_s - now)))  # Retry-After
+                        continue
+                    log.append(now)
+                    yield env.timeout(math.exp(rng.gauss(mu, sigma)))
+                    break
+
+    env.process(arrivals())
+    for index in range(processors):
+        env.process(processor(index % users))
+    wall, cpu = time.perf_counter(), time.process_time()
+    env.run()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def model_against_minimal(submissions: int) -> dict[str, float]:
+    """Submissions per second of the model's run and of :func:`minimal_pipeline`, wall and CPU, same process."""
+    cpu = time.process_time()
+    run = run_virtual(million_scenario(submissions))
+    model_cpu_s = time.process_time() - cpu
+    minimal_wall_s, minimal_cpu_s = minimal_pipeline(submissions)
+    offered = run.summary["submissions"]["offered"]
+    return {
+        "model_per_wall_s": offered / run.wall_s, "model_per_cpu_s": offered / model_cpu_s,
+        "minimal_per_wall_s": submissions / minimal_wall_s, "minimal_per_cpu_s": submissions / minimal_cpu_s,
+        "ratio_wall": (offered / run.wall_s) / (submissions / minimal_wall_s),
+        "ratio_cpu": (offered / model_cpu_s) / (submissions / minimal_cpu_s),
+        "run_wall_s": run.wall_s, "events": run.events,
+    }
 
 
 def million_scenario(submissions: int):  # type: ignore[no-untyped-def]
@@ -56,7 +139,10 @@ def main() -> None:
 
     floors = [bare_simpy_events_per_s() for _ in range(args.repeat_floor)]
     floor = max(floors)
+    cpu = time.process_time()
     run = run_virtual(million_scenario(args.submissions))
+    model_cpu_s = time.process_time() - cpu
+    minimal_wall_s, minimal_cpu_s = minimal_pipeline(args.submissions)
     floor_after = bare_simpy_events_per_s()
     floor = max(floor, floor_after)
     subs = run.summary["submissions"]
@@ -70,6 +156,11 @@ def main() -> None:
     print(f"model events / wall-s    {events_per_s:>12,.0f}")
     print(f"bare SimPy timeouts / s  {floor:>12,.0f}  (best of {args.repeat_floor + 1}, same run)")
     print(f"ratio model / bare       {events_per_s / floor:>12.2f}   (target >= 0.35)")
+    minimal_rate = args.submissions / minimal_wall_s
+    print(f"minimal pipeline / wall-s{minimal_rate:>13,.0f}  (same work, records nothing; same run)")
+    print(f"ratio model / minimal    {subs['offered'] / run.wall_s / minimal_rate:>12.2f}   (wall; target >= 0.75)")
+    print(f"ratio model / minimal    {subs['offered'] / model_cpu_s / (args.submissions / minimal_cpu_s):>12.2f}"
+          "   (CPU seconds)")
 
 
 if __name__ == "__main__":

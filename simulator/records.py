@@ -3,6 +3,11 @@
 A :class:`Recorder` counts as a run goes (per-bin time series, one row per submission); :func:`summarize`
 turns it into the headline figures of ``summary.json``; :func:`run_files` renders the run directory's files
 (names and columns fixed by DESIGN.md). Nothing here touches the disk: the command layer writes the files.
+
+The summary never reads the per-submission rows: it is made from running totals and the time-to-created
+values (a compact array of doubles), which a summary-only recorder keeps without the rows. So a run that
+keeps no rows (replications, plan probes, sensitivity points) has the very same summary.json and time series
+as a full run of the same seed; only ``submissions.csv`` needs the rows.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import csv
 import io
 import json
 import math
+from array import array
 from collections import Counter
 from typing import Any
 
@@ -54,11 +60,14 @@ class Recorder:
     (``LEVEL_COLUMNS``); submissions are parallel columns indexed by the submission's number.
     """
 
-    def __init__(self, bin_s: float, keep_submissions: bool = True) -> None:
-        """``keep_submissions=False`` keeps the time series and the reason counts but no row per submission
-        (a long-running live server that writes no run directory: its memory stays flat)."""
+    def __init__(self, bin_s: float, keep_submissions: bool = True, keep_times: bool = False) -> None:
+        """``keep_submissions=False`` keeps no row per submission: the time series, the totals and the reason
+        counts only. ``keep_times`` (with no rows) still keeps each created submission's time to created, so
+        :func:`summarize` stays exact: a summary-only run. Without rows or times (a long-running live server
+        that writes no run directory) memory stays flat, and there is no summary."""
         self.bin_s = bin_s
         self.keep_submissions = keep_submissions
+        self.keep_times = keep_times
         self.submissions = 0  # offered so far, rows kept or not
         self._per_s = 1.0 / bin_s
         self.counts: dict[str, list[int]] = {name: [] for name in COUNT_COLUMNS}
@@ -75,6 +84,20 @@ class Recorder:
         self.reason: list[str] = []
         self.rejected_by: Counter[str] = Counter()
         self.dead_letter_reasons: Counter[str] = Counter()
+        # Running totals: what summarize needs, in every mode.
+        self.accepted_count = 0
+        self.rejected_count = 0
+        self.created_count = 0
+        self.dead_lettered_count = 0
+        self.attempts_created = 0  # attempts summed over created submissions
+        self.first_offered_s = math.inf
+        self.last_offered_s = -math.inf
+        self.last_created_s = -math.inf
+        self.times_to_created_s = array("d")  # one double per created submission (rows or times kept)
+        self._open: dict[int, float] = {}  # offered_s of unfinished submissions, when times are kept without rows
+        self._offered_column = self.counts["offered"]  # columns grow in place: hot paths hold them
+        self._accepted_column = self.counts["accepted"]
+        self._created_column = self.counts["created"]
 
     # --- time series ---------------------------------------------------------------------------------------
     @property
@@ -122,31 +145,45 @@ class Recorder:
     # --- submissions ---------------------------------------------------------------------------------------
     def offered(self, kind: str, now_s: float, submission_id: str | None = None) -> int:
         number = self.submissions
-        self.submissions += 1
-        if not self.keep_submissions:
-            self.count("offered", now_s)
-            return number
-        self.ids.append(submission_id if submission_id is not None else str(number))
-        self.kind.append(kind)
-        self.offered_s.append(now_s)
-        self.accepted_s.append(NAN)
-        self.created_s.append(NAN)
-        self.dead_lettered_s.append(NAN)
-        self.attempts.append(0)
-        self.outcome.append(PENDING)
-        self.reason.append("")
-        self.count("offered", now_s)
+        self.submissions = number + 1
+        if now_s < self.first_offered_s:
+            self.first_offered_s = now_s
+        if now_s > self.last_offered_s:
+            self.last_offered_s = now_s
+        if self.keep_submissions:
+            self.ids.append(submission_id if submission_id is not None else str(number))
+            self.kind.append(kind)
+            self.offered_s.append(now_s)
+            self.accepted_s.append(NAN)
+            self.created_s.append(NAN)
+            self.dead_lettered_s.append(NAN)
+            self.attempts.append(0)
+            self.outcome.append(PENDING)
+            self.reason.append("")
+        elif self.keep_times:
+            self._open[number] = now_s
+        index = int(now_s * self._per_s)
+        if index >= self._bins:
+            self._grow(index + 64)
+        self._offered_column[index] += 1
         return number
 
     def accepted(self, number: int, now_s: float) -> None:
         if self.keep_submissions:
             self.accepted_s[number] = now_s
-        self.count("accepted", now_s)
+        self.accepted_count += 1
+        index = int(now_s * self._per_s)
+        if index >= self._bins:
+            self._grow(index + 64)
+        self._accepted_column[index] += 1
 
     def rejected(self, number: int, now_s: float, reason: str) -> None:
         if self.keep_submissions:
             self.outcome[number] = REJECTED
             self.reason[number] = reason
+        elif self.keep_times:
+            del self._open[number]
+        self.rejected_count += 1
         self.rejected_by[reason] += 1
         self.count("rejected", now_s)
 
@@ -155,7 +192,17 @@ class Recorder:
             self.created_s[number] = now_s
             self.attempts[number] = attempts
             self.outcome[number] = CREATED
-        self.count("created", now_s)
+            self.times_to_created_s.append(now_s - self.offered_s[number])
+        elif self.keep_times:
+            self.times_to_created_s.append(now_s - self._open.pop(number))
+        self.created_count += 1
+        self.attempts_created += attempts
+        if now_s > self.last_created_s:
+            self.last_created_s = now_s
+        index = int(now_s * self._per_s)
+        if index >= self._bins:
+            self._grow(index + 64)
+        self._created_column[index] += 1
 
     def dead_lettered(self, number: int, now_s: float, attempts: int, reason: str) -> None:
         if self.keep_submissions:
@@ -163,6 +210,9 @@ class Recorder:
             self.dead_lettered_s[number] = now_s
             self.outcome[number] = DEAD_LETTERED
             self.reason[number] = reason
+        elif self.keep_times:
+            del self._open[number]
+        self.dead_lettered_count += 1
         self.dead_letter_reasons[reason] += 1
         self.count("dead_lettered", now_s)
 
@@ -187,27 +237,27 @@ def summarize(
     capacity: dict[str, float],
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The headline figures of summary.json (keys fixed by DESIGN.md, plus a few more)."""
+    """The headline figures of summary.json (keys fixed by DESIGN.md, plus a few more), from the recorder's
+    running totals and time-to-created values: a summary-only recorder gives the same figures as a full one."""
+    if recorder.created_count and len(recorder.times_to_created_s) != recorder.created_count:
+        raise ValueError("summarize: this recorder kept neither rows nor times to created "
+                         "(Recorder(keep_submissions=False, keep_times=False)); percentiles need one of them")
     totals = {column: recorder.total(column) for column in COUNT_COLUMNS}
-    outcome = np.array(recorder.outcome)
-    offered = np.array(recorder.offered_s, dtype=float)
-    created_s = np.array(recorder.created_s, dtype=float)
-    accepted_s = np.array(recorder.accepted_s, dtype=float)
-    created_mask = outcome == CREATED
-    counts = {o: int(np.count_nonzero(outcome == o)) for o in OUTCOMES}
-    accepted = int(np.count_nonzero(np.isfinite(accepted_s)))
+    offered_count = recorder.submissions
+    created = recorder.created_count
+    accepted = recorder.accepted_count
     hits, misses = totals["cache_hits"], totals["cache_misses"]
     throttled_by = {limit: totals[column] for limit, column in THROTTLE_COLUMN.items()}
     bins = recorder.bins_until(simulated_s)
     created_per_bin = np.array(recorder.counts["created"][:bins]) if recorder.counts["created"] else np.zeros(1)
     offered_per_bin = np.array(recorder.counts["offered"][:bins]) if recorder.counts["offered"] else np.zeros(1)
-    last_created = float(np.nanmax(created_s)) if created_mask.any() else None
-    first_offered = float(offered.min()) if offered.size else 0.0
-    last_offered = float(offered.max()) if offered.size else 0.0
-    settled_times = np.concatenate([created_s[np.isfinite(created_s)], [last_offered]])
+    last_created = recorder.last_created_s if created else None
+    first_offered = recorder.first_offered_s if offered_count else 0.0
+    last_offered = recorder.last_offered_s if offered_count else 0.0
+    settled_s = max(last_created, last_offered) if last_created is not None else last_offered
     arrivals_s = max(last_offered - first_offered, recorder.bin_s)
     active_s = (last_created - first_offered) if last_created is not None else 0.0
-    time_to_created = (created_s - offered)[created_mask]
+    time_to_created = np.frombuffer(recorder.times_to_created_s, dtype=float) if created else np.zeros(0)
     summary: dict[str, Any] = {
         "name": name,
         "mode": mode,
@@ -215,12 +265,12 @@ def summarize(
         "simulated_s": round(simulated_s, 3),
         "wall_s": round(wall_s, 3),
         "submissions": {
-            "offered": len(outcome),
+            "offered": offered_count,
             "accepted": accepted,
-            "rejected": counts[REJECTED],
-            "created": counts[CREATED],
-            "dead_lettered": counts[DEAD_LETTERED],
-            "pending": accepted - counts[CREATED] - counts[DEAD_LETTERED],
+            "rejected": recorder.rejected_count,
+            "created": created,
+            "dead_lettered": recorder.dead_lettered_count,
+            "pending": accepted - created - recorder.dead_lettered_count,
         },
         "cache": {
             "hits": hits,
@@ -237,19 +287,18 @@ def summarize(
         },
         "throughput": {
             "peak_created_per_s": round(metrics.peak_rate_per_s(created_per_bin, recorder.bin_s), 3),
-            "mean_created_per_s": round(counts[CREATED] / active_s, 3) if active_s > 0 else 0.0,
-            "drain_s": round(max(0.0, float(settled_times.max()) - last_offered), 3),
+            "mean_created_per_s": round(created / active_s, 3) if active_s > 0 else 0.0,
+            "drain_s": round(max(0.0, settled_s - last_offered), 3),
         },
         "time_to_created_s": metrics.percentiles(time_to_created),
         "retry_deferred": totals["retry_deferred"],
-        "attempts_per_created": round(float(np.mean(np.array(recorder.attempts)[created_mask])), 4)
-        if created_mask.any() else 0.0,
+        "attempts_per_created": round(recorder.attempts_created / created, 4) if created else 0.0,
         "last_created_s": round(last_created, 3) if last_created is not None else None,
         "bin_s": recorder.bin_s,
         "capacity": capacity,
         "demand": {
             "peak_offered_per_s": round(metrics.peak_rate_per_s(offered_per_bin, recorder.bin_s), 3),
-            "mean_offered_per_s": round(len(outcome) / arrivals_s, 3) if len(outcome) else 0.0,
+            "mean_offered_per_s": round(offered_count / arrivals_s, 3) if offered_count else 0.0,
         },
         "rejected_by": dict(recorder.rejected_by.most_common()),
         "dead_letter_reasons": dict(recorder.dead_letter_reasons.most_common()),
@@ -276,6 +325,8 @@ def timeseries_csv(recorder: Recorder, end_s: float) -> str:
 
 
 def submissions_csv(recorder: Recorder) -> str:
+    if not recorder.keep_submissions and recorder.submissions:
+        raise ValueError("submissions.csv needs the per-submission rows, and this run kept none (summary-only)")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SUBMISSION_COLUMNS)

@@ -20,9 +20,18 @@ def _root() -> None:
 
 def _register_commands() -> None:
     # Each command lives in its own module so parts can grow independently.
-    from stampede import compare_cmd, conform_cmd, load_cmd, plan_cmd, report_cmd, serve_cmd, simulate_cmd
+    from stampede import (
+        compare_cmd,
+        conform_cmd,
+        load_cmd,
+        plan_cmd,
+        report_cmd,
+        sensitivity_cmd,
+        serve_cmd,
+        simulate_cmd,
+    )
 
-    for module in (simulate_cmd, compare_cmd, plan_cmd, report_cmd, serve_cmd, load_cmd, conform_cmd):
+    for module in (simulate_cmd, compare_cmd, plan_cmd, sensitivity_cmd, report_cmd, serve_cmd, load_cmd, conform_cmd):
         module.register(app)
 
 

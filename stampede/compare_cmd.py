@@ -11,6 +11,7 @@ import typer
 
 from simulator.comparison import comparison_csv, comparison_rows, variant_labels
 from simulator.engine.batch import resolve_variants
+from simulator.engine.cluster import ClusterError, executor_for
 from simulator.engine.replicate import replicate
 from simulator.replications import (
     ReplicationsError,
@@ -49,6 +50,7 @@ def compare(
     precision: replication_options.Precision = None,
     baseline: Annotated[int, typer.Option(help="The variant the others are compared with, counting from 1 in "
                                                "the table's order.")] = 1,
+    cluster: replication_options.Cluster = None,
 ) -> None:
     """Run every combination of the --vary values and compare them side by side."""
     try:
@@ -71,11 +73,11 @@ def compare(
     total = len(scenarios) * n
     label = f"comparing {len(scenarios)} variants of {name}" + (f" × {n} replications" if n > 1 else "")
     try:
-        with console.count_progress(label, total) as advance:
+        with executor_for(cluster) as (executor, gather), console.count_progress(label, total) as advance:
             results = replicate(scenarios, overrides, entries, n, sampling=sampling, source=source,
                                 confidence=confidence, precision=precision, workers=workers,
-                                on_done=lambda result: advance())
-    except ScenarioError as exc:
+                                executor=executor, gather=gather, on_done=lambda result: advance())
+    except (ScenarioError, ClusterError) as exc:
         console.fail(str(exc))
     labels = variant_labels(varies)
     summaries, run_dirs = [], []

@@ -10,6 +10,7 @@ import typer
 
 from simulator.arrivals import mean_rate_per_s
 from simulator.engine.batch import resolve_variants, run_variants
+from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
 from simulator.plan import capacity
 from simulator.replications import ReplicationsError, check_options, replication_count
@@ -36,6 +37,7 @@ def plan(
     confidence: replication_options.Confidence = 0.95,
     precision: replication_options.Precision = None,
     probability: Probability = 0.95,
+    cluster: replication_options.Cluster = None,
 ) -> None:
     """Find the smallest value of the searched key for which every SLO holds (bisection over LOW..HIGH)."""
     try:
@@ -64,12 +66,16 @@ def plan(
                 if replicated:
                     outcome = probe(resolved, overrides, entries, n, slos, probability=probability,
                                     confidence=confidence, sampling=sampling, source=source, precision=precision,
-                                    workers=workers)
+                                    workers=workers, executor=executor, gather=gather)
                 else:
-                    [run] = run_variants([resolved], [overrides], workers=1)
-                    metrics = {s.path: s.metric(run.summary) for s in slos}
+                    if executor is None:
+                        [run] = run_variants([resolved], [overrides], workers=1)
+                        summary = run.summary
+                    else:
+                        summary = run_summary(resolved, overrides, executor, gather)
+                    metrics = {s.path: s.metric(summary) for s in slos}
                     outcome = {"metric": metrics[slos[0].path], "metrics": metrics,
-                               "met": all(s.holds(run.summary) for s in slos)}
+                               "met": all(s.holds(summary) for s in slos)}
             except (SweepError, ScenarioError) as exc:
                 console.fail(str(exc))
             tried[value] = {
@@ -87,8 +93,12 @@ def plan(
                 console.err.print(f"  {span.key}={value}: {row['metrics']} → {verdict}", highlight=False)
         return bool(tried[value]["met"])
 
-    with console.count_progress(f"searching {span.key} in {span.low}..{span.high}", None) as _:
-        found = smallest_meeting(span.low, span.high, meets)
+    try:
+        with executor_for(cluster) as (executor, gather), \
+                console.count_progress(f"searching {span.key} in {span.low}..{span.high}", None) as _:
+            found = smallest_meeting(span.low, span.high, meets)
+    except ClusterError as exc:
+        console.fail(str(exc))
     analytic = _analytic_minimum(scenario, base, span, seed)
     result: dict[str, Any] = {
         "key": span.key,

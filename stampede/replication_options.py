@@ -16,3 +16,6 @@ Confidence = Annotated[float, typer.Option(help="Level of the Student-t interval
 Precision = Annotated[float | None, typer.Option(
     help="Add replications (up to --replications) until each interval's half-width is within this share of "
          "its mean, e.g. 0.02.")]
+Cluster = Annotated[str | None, typer.Option(
+    help="Run on a Dask cluster: the address of a running `dask scheduler`, e.g. tcp://10.0.0.5:8786 (needs "
+         "pip install 'stampede[cluster]'; every worker needs the same stampede installed).")]

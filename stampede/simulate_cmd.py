@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from simulator.engine.cluster import ClusterError, executor_for
 from simulator.engine.replicate import replicate
 from simulator.engine.virtual import run_virtual
 from simulator.records import run_files
@@ -17,6 +18,7 @@ from simulator.replications import (
     replicated_files,
     replicated_summary,
     replication_count,
+    single_run_files,
 )
 from simulator.scenario import ScenarioError, load_scenario, scenario_to_toml
 from simulator.uncertain import parse_uncertain
@@ -40,6 +42,7 @@ def simulate(
     sampling: replication_options.Sampling = "lhs",
     confidence: replication_options.Confidence = 0.95,
     precision: replication_options.Precision = None,
+    cluster: replication_options.Cluster = None,
 ) -> None:
     """Run a scenario in virtual time and write its run directory."""
     overrides = list(set_ or [])
@@ -51,7 +54,7 @@ def simulate(
     except (ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     n = replication_count(replications, bool(entries))
-    if n == 1 and not entries:
+    if n == 1 and not entries and cluster is None:
         with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
             run = run_virtual(resolved, advance, overrides=overrides)
         run_dir = console.run_directory(out, resolved.name)
@@ -59,18 +62,23 @@ def simulate(
         summary = run.summary
     else:
         try:
-            with console.count_progress(f"simulating {n} replications of {resolved.name}", n) as advance:
+            with executor_for(cluster) as (executor, gather), \
+                    console.count_progress(f"simulating {n} replications of {resolved.name}", n) as advance:
                 [results] = replicate([resolved], [overrides], entries, n, sampling=sampling, source=source,
                                       confidence=confidence, precision=precision, workers=workers,
-                                      on_done=lambda result: advance())
-        except ScenarioError as exc:
+                                      executor=executor, gather=gather, on_done=lambda result: advance())
+        except (ScenarioError, ClusterError) as exc:
             console.fail(str(exc))
-        summary = replicated_summary(results, seed=resolved.seed, confidence=confidence, sampling=sampling,
-                                     uncertain={e.key: e.describe() for e in entries}, precision=precision,
-                                     requested=n)
         run_dir = console.run_directory(out, resolved.name)
-        console.write_files(run_dir, replicated_files(results, summary, scenario_to_toml(resolved),
-                                                      [e.key for e in entries]))
+        if n == 1 and not entries:  # one run on the cluster: the files an unreplicated run writes
+            summary = results[0].summary
+            console.write_files(run_dir, single_run_files(results[0], scenario_to_toml(resolved)))
+        else:
+            summary = replicated_summary(results, seed=resolved.seed, confidence=confidence, sampling=sampling,
+                                         uncertain={e.key: e.describe() for e in entries}, precision=precision,
+                                         requested=n)
+            console.write_files(run_dir, replicated_files(results, summary, scenario_to_toml(resolved),
+                                                          [e.key for e in entries]))
     report_path = console.write_report(run_dir) if report else None
     if quiet:
         print(run_dir)

@@ -15,7 +15,7 @@ PURE_CORE = "simulator"  # simulator/*.py, not its packages
 #: (layer, its folder, the project packages it may import, the third-party packages it may import)
 LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
     # scipy: statistics (intervals, tests) are scipy's, never hand-written
-    "pure core": ("simulator", ("simulator",), frozenset({"pydantic", "numpy", "scipy", "tomli_w"})),
+    "pure core": ("simulator", ("simulator",), frozenset({"pydantic", "numpy", "scipy", "tomli_w", "SALib"})),
     # dask/distributed: batches of virtual runs on a cluster
     "engine": ("simulator/engine", ("simulator",), frozenset({"simpy", "numpy", "scipy", "dask", "distributed"})),
     "HTTP face": ("simulator/server", ("simulator",),

@@ -111,6 +111,10 @@ class DataverseModel:
         self.keys = [[KeyLimiter(self.base_limits) for _ in range(settings.web_servers)]
                      for _ in range(settings.app_users)]
         self._next_server = [user % settings.web_servers for user in range(settings.app_users)]
+        self._users = settings.app_users
+        self._server_count = settings.web_servers
+        self._affinity = settings.affinity
+        self._gauss = rng.gauss  # the one consumer of the latency stream: one draw per call, in call order
         self._admitted = recorder.counts["dv_admitted"]
         self._read = _lognormal(settings.latency.read)
         self._write = _lognormal(settings.latency.write)
@@ -124,28 +128,29 @@ class DataverseModel:
         """Make one request as app user ``user``; None when it succeeded."""
         env = self.env
         now = env.now
-        recorder = self.recorder
         if self.outages:
-            recorder.count("dv_failed", now)
+            self.recorder.count("dv_failed", now)
             return OUTAGE
-        user %= len(self.keys)
-        if self.settings.affinity:
-            server = self._next_server[user]
-        else:
-            server = self._next_server[user]
-            self._next_server[user] = (server + 1) % len(self.servers)
+        user %= self._users
+        server = self._next_server[user]
+        if not self._affinity:
+            self._next_server[user] = (server + 1) % self._server_count
         mu, sigma = self._write if call.write else self._read
-        service_s = math.exp(self.rng.gauss(mu, sigma)) * self.slow_factor  # log-normal latency
+        service_s = math.exp(self._gauss(mu, sigma)) * self.slow_factor  # log-normal latency
         if service_s > MAX_SERVICE_S:  # stacked or huge slow faults: very slow, but finite (the limiter needs it)
             service_s = MAX_SERVICE_S
         key = self.keys[user][server]
         throttled = key.admit(now, service_s)
         if throttled is not None:
-            recorder.throttled(throttled.limit, now)
+            self.recorder.throttled(throttled.limit, now)
             return self._failed(throttled)
-        self._admitted[recorder.index(now)] += 1
+        self._admitted[self.recorder.index(now)] += 1
         slots = self.servers[server]
-        wait = slots.acquire()
+        if slots.busy < slots.capacity:  # Slots.acquire's common case, without the call
+            slots.busy += 1
+            wait = None
+        else:
+            wait = slots.acquire()
         try:
             if wait is not None:
                 yield wait

@@ -39,11 +39,13 @@ class Model:
         self.dataverse.start_fault(fault)
 
 
-def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | None = None) -> Model:
+def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | None = None, *,
+                summary_only: bool = False) -> Model:
     """The whole model for ``scenario``; separate seeded streams keep arrivals identical across variants
-    that change only the system (retry policy, cache, limits), so comparisons see the same traffic."""
+    that change only the system (retry policy, cache, limits), so comparisons see the same traffic.
+    ``summary_only``: the recorder keeps no row per submission (the summary and the time series are the same)."""
     seed = scenario.seed
-    recorder = Recorder(scenario.bin)
+    recorder = Recorder(scenario.bin, keep_submissions=not summary_only, keep_times=summary_only)
     catalog = build_catalog(scenario.catalog, seed)
     dataverse = DataverseModel(env, scenario.dataverse, random.Random(f"{seed}-latency"), recorder)
     pipeline = EventPipeline(env, scenario, catalog, recorder, dataverse, random.Random(f"{seed}-pipeline"),

@@ -194,6 +194,8 @@ class EventPipeline:
         self._plan_cache: dict[tuple[int, bool, bool, int], tuple[plans.Call, ...]] = {}
         self._validation_keys: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
         self._browse_keys = {event.id: plans.browse_keys(event.id) for event in catalog.events}
+        self._cache_hits = recorder.counts["cache_hits"]  # the recorder's columns grow in place
+        self._cache_misses = recorder.counts["cache_misses"]
         self.active_processors = api.processors  # processors allowed to work (fewer under api.concurrency = aimd)
         # Strategies are chosen here, once: with every one off, offers and processors keep the plain path.
         if needs_front(api):
@@ -262,11 +264,10 @@ class EventPipeline:
         """The keys the instance's cache misses (counting hits and misses)."""
         get = instance.cache.get
         missing = [key for key in keys if get(key, now) is MISS]
-        recorder = self.recorder
-        index = recorder.index(now)
-        recorder.counts["cache_hits"][index] += len(keys) - len(missing)
+        index = self.recorder.index(now)
+        self._cache_hits[index] += len(keys) - len(missing)
         if missing:
-            recorder.counts["cache_misses"][index] += len(missing)
+            self._cache_misses[index] += len(missing)
         return missing
 
     def _refill(self, instance: _Instance, key: tuple[str, str]) -> Generator[Any, Any, None]:

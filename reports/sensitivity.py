@@ -1,0 +1,73 @@
+"""The sensitivity report: a bar chart per metric from a run directory's ``sensitivity.csv``, in report.html."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from reports.html import Picture, _page
+from reports.plotting import Chart, new_figure
+from reports.write import REPORT_FILE, render
+
+__all__ = ["sensitivity_charts", "write_sensitivity_report"]
+
+
+def _rows(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "sensitivity.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _number(text: str) -> float:
+    return float(text) if text else float("nan")
+
+
+def sensitivity_charts(rows: list[dict[str, str]]) -> list[Chart]:
+    """One horizontal bar chart per metric, inputs from the most influential down."""
+    charts = []
+    morris = bool(rows) and "mu_star" in rows[0]
+    for index, metric in enumerate(dict.fromkeys(row["metric"] for row in rows)):
+        mine = [r for r in rows if r["metric"] == metric]
+        key, spread = ("mu_star", "sigma") if morris else ("st", "st_conf")
+        mine.sort(key=lambda r: np.nan_to_num(_number(r[key])))
+        figure = new_figure(8, 0.5 * len(mine) + 1.6)
+        ax = figure.add_subplot()
+        positions = np.arange(len(mine))
+        values = [_number(r[key]) for r in mine]
+        if morris:
+            ax.barh(positions, values, color="#4c72b0", label="μ* (mean |effect|)")
+            ax.plot([_number(r[spread]) for r in mine], positions, "o", color="#dd8452", label="σ (spread)")
+            ax.set_xlabel(f"{metric} per unit step of the normalised design")
+        else:
+            ax.barh(positions - 0.2, values, height=0.4, xerr=[_number(r[spread]) for r in mine],
+                    color="#4c72b0", label="total order ST")
+            ax.barh(positions + 0.2, [_number(r["s1"]) for r in mine], height=0.4,
+                    xerr=[_number(r["s1_conf"]) for r in mine], color="#55a868", label="first order S1")
+            ax.set_xlabel("share of the metric's variance")
+        ax.set_yticks(positions, [r["input"] for r in mine])
+        ax.legend(loc="lower right", fontsize=8)
+        ax.set_title(metric)
+        caption = ("Morris elementary effects: the longer the bar, the more the input moves the metric; a dot far "
+                   "right of its bar's end means interactions or curvature." if morris else
+                   "Sobol' indices with their confidence half-widths: ST counts interactions, S1 does not.")
+        charts.append(Chart(f"sensitivity-{index + 1}", f"What drives {metric}", caption, figure))
+    return charts
+
+
+def write_sensitivity_report(run_dir: str | Path, ranking: list[str]) -> Path:
+    """report.html (and a PNG per chart) inside ``run_dir``; returns the report's path."""
+    target = Path(run_dir)
+    pictures: list[Picture] = [render(chart) for chart in sensitivity_charts(_rows(target))]
+    from html import escape
+
+    from reports.html import _figures
+
+    body = [f"<h1>Sensitivity — {escape(target.name)}</h1>", "<section id=\"ranking\"><h2>Ranking</h2><ul>",
+            *[f"<li>{escape(line)}</li>" for line in ranking], "</ul></section>", *_figures(pictures),
+            "<footer>sensitivity.csv holds the indices; points.csv the inputs and metrics of every run.</footer>"]
+    for picture in pictures:
+        (target / f"{picture.slug}.png").write_bytes(picture.png)
+    report = target / REPORT_FILE
+    report.write_text(_page(f"Sensitivity — {target.name}", body), encoding="utf-8")
+    return report
