@@ -74,7 +74,7 @@ class _Processors:
         self.batch_size = dv.batch_size
         self.recorder = pipeline.recorder
         keys_per_user = dv.web_servers if not dv.affinity else 1
-        self.clients = []
+        self.user_clients = []
         for user in range(users):
             processors = len(range(user, api.processors, users))
             pacer = None
@@ -83,7 +83,7 @@ class _Processors:
                 # the web servers, so each key gets 1 / keys_per_user of them.
                 pacer = Pacer(keys_per_user * api.pacing_share * dv.requests_limit / dv.window)
             aimd = AimdLimit(processors, dv.window) if api.concurrency == "aimd" and processors else None
-            self.clients.append(UserClient(budget_from_scenario(scenario.retry),
+            self.user_clients.append(UserClient(budget_from_scenario(scenario.retry),
                                            breaker_from_scenario(scenario.retry), pacer, aimd, processors))
         for index in range(api.processors):
             self.env.process(self._processor(index % users, index // users))
@@ -91,7 +91,7 @@ class _Processors:
     # --- the processor -------------------------------------------------------------------------------------
     def _processor(self, user: int, rank: int) -> Generator[Any, Any, None]:
         queue = self.pipeline.queue
-        client = self.clients[user]
+        client = self.user_clients[user]
         while True:
             if client.aimd is not None:
                 yield from self._turn(client, rank)
@@ -115,7 +115,7 @@ class _Processors:
 
     def _set_active(self) -> None:
         self.pipeline.active_processors = sum(
-            min(c.aimd.limit, c.processors) if c.aimd is not None else c.processors for c in self.clients)
+            min(c.aimd.limit, c.processors) if c.aimd is not None else c.processors for c in self.user_clients)
 
     # --- one request through the strategies ----------------------------------------------------------------
     def _send(self, user: int, client: UserClient, rank: int, calls: tuple[Call, ...], retry: bool,

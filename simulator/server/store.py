@@ -138,6 +138,7 @@ CREATE TABLE IF NOT EXISTS settings (
 # A database written before matching rules existed keyed contacts on a UNIQUE email: rebuilt once, keeping ids
 # (registrations point at them), each row's key being its email (the rule it was matched under).
 _CONTACTS_V1 = """
+BEGIN IMMEDIATE;
 CREATE TABLE contacts_v2 (
     id         INTEGER PRIMARY KEY,
     email      TEXT NOT NULL,
@@ -153,6 +154,7 @@ INSERT INTO contacts_v2 (id, email, first_name, last_name, created_s, updated_s,
     SELECT id, email, first_name, last_name, created_s, updated_s, 'contact', email FROM contacts;
 DROP TABLE contacts;
 ALTER TABLE contacts_v2 RENAME TO contacts;
+COMMIT;
 """
 _PENDING = ("accepted", "retrying")
 _SYNCHRONOUS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
@@ -244,7 +246,7 @@ class Store:
         if contact_columns and "person_key" not in contact_columns:
             db.execute("PRAGMA foreign_keys=OFF")  # registrations keep pointing at the same contact ids
             try:
-                db.executescript(f"BEGIN IMMEDIATE;{_CONTACTS_V1}COMMIT;")
+                db.executescript(_CONTACTS_V1)  # one transaction: BEGIN … COMMIT inside
             finally:
                 db.execute("PRAGMA foreign_keys=ON")
         db.executescript(_PEOPLE)
