@@ -127,6 +127,8 @@ HEADLINE: tuple[Metric, ...] = (
     Metric("p95", "Time to created p95", _number("time_to_created_s.p95"), format_duration, "lower", short="p95"),
     Metric("p99", "Time to created p99", _number("time_to_created_s.p99"), format_duration, "lower", short="p99"),
     Metric("max", "Time to created max", _number("time_to_created_s.max"), format_duration, "lower", False),
+    Metric("last_created", "Last created (from the start of the run)", _number("last_created_s"), format_duration,
+           "lower", False, short="Last created"),
     Metric("drain", "Drain time after the last arrival", _number("throughput.drain_s"), format_duration, "lower",
            short="Drain"),
     Metric("mean_created", "Mean created per second", _number("throughput.mean_created_per_s"), format_rate,

@@ -38,7 +38,7 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_single_run_report_is_written_into_the_run_directory(single: tuple[Path, str]) -> None:
     report, _ = single
     assert report.name == "report.html"
-    for slug in ("throughput", "throttling", "cache", "latency"):
+    for slug in ("cumulative", "throughput", "throttling", "cache", "latency"):
         png = report.parent / f"{slug}.png"
         assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -56,7 +56,7 @@ def test_headline_table_comes_first_then_verdict_then_figures(single: tuple[Path
 def test_one_embedded_png_per_figure_each_with_a_caption(single: tuple[Path, str]) -> None:
     _, html = single
     images = decode_images(html)
-    assert len(images) == html.count("<img ") == html.count("<figcaption>") == 4
+    assert len(images) == html.count("<img ") == html.count("<figcaption>") == 5
     for png in images:
         pixels = mpimg.imread(io.BytesIO(png), format="png")
         assert pixels.shape[0] > 300 and pixels.shape[1] > 600
