@@ -225,11 +225,20 @@ def draw_cdf(ax: Axes, seconds: np.ndarray, share: np.ndarray, **style: object) 
 
 def style_cdf_axes(ax: Axes, top_s: float | None = None) -> None:
     """Axes of a time-to-created CDF (linear time ticked in s / min / h, share created), in a run's figure and
-    in comparisons; ``top_s`` defaults to the slowest time drawn."""
+    in comparisons; ``top_s`` defaults to the slowest time drawn. Call it after drawing the curves: each is
+    continued flat (dotted) to the right edge, since the share created stays where it ended."""
     if top_s is None:
         drawn = ax.dataLim.x1
         top_s = float(drawn) if np.isfinite(drawn) and drawn > 0 else 1.0
     set_duration_axis(ax, top_s)
+    right_s = ax.get_xlim()[1]
+    for line in list(ax.get_lines()):
+        # A variant that created its last record early (or created few) ends near x = 0 on a linear axis, where
+        # it would vanish into the spine: continue its final share, dotted, to the right edge.
+        x, y = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+        if x.size and x[-1] < right_s:
+            ax.plot([x[-1], right_s], [y[-1], y[-1]], color=line.get_color(), ls=":", lw=line.get_linewidth(),
+                    label="_continued")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("time from submission to created record")

@@ -32,6 +32,7 @@ def compare(
                                                   "(default runs/compare-<name>-<UTC time>/).")] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel processes (default: one per core).")] = None,
     report: Annotated[bool, typer.Option(help="Write the comparison report.")] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite the runs in an existing --out directory.")] = False,
 ) -> None:
     """Run every combination of the --vary values and compare them side by side."""
     try:
@@ -39,6 +40,7 @@ def compare(
         scenarios = resolve_variants(scenario, overrides, seed)
     except (SweepError, ScenarioError) as exc:
         console.fail(str(exc))
+    console.check_out(out, force, nested=True)
     name = scenarios[0].name
     if out is None:
         out = Path("runs") / f"compare-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from stampede.outdir import OutDirError, check_out_dir, make_out_dir
+
 # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 out = Console() if sys.stdout.isatty() else Console(width=140)
@@ -44,8 +46,10 @@ def progress(label: str, enabled: bool = True) -> Iterator[Callable[[float, floa
 def run_directory(out_dir: Path | None, name: str) -> Path:
     """``out_dir`` (created if absent), else ``runs/<name>-<UTC yyyymmddThhmmss>/`` made unique."""
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return out_dir
+        try:
+            return make_out_dir(out_dir)
+        except OutDirError as exc:
+            fail(str(exc))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     base = Path("runs") / f"{name}-{stamp}"
     candidate, n = base, 1
@@ -54,6 +58,15 @@ def run_directory(out_dir: Path | None, name: str) -> Path:
         candidate = base.with_name(f"{base.name}-{n}")
     candidate.mkdir(parents=True)
     return candidate
+
+
+def check_out(out_dir: Path | None, force: bool, nested: bool = False) -> None:
+    """Refuse a --out that cannot hold the run (a file, unwritable, or a run already without --force),
+    before any work starts."""
+    try:
+        check_out_dir(out_dir, force=force, nested=nested)
+    except OutDirError as exc:
+        fail(str(exc))
 
 
 def write_files(run_dir: Path, files: dict[str, str]) -> None:

@@ -38,6 +38,7 @@ def load(
         help="Host name workers use to reach this machine (default: its host name).")] = None,
     master_port: Annotated[int, typer.Option(help="Locust master port (0: a free one).")] = 0,
     report: Annotated[bool, typer.Option(help="Write report.html and figures into the run directory.")] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
 ) -> None:
     """Serve the scenario live, load it with Locust, wait for it to settle, and write a live run directory."""
     overrides = list(set_ or [])
@@ -63,6 +64,7 @@ def load(
     if bind not in ("127.0.0.1", "localhost", "::1") and expect_workers <= 0:
         console.fail(f"--bind {bind}: listening beyond loopback is only for workers on other machines; add "
                      "--expect-workers N")
+    console.check_out(out, force)
     run_dir = console.run_directory(out, resolved.name)
     settings = LoadSettings(resolved, run_dir, resolved.load.time_scale, processes=processes,
                             expect_workers=expect_workers, bind_host=bind, advertise_host=advertise,

@@ -25,6 +25,7 @@ def simulate(
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<name>-<UTC time>/).")] = None,
     report: Annotated[bool, typer.Option(help="Write report.html and figures into the run directory.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table; print the run directory only.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
 ) -> None:
     """Run a scenario in virtual time and write its run directory."""
     overrides = list(set_ or [])
@@ -32,6 +33,7 @@ def simulate(
         resolved = load_scenario(scenario, overrides, seed)
     except ScenarioError as exc:
         console.fail(str(exc))
+    console.check_out(out, force)
     with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
         run = run_virtual(resolved, advance, overrides=overrides)
     run_dir = console.run_directory(out, resolved.name)

@@ -214,7 +214,11 @@ def test_the_cdf_is_drawn_on_a_linear_axis_in_minutes_and_hours(run: reports.Run
     figure = latency_figure(run)
     left = figure.axes[0]
     assert left.get_xscale() == "linear"
-    [line] = left.get_lines()
+    [line] = [drawn for drawn in left.get_lines() if drawn.get_label() != "_continued"]
+    for continued in [drawn for drawn in left.get_lines() if drawn.get_label() == "_continued"]:
+        # The final share carries on to the right edge, so a curve that ends early stays visible.
+        assert list(continued.get_ydata()) == [cdf.share[-1]] * 2
+        assert continued.get_xdata()[-1] == pytest.approx(left.get_xlim()[1])
     np.testing.assert_allclose(line.get_xdata()[1:], cdf.seconds)
     np.testing.assert_allclose(line.get_ydata()[1:], cdf.share)
     assert line.get_xdata()[0] == 0 and line.get_ydata()[0] == 0

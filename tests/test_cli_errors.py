@@ -1,0 +1,132 @@
+"""Each refused input of the command line: one line naming the option and a good value, a non-zero exit, no
+traceback, and nothing written (no run directory, no database, no report)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STAMPEDE = Path(sys.executable).with_name("stampede")
+
+pytestmark = pytest.mark.slow  # each case starts the command line in a process
+
+TINY = """
+name = "tiny"
+horizon = "30m"
+[catalog]
+events = 1
+capacity = 0
+[workload]
+shape = "constant"
+rate = 2
+duration = "1m"
+browse_per_submission = 0
+"""
+
+
+def stampede(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(STAMPEDE), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {path.relative_to(folder) for path in folder.rglob("*")}
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got {lines!r}"
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+# --- stampede serve: ports ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1"])
+def test_serve_refuses_a_port_out_of_range(tmp_path: Path, port: str) -> None:
+    before = files_under(tmp_path)
+    result = stampede("serve", "--port", port, cwd=tmp_path)
+    assert_one_line_error(result, f"--port {port}", "1–65535", "0 for any free port")
+    assert files_under(tmp_path) == before
+
+
+def test_serve_on_a_busy_port_says_so_and_leaves_no_database(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = stampede("serve", "--port", str(port), cwd=tmp_path)
+        explicit = stampede("serve", "--port", str(port), "--db", str(tmp_path / "mine.db"), cwd=tmp_path)
+    for answer in (result, explicit):
+        assert_one_line_error(answer, f"port {port} is in use — choose another with --port, or 0 for a free one")
+    assert files_under(tmp_path) == set(), "a failed start left files behind (the store opened before binding)"
+
+
+# --- --out ---------------------------------------------------------------------------------------------------
+
+
+def test_simulate_out_onto_a_file_is_refused(tiny: Path, tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# keep me\n")
+    before = files_under(tmp_path)
+    result = stampede("simulate", str(tiny), "--out", "README.md", cwd=tmp_path)
+    assert_one_line_error(result, "--out README.md", "is a file, not a directory")
+    assert files_under(tmp_path) == before and (tmp_path / "README.md").read_text() == "# keep me\n"
+
+
+def test_report_out_where_nothing_can_be_written_is_one_line(tmp_path: Path) -> None:
+    from fixtures_runs import make_run
+
+    run_dir = make_run(tmp_path, "one", submissions=100)
+    before = files_under(tmp_path)
+    result = stampede("report", str(run_dir), "--out", "/proc/x", cwd=tmp_path)
+    assert_one_line_error(result, "--out /proc/x", "cannot write in /proc")
+    assert files_under(tmp_path) == before
+
+
+def test_an_existing_run_directory_is_refused_unless_forced(tiny: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text('{"name": "earlier"}\n')
+    before = files_under(tmp_path)
+    for command in (["simulate", str(tiny)], ["compare", str(tiny), "--vary", "retry.policy=none,fixed"]):
+        result = stampede(*command, "--out", str(run_dir), "--no-report", cwd=tmp_path)
+        assert_one_line_error(result, f"--out {run_dir}", "already holds a run (summary.json)", "--force")
+        assert files_under(tmp_path) == before
+    forced = stampede("simulate", str(tiny), "--out", str(run_dir), "--no-report", "--force", "--quiet", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert '"name": "tiny"' in (run_dir / "summary.json").read_text()
+
+
+def test_compare_refuses_a_directory_of_earlier_variants(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    (out / "policy-none").mkdir(parents=True)
+    (out / "policy-none" / "summary.json").write_text("{}\n")
+    result = stampede("compare", str(tiny), "--vary", "retry.policy=none,fixed", "--out", str(out), cwd=tmp_path)
+    assert_one_line_error(result, "already holds a run (policy-none/summary.json)")
+
+
+def test_report_over_another_run_needs_force_but_its_own_directory_does_not(tmp_path: Path) -> None:
+    from fixtures_runs import make_run
+
+    first, second = make_run(tmp_path, "first", submissions=100), make_run(tmp_path, "second", submissions=100)
+    refused = stampede("report", str(first), "--out", str(second), cwd=tmp_path)
+    assert_one_line_error(refused, f"--out {second}", "already holds a run", "--force")
+    assert not (second / "report.html").exists()
+    own = stampede("report", str(first), "--out", str(first), cwd=tmp_path)
+    assert own.returncode == 0, own.stderr
+    assert (first / "report.html").is_file()
