@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,30 @@ def _split_url(url: str) -> tuple[str, str | None]:
                      "https://public-eur.mkt.dynamics.com (or the base URL with /api/v1.0/orgs/<org>/eventmanagement/)")
     match = _ORG_IN_PATH.match(parts.path)
     return f"{parts.scheme}://{parts.netloc}", match.group(1) if match else None
+
+
+# Schemathesis runs each operation once per phase — the contract's examples, coverage, fuzzing — then the
+# stateful sequences once; a phase with nothing to do is skipped, so the bar may finish early, never late.
+_PHASES_PER_OPERATION = 3
+
+
+def _scenario_count(contract_path: Path) -> int:
+    from conformance.runner import contract_operations
+
+    contract = json.loads(contract_path.read_text(encoding="utf-8"))
+    return len(contract_operations(contract)) * _PHASES_PER_OPERATION + 1
+
+
+def _check_reachable(url: str, base_url: str, timeout_s: float = 10.0) -> None:
+    """Fail fast, in one line, when nothing answers at the URL: before any per-operation row is printed."""
+    import httpx
+
+    try:
+        httpx.get(base_url, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        console.fail(f"--url {url}: cannot reach {base_url} ({reason}); check the address and that the API is up, "
+                     "or leave out --url to test a local mock")
 
 
 def conform(
@@ -64,6 +89,7 @@ def conform(
         if not token or not org_id:
             console.fail("--url needs --token (the web application's emApplicationtoken) and --org (the "
                          "organization id), e.g. --url https://public-eur.mkt.dynamics.com --token … --org …")
+        _check_reachable(url, base_url)
         target = Target(base_url, token, org_id, origin, "the given URL")
         pace: str | None = rate_limit or "auto"
     else:
@@ -78,7 +104,7 @@ def conform(
     try:
         console.err.print(f"testing {target.base_url} ({target.description}) against {contract_path} …",
                           highlight=False)
-        with console.count_progress("conformance scenarios", None) as advance:
+        with console.count_progress("conformance scenarios", _scenario_count(contract_path)) as advance:
             report = run_conformance(target, contract_path=contract_path, max_examples=max_examples,
                                      rate_limit=pace, seed=seed, on_scenario=lambda label: advance())
     finally:

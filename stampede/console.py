@@ -88,11 +88,17 @@ def count_progress(label: str, total: int | None) -> Iterator[Callable[[], None]
     if not err.is_terminal:
         yield lambda: None
         return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), console=err, transient=True)
+    counter = "{task.completed}/{task.total}" if total is not None else "{task.completed}"
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(counter), TimeElapsedColumn(),
+                   console=err, transient=True)
     with bar:
         task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
+
+        def advance() -> None:  # an estimate of the total (conform's phases) may be passed: never overshoot it
+            done = bar.tasks[0].completed + 1
+            bar.update(task, completed=done if total is None else min(done, total))
+
+        yield advance
 
 
 def print_comparison(rows: list[tuple[str, dict[str, Any]]]) -> None:
@@ -113,14 +119,18 @@ def print_plan(result: dict[str, Any]) -> None:
     for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
         table.add_column(column, justify="right")
     for row in result["tried"]:
-        table.add_row(str(row["value"]), f"{row['metric']:g}", "yes" if row["met"] else "no",
+        table.add_row(row.get("value_text", str(row["value"])), f"{row['metric']:g}", "yes" if row["met"] else "no",
                       f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
     out.print(table)
+    analytic = result.get("analytic_text", result["analytic_value"])
+    bound = ("no analytic minimum: the ceiling never covers the demand in this range"
+             if result["analytic_value"] is None else f"analytic minimum, ceiling ≥ mean demand: {analytic}")
+    within = f" (to within {result['tolerance_text']})" if "tolerance_text" in result else ""
     if result["value"] is None:
-        out.print(f"[bold red]no value in the range meets the SLO[/] (analytic minimum: {result['analytic_value']})")
+        out.print(f"[bold red]no value in the range meets the SLO[/] ({bound})", highlight=False)
     else:
-        out.print(f"[bold]smallest {result['key']} meeting the SLO: {result['value']}[/] "
-                  f"(analytic minimum, ceiling ≥ mean demand: {result['analytic_value']})")
+        out.print(f"[bold]smallest {result['key']} meeting the SLO: {result.get('value_text', result['value'])}"
+                  f"{within}[/] ({bound})", highlight=False)
 
 
 def _fmt_s(seconds: float | None) -> str:

@@ -130,3 +130,79 @@ def test_report_over_another_run_needs_force_but_its_own_directory_does_not(tmp_
     own = stampede("report", str(first), "--out", str(first), cwd=tmp_path)
     assert own.returncode == 0, own.stderr
     assert (first / "report.html").is_file()
+
+
+# --- stampede plan -------------------------------------------------------------------------------------------
+
+# 8/s against one app user's ceiling of 6000 / 300 s ÷ 3 calls = 6.67/s: no app_users in 1..1 covers it.
+ABOVE_ONE_USER = """
+name = "above-one-user"
+horizon = "1h"
+[catalog]
+events = 1
+capacity = 0
+session_capacity = 0
+[workload]
+shape = "constant"
+rate = 8
+duration = "2m"
+browse_per_submission = 0
+[workload.mix]
+event = 1.0
+session = 0.0
+waitlist = 0.0
+[api]
+processors = 16
+"""
+
+
+@pytest.mark.parametrize(("search", "fragment"), [
+    ("dataverse.app_users=16..1", "the range is reversed (16 is above 1)"),
+    ("retry.cap=10m..1m", "the range is reversed (10m is above 1m)"),
+    ("retry.cap=1m..later", "expected key=LOW..HIGH with numbers or durations"),
+])
+def test_plan_refuses_a_bad_range_in_one_line(tiny: Path, tmp_path: Path, search: str, fragment: str) -> None:
+    before = files_under(tmp_path)
+    result = stampede("plan", str(tiny), "--slo", "time_to_created_s.p95<=900", "--search", search, cwd=tmp_path)
+    assert_one_line_error(result, f"--search {search!r}", fragment)
+    assert files_under(tmp_path) == before
+
+
+def test_plan_says_when_there_is_no_analytic_minimum(tmp_path: Path) -> None:
+    scenario = tmp_path / "above.toml"
+    scenario.write_text(ABOVE_ONE_USER)
+    result = stampede("plan", str(scenario), "--slo", "time_to_created_s.p95<=0.001", "--search",
+                      "dataverse.app_users=1..1", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "no analytic minimum: the ceiling never covers the demand in this range" in text
+    assert "None" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_plan_bisects_a_duration_to_the_tolerance(tiny: Path, tmp_path: Path) -> None:
+    # tiny's demand (2/s) is far under one user's ceiling, so every retry cap meets the SLO: the answer is
+    # the bottom of the range, found after probing the top and the bottom only.
+    result = stampede("plan", str(tiny), "--slo", "submissions.dead_lettered==0", "--search", "retry.cap=1m..10m",
+                      "--tolerance", "30s", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    answer = json.loads(result.stdout)
+    assert answer["value"] == 60.0 and answer["value_text"] == "1m" and answer["kind"] == "duration"
+    assert answer["tolerance"] == 30.0
+    assert [row["value"] for row in answer["tried"]] == [60.0, 600.0]
+    assert answer["analytic_value"] == 60.0
+
+
+# --- stampede conform ----------------------------------------------------------------------------------------
+
+
+def test_conform_against_a_dead_url_fails_fast_in_one_line(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        result = stampede("conform", "--url", url, "--token", "t", "--org", "o", "--junit", "out/junit.xml",
+                          cwd=tmp_path)
+    assert_one_line_error(result, f"--url {url}: cannot reach {url}", "Connection refused")
+    assert "untested" not in result.stdout and result.stdout == ""
+    assert files_under(tmp_path) == set()
