@@ -19,6 +19,7 @@ __all__ = [
     "format_number",
     "format_rate",
     "format_share",
+    "registration_settings",
     "show_value",
     "throttled_share",
 ]
@@ -86,6 +87,18 @@ def throttled_share(run: RunData) -> float | None:
     return float(throttled) / float(admitted + throttled)
 
 
+def registration_settings(run: RunData) -> str | None:
+    """Which audience registrations make and how people are matched ("contacts, matched by email, 2 consent
+    purposes"); None for a run made before ``[registration]`` existed."""
+    audience = run.summary_value("registration.audience")
+    if audience is None:
+        return None
+    matching = run.summary_value("registration.matching")
+    text = f"{audience}s, " + ("never matched" if matching == "none" else f"matched by {matching}")
+    purposes = run.summary_value("registration.consent_purposes") or 0
+    return text + (f", {purposes} consent purpose{'s' if purposes != 1 else ''}" if purposes else "")
+
+
 def _number(dotted: str) -> Callable[[RunData], float | None]:
     def read(run: RunData) -> float | None:
         value = run.summary_value(dotted)
@@ -143,6 +156,8 @@ HEADLINE: tuple[Metric, ...] = (
            short="429 share"),
     Metric("binding", "Binding Dataverse limit", lambda run: run.summary_value("dataverse.binding_limit"), str,
            short="Binding"),
+    Metric("audience", "Registrations make (audience, matching rule)", registration_settings, str,
+           in_comparison=False),  # a comparison names its varied settings already
     Metric("hit_ratio", "Cache hit ratio", _number("cache.hit_ratio"), format_share, "higher", short="Hit ratio"),
     Metric("attempts", "Attempts per created registration", _number("attempts_per_created"),
            lambda v: f"{v:.2f}", "lower", short="Attempts"),

@@ -1,10 +1,14 @@
 """The Dataverse calls one submission costs: validation reads (served by the read cache when warm) and the
 background processor's writes.
 
-How many calls a registration takes is undocumented (reference §4.2); the model's cost is the scenario's
-``[dataverse.plan]`` table, per attendee:
+How many calls a registration takes is undocumented (reference §4.2); the model's cost derives from the
+tenant's ``[registration]`` settings, with the scenario's ``[dataverse.plan]`` table applied on top, per
+attendee (:func:`call_plan` resolves the two):
 
-- every attendee: ``contact_match`` reads (matching rule) + ``contact_write`` writes (create or update);
+- every attendee: ``contact_match`` reads (the matching rule's query: 1, or 0 under ``matching = "none"``,
+  which matches nobody) + ``contact_write`` writes (create or update) — of a contact or a lead, as
+  ``registration.audience`` says — + ``consent`` writes (one per purpose of the compliance profile:
+  ``registration.consent_purposes``);
 - event registration: ``registration`` writes; session registration: also ``per_session`` × sessions named;
 - waitlisted (asked for, or the event is full and has a waitlist): ``waitlist_item`` writes instead of the
   registration and its sessions;
@@ -15,18 +19,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.consent import CONSENT_TABLE
 from simulator.scenario import Plan as PlanSettings
 from simulator.scenario import Scenario
 
 __all__ = [
     "Call",
+    "CallPlan",
     "KINDS",
+    "call_plan",
     "calls_for",
     "validation_keys",
     "browse_keys",
     "mean_calls_per_submission",
     "mean_reads_per_submission",
     "capacity",
+    "registration_summary",
 ]
 
 KINDS = ("event", "session", "waitlist", "paid")
@@ -48,14 +56,53 @@ WAITLIST_ITEM = Call("msevtmgt_waitlistitem", write=True)
 PURCHASE = Call("msevtmgt_eventpurchase", write=True)
 ATTENDEE_PASS = Call("msevtmgt_attendeepass", write=True)
 VALIDATION_READ = Call("validation_read", write=False)
+LEAD_MATCH = Call("lead_match", write=False)
+LEAD_WRITE = Call("lead", write=True)
+CONSENT = Call(CONSENT_TABLE, write=True)
 
 
-def calls_for(plan: PlanSettings, *, sessions: int, waitlisted: bool, paid: bool, attendees: int = 1
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """The calls per attendee once ``[registration]`` and ``[dataverse.plan]`` are resolved (every count
+    known): what the processors execute and the analytic ceiling counts."""
+
+    contact_match: int = 1
+    contact_write: int = 1
+    consent: int = 0
+    registration: int = 1
+    per_session: int = 1
+    waitlist_item: int = 1
+    purchase: int = 1
+    attendee_pass: int = 1
+    audience: str = "contact"  # contact | lead: which table the match reads and the write go to
+
+
+def call_plan(scenario: Scenario) -> CallPlan:
+    """The scenario's plan: derived from ``[registration]`` (the match read, none under ``matching = "none"``;
+    one consent write per purpose), then ``[dataverse.plan]``'s explicit counts on top."""
+    settings: PlanSettings = scenario.dataverse.plan
+    registration = scenario.registration
+    derived_match = 0 if registration.matching == "none" else 1
+    return CallPlan(
+        contact_match=derived_match if settings.contact_match is None else settings.contact_match,
+        contact_write=settings.contact_write,
+        consent=registration.consent_purposes if settings.consent is None else settings.consent,
+        registration=settings.registration,
+        per_session=settings.per_session,
+        waitlist_item=settings.waitlist_item,
+        purchase=settings.purchase,
+        attendee_pass=settings.attendee_pass,
+        audience=registration.audience,
+    )
+
+
+def calls_for(plan: CallPlan, *, sessions: int, waitlisted: bool, paid: bool, attendees: int = 1
               ) -> tuple[Call, ...]:
-    """The processor's calls for one submission, in the order it makes them: per attendee the contact match
-    and write, then the registration (or waitlist item) and, paid, purchase and pass; ``per_session`` for each
-    of the ``sessions`` named across all attendees."""
-    per_attendee = [CONTACT_MATCH] * plan.contact_match + [CONTACT_WRITE] * plan.contact_write
+    """The processor's calls for one submission, in the order it makes them: per attendee the contact (or
+    lead) match and write and the consent records, then the registration (or waitlist item) and, paid,
+    purchase and pass; ``per_session`` for each of the ``sessions`` named across all attendees."""
+    match, write = (LEAD_MATCH, LEAD_WRITE) if plan.audience == "lead" else (CONTACT_MATCH, CONTACT_WRITE)
+    per_attendee = [match] * plan.contact_match + [write] * plan.contact_write + [CONSENT] * plan.consent
     if waitlisted:
         per_attendee += [WAITLIST_ITEM] * plan.waitlist_item
     else:
@@ -88,7 +135,7 @@ def browse_keys(event_id: str) -> tuple[tuple[str, str], ...]:
 
 def mean_calls_per_submission(scenario: Scenario) -> float:
     """Expected processor calls per accepted submission under the scenario's mix (cache reads excluded)."""
-    plan = scenario.dataverse.plan
+    plan = call_plan(scenario)
     mix = scenario.workload.mix
     events = scenario.catalog.events
     paid_share = scenario.catalog.paid_events / events
@@ -128,4 +175,18 @@ def capacity(scenario: Scenario) -> dict[str, float]:
         "requests_per_s_ceiling": round(requests_per_s, 6),
         "calls_per_registration": round(calls, 6),
         "ceiling_created_per_s": round(requests_per_s / calls, 6) if calls else 0.0,
+    }
+
+
+def registration_summary(scenario: Scenario) -> dict[str, object]:
+    """The ``registration`` block of summary.json: the settings a run was made under and what each attendee
+    costs because of them."""
+    registration = scenario.registration
+    plan = call_plan(scenario)
+    return {
+        "audience": registration.audience,
+        "matching": registration.matching,
+        "consent_purposes": registration.consent_purposes,
+        "match_reads_per_attendee": plan.contact_match,
+        "consent_writes_per_attendee": plan.consent,
     }

@@ -190,15 +190,17 @@ class Latencies(_Section):
 
 
 class Plan(_Section):
-    """Dataverse calls per attendee (see simulator/plan.py for how they are spent)."""
+    """Dataverse calls per attendee (see simulator/plan.py for how they are spent). ``contact_match`` and
+    ``consent`` left unset follow ``[registration]``; a number set here overrides that."""
 
-    contact_match: int = Field(1, ge=0)
+    contact_match: int | None = Field(None, ge=0)  # unset: 1 read, none under registration.matching = "none"
     contact_write: int = Field(1, ge=0)
     registration: int = Field(1, ge=0)
     per_session: int = Field(1, ge=0)
     waitlist_item: int = Field(1, ge=0)
     purchase: int = Field(1, ge=0)  # paid events: msevtmgt_eventpurchase
     attendee_pass: int = Field(1, ge=0)  # paid events: msevtmgt_attendeepass
+    consent: int | None = Field(None, ge=0)  # consent writes; unset: registration.consent_purposes
 
 
 class Dataverse(_Section):
@@ -236,6 +238,25 @@ class Fault(_Section):
         return self
 
 
+class Registration(_Section):
+    """The tenant's event registration settings (Settings > Event management > Event registration settings),
+    which the event API applies to every submission: who counts as the same person, whether registrations
+    make contacts or leads, and the compliance profile's consent purposes (simulator/matching.py, consent.py)."""
+
+    audience: Literal["contact", "lead"] = "contact"
+    matching: Literal["email", "email+name", "none"] = "email"  # unset: the audience's RTM default (below)
+    consent_purposes: int = Field(0, ge=0)  # consent records each attendee writes, one per purpose
+
+    @model_validator(mode="before")
+    @classmethod
+    def _audience_default_matching(cls, data: Any) -> Any:
+        # RTM's defaults differ by audience: contacts "Update contact using email", leads "Always create a new
+        # record" (scenarios/README.md cites the source).
+        if isinstance(data, dict) and "matching" not in data:
+            return {**data, "matching": "none" if data.get("audience") == "lead" else "email"}
+        return data
+
+
 class Load(_Section):
     """How ``stampede load`` drives the scenario over real HTTP; simulated runs ignore this section."""
 
@@ -257,6 +278,7 @@ class Scenario(_Section):
     retry: Retry = Field(default_factory=lambda: Retry())
     dataverse: Dataverse = Field(default_factory=lambda: Dataverse())
     faults: list[Fault] = Field(default_factory=list)
+    registration: Registration = Field(default_factory=lambda: Registration())
     load: Load = Field(default_factory=lambda: Load())
 
 

@@ -206,6 +206,8 @@ def make_run(
         "last_created_s": last_created,
         "bin_s": bin_s,
         "overrides": [f"retry.policy={policy}"],
+        "registration": {"audience": "contact", "matching": "email", "consent_purposes": 0,
+                         "match_reads_per_attendee": 1, "consent_writes_per_attendee": 0},
         "rejected_by": {"validation read throttled (429)": counts["rejected"]} if counts["rejected"] else {},
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -5,10 +5,14 @@ model, checked in its SQLite store."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 from live_support import Live, live, person, query, registration, wait_for
+
+from simulator import consent
+from simulator.server.errors import ConfigurationError
 
 pytestmark = pytest.mark.anyio
 
@@ -84,3 +88,75 @@ async def test_the_same_email_twice_in_one_request_is_refused(tmp_path: Path) ->
                                                                 person("Ada@contoso.com", firstName="Augusta")))
         assert answer.status_code == 400 and answer.json()["type"] == "DuplicateAttendee"
         assert query(mock.db, "SELECT COUNT(*) FROM submissions") == [(0,)]
+
+
+# --- the tenant's [registration] settings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("matching", "contacts"), [("email", 1), ("email+name", 1), ("none", 2)])
+async def test_two_registrations_of_one_person_make_the_contacts_the_rule_says(tmp_path: Path, matching: str,
+                                                                              contacts: int) -> None:
+    async with live(tmp_path, {"catalog": {"events": 2}, "registration": {"matching": matching}}) as mock:
+        for event, email in (("launch-001", "ada@contoso.com"), ("launch-002", "Ada@Contoso.com")):
+            answer = await mock.register(event, registration(person(email)))
+            assert answer.status_code == 202, answer.text
+            await created(mock, answer.json()["submissionId"])
+        assert query(mock.db, "SELECT COUNT(*) FROM contacts") == [(contacts,)]
+        assert query(mock.db, "SELECT COUNT(*) FROM event_registrations") == [(2,)]
+        summary = json.loads(mock.served.model.run_files()["summary.json"])["registration"]
+        assert (summary["matching"], summary["audience"], summary["people"]) == (matching, "contact", contacts)
+
+
+async def test_under_none_the_same_person_twice_for_one_event_is_two_registrations(tmp_path: Path) -> None:
+    """No rule matches anybody: the second registration is a new contact, so it is not a duplicate."""
+    async with live(tmp_path, {"catalog": {"events": 1}, "registration": {"matching": "none"}}) as mock:
+        for _ in range(2):
+            answer = await mock.register("launch-001", registration(person("ada@contoso.com")))
+            await created(mock, answer.json()["submissionId"])
+        assert query(mock.db, "SELECT COUNT(*) FROM contacts") == [(2,)]
+        count = await mock.client.get(mock.api("events/launch-001/registrations/count"))
+        assert count.json() == 2
+
+
+async def test_a_lead_audience_stores_leads_matched_by_its_default_rule(tmp_path: Path) -> None:
+    """audience = "lead" without a rule takes RTM's lead default, "Always create a new record"."""
+    async with live(tmp_path, {"catalog": {"events": 1}, "registration": {"audience": "lead"}}) as mock:
+        for _ in range(2):
+            answer = await mock.register("launch-001", registration(person("ada@contoso.com")))
+            await created(mock, answer.json()["submissionId"])
+        assert query(mock.db, "SELECT COUNT(*) FROM leads") == [(2,)]
+        assert query(mock.db, "SELECT COUNT(*) FROM contacts WHERE audience = 'contact'") == [(0,)]
+        counts = mock.served.store.counts()
+        assert (counts["leads"], counts["contacts"]) == (2, 0)
+        assert json.loads(mock.served.model.run_files()["summary.json"])["registration"]["audience"] == "lead"
+
+
+async def test_consent_answers_become_one_record_per_purpose_and_email(tmp_path: Path) -> None:
+    purposes = consent.purpose_ids(3)
+    async with live(tmp_path, {"catalog": {"events": 2}, "registration": {"consent_purposes": 3}}) as mock:
+        first = person("ada@contoso.com", responses=[consent.consent_response(purposes[0], True),
+                                                     consent.consent_response(purposes[1], False),
+                                                     {"id": "jobtitle", "value": "Engineer"}])
+        answer = await mock.register("launch-001", registration(first))
+        await created(mock, answer.json()["submissionId"])
+        # the same email again, answering only the third purpose: the earlier answers stay
+        again = person("ADA@contoso.com", responses=[consent.consent_response(purposes[2], True)])
+        answer = await mock.register("launch-002", registration(again))
+        await created(mock, answer.json()["submissionId"])
+        rows = dict(query(mock.db, "SELECT purpose_id, opted_in FROM consents WHERE contact_point = ?",
+                          ("ada@contoso.com",)))
+        assert rows == {purposes[0]: 1, purposes[1]: 0, purposes[2]: 1}
+        responses = query(mock.db, "SELECT responses FROM event_registrations ORDER BY created_s")
+        assert "jobtitle" in responses[0][0]  # the contract's responses are stored as they were
+
+
+async def test_a_database_refuses_to_serve_under_another_rule(tmp_path: Path) -> None:
+    async with live(tmp_path, {"catalog": {"events": 1}}) as mock:
+        answer = await mock.register("launch-001", registration(person("ada@contoso.com")))
+        await created(mock, answer.json()["submissionId"])
+    with pytest.raises(ConfigurationError) as refused:
+        async with live(tmp_path, {"catalog": {"events": 1}, "registration": {"matching": "none"}}):
+            pass
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert 'registration.matching = "email", not "none"' in message

@@ -27,6 +27,7 @@ from simulator import plan as plans
 from simulator.cache import MISS, ReadCache, cache_from_scenario
 from simulator.catalog import Catalog, Event
 from simulator.engine.dataverse import DataverseModel, Failed
+from simulator.matching import People
 from simulator.records import Recorder
 from simulator.retry import AdaptiveThrottle, RetryPolicy, RetryState, policy_from_scenario
 from simulator.scenario import Scenario, format_duration
@@ -61,6 +62,7 @@ class Offer:
     submission_id: str | None = None  # the live server's id; simulated runs number their submissions
     attendees: int = 1
     invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
+    people: tuple[tuple[str, str, str], ...] = ()  # (email, first, last) per attendee, when the caller named them
 
 
 @dataclass(slots=True)
@@ -165,6 +167,8 @@ class EventPipeline:
         self.validating = 0
         self.arrivals_done = False
         self.settled = env.event()
+        self.call_plan = plans.call_plan(scenario)
+        self.people = People(scenario.registration.matching)  # matched or created by offers naming attendees
         self._plan_cache: dict[tuple[int, bool, bool, int], tuple[plans.Call, ...]] = {}
         self._validation_keys: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
         self._browse_keys = {event.id: plans.browse_keys(event.id) for event in catalog.events}
@@ -325,7 +329,7 @@ class EventPipeline:
         shape = (len(offer.session_ids), waitlisted, offer.event.paid, offer.attendees)
         calls = self._plan_cache.get(shape)
         if calls is None:
-            calls = plans.calls_for(self.scenario.dataverse.plan, sessions=shape[0], waitlisted=waitlisted,
+            calls = plans.calls_for(self.call_plan, sessions=shape[0], waitlisted=waitlisted,
                                     paid=offer.event.paid, attendees=offer.attendees)
             self._plan_cache[shape] = calls
         return calls
@@ -384,6 +388,8 @@ class EventPipeline:
                 return
             submission.attempts += 1
         self.recorder.created(submission.number, env.now, submission.attempts)
+        for who in submission.offer.people:
+            self.people.match(*who)
         if self.journal is not None:
             self.journal.created(submission, env.now)
         self._leave()

@@ -11,7 +11,7 @@ import simpy
 
 from simulator.engine.model import Model, build_model
 from simulator.engine.workload import workload
-from simulator.plan import capacity
+from simulator.plan import capacity, registration_summary
 from simulator.records import Recorder, summarize
 from simulator.scenario import Scenario
 
@@ -53,6 +53,7 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     summary = summarize(
         model.recorder, name=scenario.name, mode="simulated", seed=scenario.seed, simulated_s=simulated_s,
         wall_s=wall_s, capacity=capacity(scenario),
-        extra={"overrides": list(overrides or []), "validating_at_end": model.pipeline.validating},
+        extra={"overrides": list(overrides or []), "validating_at_end": model.pipeline.validating,
+               "registration": registration_summary(scenario)},
     )
     return VirtualRun(scenario, model.recorder, summary, simulated_s, wall_s, events)

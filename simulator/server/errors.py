@@ -4,7 +4,9 @@
     ├── ConfigurationError      create_app was given settings it cannot serve with (also a ValueError)
     ├── ApiError                an HTTP error answer: status, type, message, field, extra headers
     └── StoreError              the SQLite store cannot do what was asked
-        └── UnknownSubmission   no submission has that id
+        ├── UnknownSubmission   no submission has that id
+        └── StoreSettingsMismatch  the database was written under other registration settings (also a
+                                   ConfigurationError)
 
 Error bodies never carry a stack trace: unexpected exceptions are logged and answered with a 500 whose body
 says only that the request failed, with a correlation id to find the log line.
@@ -26,6 +28,7 @@ __all__ = [
     "ApiError",
     "StoreError",
     "UnknownSubmission",
+    "StoreSettingsMismatch",
     "error_bytes",
     "error_response",
     "validation_error",
@@ -68,6 +71,10 @@ class ApiError(ServerError):
 
 class StoreError(ServerError):
     """The SQLite store cannot do what was asked."""
+
+
+class StoreSettingsMismatch(StoreError, ConfigurationError):
+    """The database holds people matched under another rule or audience; the message names the setting."""
 
 
 class UnknownSubmission(StoreError, KeyError):

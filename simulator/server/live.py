@@ -41,10 +41,11 @@ from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
 from simulator.engine.pipeline import Outcome as EngineOutcome
 from simulator.engine.realtime import RealtimeDriver
-from simulator.plan import capacity
+from simulator.plan import capacity, registration_summary
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.contract import RegistrationRequest
+from simulator.server.errors import ConfigurationError
 from simulator.server.model import Accepted, Refused, RegistrationOutcome, entity_refusal, refused_from
 from simulator.server.store import Store
 
@@ -83,6 +84,13 @@ class LiveEventModel:
         env = simpy.Environment(initial_time=store.latest_s())
         self.model: Model = build_model(env, scenario, journal=self)
         self.model.recorder.keep_submissions = run_record
+        self._record_people = run_record
+        if (store.matching, store.audience) != (scenario.registration.matching, scenario.registration.audience):
+            raise ConfigurationError(
+                f"the store matches {store.audience}s under \"{store.matching}\" but the scenario says "
+                f"registration.audience = \"{scenario.registration.audience}\", registration.matching = "
+                f"\"{scenario.registration.matching}\": open the store with the scenario's settings"
+            )
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
         self._accepted: list[tuple[str, str, str, float, bool]] = []  # accepted this batch, not yet durable
@@ -120,8 +128,7 @@ class LiveEventModel:
         return resumed
 
     # --- registration --------------------------------------------------------------------------------------
-    @staticmethod
-    def _offer(event: Event, request: RegistrationRequest, submission_id: str,
+    def _offer(self, event: Event, request: RegistrationRequest, submission_id: str,
                refusal: Refused | None = None) -> Offer:
         attendees = request.attendees
         sessions = () if refusal else tuple(
@@ -132,7 +139,10 @@ class LiveEventModel:
         # The engine records the code, not the message: messages quote the caller's input, and the record
         # counts rejections by reason, so distinct messages would grow it with every bad request.
         invalid = Rejected(refusal.status, refusal.code) if refusal else None
-        return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid)
+        # the model's own record of people (simulator/matching.py) only when it keeps a run record: the store
+        # is the durable one, and a long-running server's memory stays flat
+        people = tuple((a.email, a.firstName, a.lastName) for a in attendees) if self._record_people else ()
+        return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid, people)
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
         submission_id = str(uuid.uuid4())
@@ -282,6 +292,12 @@ class LiveEventModel:
 
         await asyncio.wrap_future(self.driver.call(start))
 
+    def registration_summary(self) -> dict[str, Any]:
+        """summary.json's ``registration`` block: the settings, and the people the store holds under them."""
+        counts = self.store.counts()
+        return {**registration_summary(self.scenario), "people": counts["leads" if self.store.audience == "lead"
+                                                                       else "contacts"]}
+
     # --- the live run directory ----------------------------------------------------------------------------
     def run_files(self, name: str | None = None) -> dict[str, str]:
         """The run directory's files for what this server saw (call after :meth:`stop`)."""
@@ -292,7 +308,8 @@ class LiveEventModel:
             simulated_s=simulated_s, wall_s=time.perf_counter() - self._started_wall,
             capacity=capacity(self.scenario),
             extra={"time_scale": self.driver.time_scale, "resumed": self.resumed,
-                   "store": self.store.counts(), "started_s": self.started_s},
+                   "store": self.store.counts(), "started_s": self.started_s,
+                   "registration": self.registration_summary()},
         )
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 

@@ -49,7 +49,9 @@ def build_served(
     """The app with its live model started and stopped by the app's lifespan; ``on_stop`` runs after the model
     stopped (writing the live run directory, for instance). ``run_record=False`` when no run directory will be
     written: the model then keeps no row per submission and a long-running server's memory stays flat."""
-    store = Store(db_path)
+    settings = scenario.registration
+    store = Store(db_path, matching=settings.matching, audience=settings.audience,
+                  consent_purposes=settings.consent_purposes)
     model = LiveEventModel(scenario, store, time_scale, run_record=run_record)
     org_id = org_id or DEV_ORG
     token = token or secrets.token_urlsafe(24)

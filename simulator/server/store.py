@@ -5,7 +5,12 @@ Tables::
     submissions            id, event_id, body (the validated request JSON), state, accepted_s, created_s,
                            dead_lettered_s, attempts, last_error, waitlisted (the model put the whole submission
                            on the waitlist at acceptance: the event was full)
-    contacts               one per email (case-insensitive): the default matching rule keys on email here
+    contacts               one per person the tenant's matching rule tells apart (simulator/matching.py):
+                           ``person_key`` is the rule's key (NULL under ``none``: never matched), ``audience``
+                           says whether the row stands for a Dataverse contact or a lead (view ``leads``)
+    consents               one per (contact point = the normalized email, purpose): the compliance profile's
+                           consent records, ``opted_in`` 1 / 0 / NULL (no answer) — simulator/consent.py
+    settings               the registration settings the people were matched under (matching, audience)
     event_registrations    one per (contact, event)
     session_registrations  one per (contact, session)
     waitlist_items         one per (contact, event, session) — session '' for the event's own waitlist
@@ -15,8 +20,9 @@ the caller gets its 202, with the model's waitlist decision; on restart ``pendin
 not yet settled, oldest first, and a resumed submission keeps that decision (re-deciding against the seats
 left after a restart would register people the first run had waitlisted, past capacity).
 ``mark_created`` writes the contact, registrations and waitlist items of every attendee in one transaction and
-is idempotent: marking a created submission again changes nothing, and a second submission for the same email
-and event creates no second registration (it is counted as a duplicate).
+is idempotent: marking a created submission again changes nothing, and a second submission for the same person
+and event creates no second registration (it is counted as a duplicate) — the same person as the matching rule
+says: under ``none`` every registration is a new person, so it is never a duplicate.
 
 Every statement is parameterized. One connection serves all threads behind a lock (the model's thread writes,
 HTTP handlers read counts). ``synchronous=NORMAL`` (default) survives a process crash, which is what restart
@@ -36,7 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from simulator.server.errors import StoreError, UnknownSubmission
+from simulator import consent
+from simulator.matching import RULES, normalize_email, person_key
+from simulator.server.errors import StoreError, StoreSettingsMismatch, UnknownSubmission
 
 __all__ = ["Store", "StoredSubmission", "CreatedRecords"]
 
@@ -54,14 +62,6 @@ CREATE TABLE IF NOT EXISTS submissions (
     waitlisted      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, accepted_s);
-CREATE TABLE IF NOT EXISTS contacts (
-    id         INTEGER PRIMARY KEY,
-    email      TEXT NOT NULL UNIQUE,
-    first_name TEXT NOT NULL,
-    last_name  TEXT NOT NULL,
-    created_s  REAL NOT NULL,
-    updated_s  REAL NOT NULL
-);
 CREATE TABLE IF NOT EXISTS event_registrations (
     id            INTEGER PRIMARY KEY,
     contact_id    INTEGER NOT NULL REFERENCES contacts (id),
@@ -94,10 +94,59 @@ CREATE TABLE IF NOT EXISTS waitlist_items (
     UNIQUE (contact_id, event_id, session_id)
 );
 """
+_PEOPLE = """
+CREATE TABLE IF NOT EXISTS contacts (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL,
+    first_name TEXT NOT NULL,
+    last_name  TEXT NOT NULL,
+    created_s  REAL NOT NULL,
+    updated_s  REAL NOT NULL,
+    audience   TEXT NOT NULL DEFAULT 'contact' CHECK (audience IN ('contact', 'lead')),
+    person_key TEXT,
+    UNIQUE (audience, person_key)
+);
+CREATE INDEX IF NOT EXISTS contacts_by_email ON contacts (email);
+CREATE VIEW IF NOT EXISTS leads AS SELECT * FROM contacts WHERE audience = 'lead';
+CREATE TABLE IF NOT EXISTS consents (
+    id            INTEGER PRIMARY KEY,
+    contact_point TEXT NOT NULL,
+    purpose_id    TEXT NOT NULL,
+    opted_in      INTEGER,
+    submission_id TEXT NOT NULL REFERENCES submissions (id),
+    updated_s     REAL NOT NULL,
+    UNIQUE (contact_point, purpose_id)
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+# A database written before matching rules existed keyed contacts on a UNIQUE email: rebuilt once, keeping ids
+# (registrations point at them), each row's key being its email (the rule it was matched under).
+_CONTACTS_V1 = """
+CREATE TABLE contacts_v2 (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL,
+    first_name TEXT NOT NULL,
+    last_name  TEXT NOT NULL,
+    created_s  REAL NOT NULL,
+    updated_s  REAL NOT NULL,
+    audience   TEXT NOT NULL DEFAULT 'contact' CHECK (audience IN ('contact', 'lead')),
+    person_key TEXT,
+    UNIQUE (audience, person_key)
+);
+INSERT INTO contacts_v2 (id, email, first_name, last_name, created_s, updated_s, audience, person_key)
+    SELECT id, email, first_name, last_name, created_s, updated_s, 'contact', email FROM contacts;
+DROP TABLE contacts;
+ALTER TABLE contacts_v2 RENAME TO contacts;
+"""
 _PENDING = ("accepted", "retrying")
 _SYNCHRONOUS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
 _TABLE_COUNTS = {  # fixed statements: table names cannot be parameters
-    "contacts": "SELECT COUNT(*) FROM contacts",
+    "contacts": "SELECT COUNT(*) FROM contacts WHERE audience = 'contact'",
+    "leads": "SELECT COUNT(*) FROM contacts WHERE audience = 'lead'",
+    "consents": "SELECT COUNT(*) FROM consents",
     "event_registrations": "SELECT COUNT(*) FROM event_registrations",
     "session_registrations": "SELECT COUNT(*) FROM session_registrations",
     "waitlist_items": "SELECT COUNT(*) FROM waitlist_items",
@@ -126,20 +175,35 @@ class CreatedRecords:
     """What one ``mark_created`` wrote (all zero when the submission was already created)."""
 
     already_created: bool = False
-    contacts: int = 0  # new contacts (an existing email is matched and updated, not counted)
+    contacts: int = 0  # new contacts or leads (a matched person is updated, not counted)
     event_registrations: int = 0
     session_registrations: int = 0
     waitlist_items: int = 0
     duplicates: int = 0  # registrations or items that already existed for that contact
     session_ids: tuple[str, ...] = ()  # the sessions of the new session registrations, one entry each
+    consents: int = 0  # consent records written (one per attendee and purpose: new or updated)
 
 
 class Store:
-    """The SQLite store; open with ``Store(path)`` (or ``":memory:"``), close with ``close()`` or ``with``."""
+    """The SQLite store; open with ``Store(path)`` (or ``":memory:"``), close with ``close()`` or ``with``.
 
-    def __init__(self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
+    ``matching``, ``audience`` and ``consent_purposes`` are the tenant's registration settings (the scenario's
+    ``[registration]``); a database keeps the matching rule and audience its people were matched under, and
+    refuses to be opened under others (StoreSettingsMismatch)."""
+
+    def __init__(self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+                 matching: str = "email", audience: str = "contact", consent_purposes: int = 0) -> None:
         if synchronous not in _SYNCHRONOUS:
             raise StoreError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        if matching not in RULES:
+            raise StoreError(f"matching must be one of {', '.join(RULES)}, not {matching!r}")
+        if audience not in ("contact", "lead"):
+            raise StoreError(f"audience must be contact or lead, not {audience!r}")
+        if consent_purposes < 0:
+            raise StoreError(f"consent_purposes must be 0 or more, not {consent_purposes}")
+        self.matching = matching
+        self.audience = audience
+        self.purpose_ids = consent.purpose_ids(consent_purposes)
         self.path = str(path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -152,6 +216,37 @@ class Store:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
             if "waitlisted" not in columns:  # a database written before the column existed
                 self._db.execute("ALTER TABLE submissions ADD COLUMN waitlisted INTEGER NOT NULL DEFAULT 0")
+            try:
+                self._open_people()
+            except BaseException:
+                self._db.close()  # refused (or failed): no connection is left open behind the error
+                raise
+
+    def _open_people(self) -> None:
+        """The people tables (rebuilt from a database written before matching rules), then the settings check."""
+        db = self._db
+        contact_columns = {row[1] for row in db.execute("PRAGMA table_info(contacts)")}
+        if contact_columns and "person_key" not in contact_columns:
+            db.execute("PRAGMA foreign_keys=OFF")  # registrations keep pointing at the same contact ids
+            try:
+                db.executescript(f"BEGIN IMMEDIATE;{_CONTACTS_V1}COMMIT;")
+            finally:
+                db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(_PEOPLE)
+        stored = dict(db.execute("SELECT key, value FROM settings").fetchall())
+        if not stored:
+            # people stored without a settings row were matched under the only rule there was: email, contacts
+            has_people = db.execute("SELECT 1 FROM contacts LIMIT 1").fetchone() is not None
+            stored = ({"matching": "email", "audience": "contact"} if has_people
+                      else {"matching": self.matching, "audience": self.audience})
+            db.executemany("INSERT INTO settings (key, value) VALUES (?, ?)", list(stored.items()))
+        for key, value in (("matching", self.matching), ("audience", self.audience)):
+            if stored.get(key, value) != value:
+                raise StoreSettingsMismatch(
+                    f"{self.path}: its people were matched under registration.{key} = \"{stored[key]}\", not "
+                    f"\"{value}\" — serve this scenario with a new --db, or keep registration.{key} = "
+                    f"\"{stored[key]}\""
+                )
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -225,7 +320,7 @@ class Store:
             if waitlisted is None and stored_waitlisted:
                 waitlisted = True
             totals = dict.fromkeys(("contacts", "event_registrations", "session_registrations",
-                                    "waitlist_items", "duplicates"), 0)
+                                    "waitlist_items", "duplicates", "consents"), 0)
             sessions: list[str] = []
             for attendee in json.loads(body).get("attendees", []):
                 for key, count in self._create_attendee(db, submission_id, event_id, attendee, created_s,
@@ -238,7 +333,7 @@ class Store:
             )
             return CreatedRecords(False, totals["contacts"], totals["event_registrations"],
                                   totals["session_registrations"], totals["waitlist_items"], totals["duplicates"],
-                                  tuple(sessions))
+                                  tuple(sessions), totals["consents"])
 
     def mark_dead_lettered(self, submission_id: str, dead_lettered_s: float, reason: str,
                            *, attempts: int | None = None) -> bool:
@@ -259,26 +354,38 @@ class Store:
         if db.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is None:
             raise UnknownSubmission(submission_id)
 
-    @staticmethod
     def _create_attendee(
-        db: sqlite3.Connection, submission_id: str, event_id: str, attendee: dict[str, Any], now_s: float,
+        self, db: sqlite3.Connection, submission_id: str, event_id: str, attendee: dict[str, Any], now_s: float,
         waitlisted: bool | None, sessions: list[str],
     ) -> dict[str, int]:
         counts = {"contacts": 0, "event_registrations": 0, "session_registrations": 0, "waitlist_items": 0,
-                  "duplicates": 0}
-        email = str(attendee["email"]).strip().lower()
+                  "duplicates": 0, "consents": 0}
+        email = normalize_email(str(attendee["email"]))
         first, last = str(attendee["firstName"]), str(attendee["lastName"])
-        found = db.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
+        key = person_key(self.matching, email, first, last)
+        found = None if key is None else db.execute(
+            "SELECT id FROM contacts WHERE audience = ? AND person_key = ?", (self.audience, key)).fetchone()
         if found is None:
             contact_id = db.execute(
-                "INSERT INTO contacts (email, first_name, last_name, created_s, updated_s) VALUES (?, ?, ?, ?, ?)",
-                (email, first, last, now_s, now_s),
+                "INSERT INTO contacts (email, first_name, last_name, created_s, updated_s, audience, person_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (email, first, last, now_s, now_s, self.audience, key),
             ).lastrowid
             counts["contacts"] = 1
         else:
             contact_id = found[0]
             db.execute("UPDATE contacts SET first_name = ?, last_name = ?, updated_s = ? WHERE id = ?",
                        (first, last, now_s, contact_id))
+        answers = consent.consent_answers(attendee.get("responses") or [], self.purpose_ids)
+        for purpose_id, opted_in in answers.items():  # one record per purpose; no answer keeps an earlier one
+            db.execute(
+                "INSERT INTO consents (contact_point, purpose_id, opted_in, submission_id, updated_s) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_point, purpose_id) DO UPDATE SET "
+                "opted_in = COALESCE(excluded.opted_in, opted_in), submission_id = excluded.submission_id, "
+                "updated_s = excluded.updated_s",
+                (email, purpose_id, None if opted_in is None else int(opted_in), submission_id, now_s),
+            )
+            counts["consents"] += 1
 
         def waitlist(session_id: str) -> None:
             added = db.execute(
@@ -373,8 +480,14 @@ class Store:
         rows = self._all("SELECT session_id, COUNT(*) FROM session_registrations GROUP BY session_id")
         return {session_id: int(n) for session_id, n in rows}
 
+    def people(self) -> list[tuple[int, str, str, str]]:
+        """Every person (contact or lead) stored: (id, email, first name, last name), by id."""
+        return [(int(i), e, f, la) for i, e, f, la in
+                self._all("SELECT id, email, first_name, last_name FROM contacts ORDER BY id")]
+
     def counts(self) -> dict[str, Any]:
-        """Totals: submissions by state, contacts, registrations, session registrations, waitlist items."""
+        """Totals: submissions by state, contacts, leads, consents, registrations, session registrations,
+        waitlist items."""
         with self._lock:
             by_state = dict.fromkeys(("accepted", "retrying", "created", "dead_lettered"), 0)
             by_state.update(self._db.execute("SELECT state, COUNT(*) FROM submissions GROUP BY state").fetchall())
