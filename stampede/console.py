@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +101,36 @@ def count_progress(label: str, total: int | None) -> Iterator[Callable[[], None]
             bar.update(task, completed=done if total is None else min(done, total))
 
         yield advance
+
+
+@contextlib.contextmanager
+def load_progress(label: str, line_every_s: float = 10.0) -> Iterator[Callable[[Any], None]]:
+    """While ``stampede load`` runs: arrivals sent of those planned, and records created so far; yields
+    ``update(progress)`` for ``loadtests.runner.LoadProgress``. Not on a terminal (CI logs): a line at most
+    every ``line_every_s`` instead of a bar."""
+    if not err.is_terminal:
+        last_s = [-math.inf]
+
+        def line(progress: Any) -> None:
+            now_s = time.monotonic()
+            if now_s - last_s[0] >= line_every_s:
+                last_s[0] = now_s
+                err.print(f"[dim]  {progress.received:,} of {progress.planned:,} planned arrivals sent · "
+                          f"{progress.created:,} created[/]", highlight=False)
+
+        yield line
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.fields[sent]} of {task.fields[planned]} planned arrivals sent · "
+                              "{task.fields[created]} created"), TimeElapsedColumn(), console=err, transient=True)
+    with bar:
+        task = bar.add_task(label, total=None, sent="0", planned="?", created="0")
+
+        def update(progress: Any) -> None:
+            bar.update(task, total=max(progress.planned, 1), completed=min(progress.received, progress.planned),
+                       sent=f"{progress.received:,}", planned=f"{progress.planned:,}", created=f"{progress.created:,}")
+
+        yield update
 
 
 def print_comparison(rows: list[tuple[str, dict[str, Any]]]) -> None:

@@ -70,13 +70,14 @@ def load(
                             expect_workers=expect_workers, bind_host=bind, advertise_host=advertise,
                             master_port=master_port, settle_timeout_s=settle_timeout)
     try:
-        run = run_load(settings, say=lambda text: console.err.print(f"[dim]{text}[/]", highlight=False))
+        with console.load_progress(f"load {resolved.name}") as on_progress:
+            run = run_load(settings, say=lambda text: console.err.print(f"[dim]{text}[/]", highlight=False),
+                           on_progress=on_progress)
     except LoadError as exc:
         console.fail(str(exc))
     (run_dir / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
-    if report:
-        console.write_report(run_dir)
-    console.print_summary(run.summary, run_dir)
+    report_path = console.write_report(run_dir) if report else None
+    console.print_summary(run.summary, run_dir, report_path)
     console.print_load(run.summary)
     try:
         violated = [str(check) for check in checks if check.holds(run.summary)]

@@ -77,6 +77,12 @@ def test_serve_on_a_busy_port_says_so_and_leaves_no_database(tmp_path: Path) -> 
     assert files_under(tmp_path) == set(), "a failed start left files behind (the store opened before binding)"
 
 
+def test_the_default_database_is_ignored_by_git() -> None:
+    for name in ("stampede-serve.db", "stampede-serve.db-wal", "stampede-serve.db-shm"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT, timeout=30, check=False)
+        assert ignored.returncode == 0, f"{name} is not in .gitignore"
+
+
 # --- --out ---------------------------------------------------------------------------------------------------
 
 
@@ -103,8 +109,10 @@ def test_an_existing_run_directory_is_refused_unless_forced(tiny: Path, tmp_path
     run_dir.mkdir()
     (run_dir / "summary.json").write_text('{"name": "earlier"}\n')
     before = files_under(tmp_path)
-    for command in (["simulate", str(tiny)], ["compare", str(tiny), "--vary", "retry.policy=none,fixed"]):
-        result = stampede(*command, "--out", str(run_dir), "--no-report", cwd=tmp_path)
+    for command in (["simulate", str(tiny), "--no-report"], ["load", str(tiny), "--no-report"],
+                    ["compare", str(tiny), "--vary", "retry.policy=none,fixed", "--no-report"],
+                    ["serve", str(tiny), "--port", "0"]):
+        result = stampede(*command, "--out", str(run_dir), cwd=tmp_path)
         assert_one_line_error(result, f"--out {run_dir}", "already holds a run (summary.json)", "--force")
         assert files_under(tmp_path) == before
     forced = stampede("simulate", str(tiny), "--out", str(run_dir), "--no-report", "--force", "--quiet", cwd=tmp_path)
