@@ -42,7 +42,7 @@ class _SchemaOnly:
     def session_registration_count(self, session_id: str) -> int:
         raise NotImplementedError
 
-    def submission(self, submission_id: str) -> Mapping[str, Any] | None:
+    async def submission(self, submission_id: str) -> Mapping[str, Any] | None:
         raise NotImplementedError
 
     def stats(self) -> Mapping[str, Any]:

@@ -1,4 +1,5 @@
-"""One conformance run over HTTP: Schemathesis' engine over the published contract, against any base URL.
+"""One conformance run over HTTP: Schemathesis' engine over the published contract, against any base URL (the
+engine is reached through ``st_adapter.py`` only).
 
     run_conformance(Target(base_url, token, org_id, origin), max_examples=…, rate_limit=…) -> Report
 
@@ -26,12 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import schemathesis
-from schemathesis.engine import Status, events, from_schema
-from schemathesis.engine.recorder import ScenarioRecorder
 
 from conformance.config import DEFAULT_MAX_EXAMPLES, conformance_config, with_known_examples
 from conformance.generate import CONTRACT_PATH
+from conformance.st_adapter import CheckDone, EngineError, Exchange, ScenarioDone, Skipped, load_contract, run_engine
 
 __all__ = ["Target", "Finding", "OperationResult", "Report", "run_conformance", "contract_operations",
            "discover_ids"]
@@ -178,29 +177,24 @@ def run_conformance(
     config = conformance_config(org_id=target.org_id, token=target.token, origin=target.origin,
                                 base_url=target.base_url, max_examples=max_examples, rate_limit=rate_limit,
                                 seed=seed, known_ids=known_ids)
-    schema = schemathesis.openapi.from_dict(with_known_examples(contract, known_ids), config=config)
+    schema = load_contract(with_known_examples(contract, known_ids), config)
     report = Report(target=target, contract=str(contract_path), seed=config.seed, max_examples=max_examples,
                     operations={label: OperationResult(label, op_id) for label, op_id in labels.items()},
                     known_ids=known_ids)
     started = time.perf_counter()
     seen: dict[tuple[str, str, str, str], Finding] = {}
-    for event in from_schema(schema).execute():
-        if isinstance(event, events.ScenarioFinished):
-            _fold_scenario(report, event, seen)
+    for record in run_engine(schema):
+        if isinstance(record, ScenarioDone):
             if on_scenario is not None:
-                on_scenario(event.recorder.label)
-        elif isinstance(event, events.NonFatalError):
-            message = f"{type(event.value).__name__}: {event.value}"
-            result = report.operations.get(event.label)
+                on_scenario(record.label)
+        elif isinstance(record, EngineError):
+            result = report.operations.get(record.label) if record.label is not None else None
             if result is not None:
-                result.errors.append(message)
+                result.errors.append(record.message)
             else:
-                report.errors.append(f"{event.label}: {message}")
-        elif isinstance(event, events.FatalError):
-            report.errors.append(f"{type(event.exception).__name__}: {event.exception}")
-        elif isinstance(event, events.EngineFinished):
-            for failure in event.failures:  # after-run checks
-                report.errors.append(f"{failure.title}: {failure.message}")
+                report.errors.append(f"{record.label}: {record.message}" if record.label else record.message)
+        else:
+            _fold(report, record, seen)
     report.elapsed_s = time.perf_counter() - started
     return report
 
@@ -209,48 +203,27 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-def _fold_scenario(report: Report, event: events.ScenarioFinished,
-                   seen: dict[tuple[str, str, str, str], Finding]) -> None:
-    recorder: ScenarioRecorder = event.recorder
-    if event.status == Status.SKIP and not recorder.cases:
-        result = report.operations.get(recorder.label)
-        if result is not None and not result.requests:
-            result.skipped = event.skip_reason or "skipped"
+def _fold(report: Report, record: Exchange | CheckDone | Skipped,
+          seen: dict[tuple[str, str, str, str], Finding]) -> None:
+    result = report.operations.get(record.label)
+    if result is None:
         return
-
-    def result_for(case_id: str) -> OperationResult | None:
-        node = recorder.cases.get(case_id)
-        label = node.value.operation.label if node is not None else recorder.label
-        return report.operations.get(label)
-
-    for case_id, interaction in recorder.interactions.items():
-        result = result_for(case_id)
-        if result is None or interaction.response is None:
-            continue
+    if isinstance(record, Skipped):
+        if not result.requests:
+            result.skipped = record.reason
+    elif isinstance(record, Exchange):
         result.requests += 1
-        result.statuses[interaction.response.status_code] += 1
-        result.elapsed_s += interaction.response.elapsed
-    for case_id, checks in recorder.checks.items():
-        result = result_for(case_id)
-        if result is None:
-            continue
-        for check in checks:
-            if check.failure_info is None:
-                result.checks_passed += check.status == Status.SUCCESS
-                continue
-            result.checks_failed += 1
-            failure = check.failure_info.failure
-            key = (result.label, check.name, failure.title, _first_line(failure.message))
-            if key in seen:
-                seen[key].occurrences += 1
-                continue
-            answered = recorder.interactions.get(failure.case_id or case_id)
-            response = answered.response if answered is not None else None
-            message = failure.message.strip()
-            if not message and response is not None:  # e.g. a server error: show what the server said
-                message = f"the answer began: {response.content[:300].decode('utf-8', 'replace')}"
-            finding = Finding(operation=result.label, check=check.name, title=failure.title, message=message,
-                              status_code=response.status_code if response is not None else None,
-                              reproduce=check.failure_info.code_sample)
-            seen[key] = finding
-            result.findings.append(finding)
+        result.statuses[record.status_code] += 1
+        result.elapsed_s += record.elapsed_s
+    elif not record.failed:
+        result.checks_passed += record.passed
+    else:
+        result.checks_failed += 1
+        key = (result.label, record.check, record.title, _first_line(record.message))
+        if key in seen:
+            seen[key].occurrences += 1
+            return
+        finding = Finding(operation=result.label, check=record.check, title=record.title, message=record.message,
+                          status_code=record.status_code, reproduce=record.reproduce)
+        seen[key] = finding
+        result.findings.append(finding)

@@ -31,6 +31,7 @@ from locust import LoadTestShape
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests.locust_seams import pin_users_per_class, ready_worker_ids
 from loadtests.tally import Tally
 from loadtests.traffic import DEFAULT_ORG, Plan, Schedule, portable, users_per_class
 from simulator.arrivals import Journey
@@ -174,14 +175,7 @@ class OpenWorkloadShape(LoadTestShape):
             return None
         processes = max(1, runner.worker_count if isinstance(runner, MasterRunner) else 1)
         per_class = aggregate.users_per_class(processes)
-        # Locust hands users to workers round-robin in the order of its class sequence; two classes interleaved
-        # (weights, or several fixed counts) run in step with two workers and give one worker every registrant
-        # and the other every visitor. One class with a fixed count is handed out first, all in a row, and the
-        # last class fills the rest, so every process gets its share of each class, whatever the worker count.
-        classes = runner.user_classes
-        for user_class in classes:
-            user_class.fixed_count = per_class if user_class is not classes[-1] else 0
-        users = per_class * len(classes)
+        users = pin_users_per_class(runner, per_class)  # relies on Locust's dispatch order (locust_seams.py)
         run_s = self.get_run_time()
         if run_s < aggregate.schedule.window_s:
             return users, float(users)
@@ -239,7 +233,7 @@ def install(environment: Environment, **_: Any) -> None:
 
         def hand_out_plans(environment: Environment, **_: Any) -> None:
             if isinstance(runner, MasterRunner):
-                clients = sorted(client.id for client in runner.clients.ready)
+                clients = ready_worker_ids(runner)
                 aggregate.expected = len(clients)
                 for index, client_id in enumerate(clients):
                     share = Plan.from_message({**plan.to_message(), "index": index, "count": len(clients)})

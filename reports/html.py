@@ -27,6 +27,7 @@ from reports.headline import (
     format_share,
     show_value,
 )
+from reports.replicated import drawn_inputs, interval_text
 from reports.rundata import RunData
 from reports.verdict import Verdict
 
@@ -136,8 +137,9 @@ def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str
         title=title,
         meta=_meta(run),
         description=str(run.scenario_value("description", "") or ""),
-        headline=[(metric.label, metric.display(metric.value(run))) for metric in HEADLINE],
+        headline=[(metric.label, interval_text(run, metric)) for metric in HEADLINE],
         live=_live_vs_simulated(run),
+        drawn=drawn_inputs(run),
         verdict=verdict,
         figures=_figures(pictures),
         scenario_text=run.scenario_text,

@@ -17,6 +17,7 @@ from reports.errors import ReportError
 from reports.figures import run_charts
 from reports.html import Picture, comparison_html, run_html
 from reports.plotting import Chart
+from reports.replicated import replication_charts
 from reports.rundata import RunData, load_run
 from reports.verdict import comparison_verdict, rank, run_verdict
 
@@ -56,7 +57,7 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     if len(runs) == 1:
         (run,) = runs
         target = Path(out_dir) if out_dir is not None else run.path
-        pictures = [render(chart) for chart in run_charts(run)]
+        pictures = [render(chart) for chart in run_charts(run) + replication_charts(run)]
         page = run_html(run, run_verdict(run), pictures)
     else:
         target = Path(out_dir) if out_dir is not None else default_comparison_dir(runs)

@@ -31,9 +31,9 @@ __all__ = [
 COUNT_COLUMNS = (
     "offered", "accepted", "rejected", "cache_hits", "cache_misses",
     "dv_admitted", "dv_throttled", "dv_throttled_requests", "dv_throttled_execution",
-    "dv_throttled_concurrency", "dv_failed", "created", "dead_lettered",
+    "dv_throttled_concurrency", "dv_failed", "created", "dead_lettered", "cache_refreshes", "retry_deferred",
 )
-LEVEL_COLUMNS = ("queue_depth", "retrying")
+LEVEL_COLUMNS = ("queue_depth", "retrying", "active_processors")
 SUBMISSION_COLUMNS = (
     "id", "kind", "offered_s", "accepted_s", "created_s", "attempts", "outcome", "dead_lettered_s", "reason",
 )
@@ -226,6 +226,7 @@ def summarize(
             "hits": hits,
             "misses": misses,
             "hit_ratio": round(hits / (hits + misses), 6) if hits + misses else 0.0,
+            "refreshes": totals["cache_refreshes"],
         },
         "dataverse": {
             "admitted": totals["dv_admitted"],
@@ -240,6 +241,7 @@ def summarize(
             "drain_s": round(max(0.0, float(settled_times.max()) - last_offered), 3),
         },
         "time_to_created_s": metrics.percentiles(time_to_created),
+        "retry_deferred": totals["retry_deferred"],
         "attempts_per_created": round(float(np.mean(np.array(recorder.attempts)[created_mask])), 4)
         if created_mask.any() else 0.0,
         "last_created_s": round(last_created, 3) if last_created is not None else None,

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -153,11 +154,18 @@ class Workload(_Section):
 
 class Api(_Section):
     instances: int = Field(2, ge=1)
-    cache: Literal["none", "ttl"] = "ttl"
+    cache: Literal["none", "ttl", "shared", "stale-while-revalidate", "refresh-ahead"] = "ttl"
     cache_ttl: Duration = 600.0
+    shared_cache_latency: Duration = 0.001  # cache = "shared": added to each lookup (an external cache)
+    stale_max: Duration | None = None  # stale-while-revalidate: staleness bound; None = cache_ttl
+    refresh_ahead: Duration = 60.0  # refresh-ahead: refresh an entry read this close to its expiry
+    coalesce_misses: bool = False  # concurrent misses for one key wait for one read (single flight)
     processors: int = Field(16, ge=1)
     on_validation_throttle: Literal["reject", "wait"] = "reject"
     max_attempts_validation: int = Field(5, ge=1)  # with "wait": reads tried before the caller gets 429
+    pacing: Literal["none", "token-bucket"] = "none"  # processors pace their calls per key
+    pacing_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.95  # of each key's request limit per window
+    concurrency: Literal["fixed", "aimd"] = "fixed"  # aimd: processors working per app user adapt
 
 
 class Retry(_Section):
@@ -171,6 +179,17 @@ class Retry(_Section):
     max_attempts: int = Field(0, ge=0)  # 0 = until the deadline
     adaptive: bool = False  # client-side adaptive throttling (Google SRE, K = 2)
     adaptive_k: float = Field(2.0, gt=1.0)
+    budget: Literal["none", "ratio", "token-bucket"] = "none"  # retry budget per app user
+    budget_ratio: Annotated[float, Field(gt=0.0)] = 0.2  # ratio: retries per request (Finagle percentCanRetry)
+    budget_min_per_s: Annotated[float, Field(ge=0.0)] = 10.0  # ratio: retries/s always allowed
+    budget_ttl: Annotated[Duration, Field(gt=0)] = 10.0  # ratio: deposits and withdrawals expire after this
+    bucket_refill: Annotated[float, Field(gt=0.0)] = 0.1  # token-bucket: tokens per success
+    bucket_size: Annotated[float, Field(ge=1.0)] = 5.0  # token-bucket: most tokens held
+    breaker: bool = False  # circuit breaker per app user (Polly v8 defaults below)
+    breaker_failure_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    breaker_min_throughput: int = Field(100, ge=2)
+    breaker_window: Annotated[Duration, Field(gt=0)] = 30.0
+    breaker_break: Annotated[Duration, Field(gt=0)] = 5.0
 
 
 class Latency(_Section):
@@ -203,6 +222,13 @@ class Plan(_Section):
     consent: int | None = Field(None, ge=0)  # consent writes; unset: registration.consent_purposes
 
 
+def _batch_size(value: int) -> int:
+    if value > 1000:
+        raise ValueError("a batch holds at most 1,000 operations (Microsoft, ExecuteMultiple / $batch), so at "
+                         "most 1000 registrations; e.g. batch_size = 50")
+    return value
+
+
 class Dataverse(_Section):
     web_servers: int = Field(1, ge=1)
     app_users: int = Field(1, ge=1)
@@ -216,6 +242,7 @@ class Dataverse(_Section):
     extend_retry_after: bool = False  # throttled calls still count, so callers that keep sending wait longer
     concurrency_retry_after: Duration = 1.0  # Retry-After on a concurrency 429 (undocumented; assumption)
     worker_slots: int = Field(128, ge=1)  # requests one web server executes at once; beyond, they queue
+    batch_size: Annotated[int, AfterValidator(_batch_size)] = Field(1, ge=1)  # registrations per request
     latency: Latencies = Field(default_factory=lambda: Latencies())
     plan: Plan = Field(default_factory=lambda: Plan())
 
@@ -280,6 +307,8 @@ class Scenario(_Section):
     faults: list[Fault] = Field(default_factory=list)
     registration: Registration = Field(default_factory=lambda: Registration())
     load: Load = Field(default_factory=lambda: Load())
+    # dotted key -> distribution, drawn once per replication (parsed and checked in simulator/uncertain.py)
+    uncertain: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- loading -----------------------------------------------------------------------------------------------

@@ -9,11 +9,22 @@ from typing import Annotated
 
 import typer
 
-from simulator.engine.batch import resolve_variants, run_variants
-from simulator.records import run_files
+from simulator.comparison import comparison_csv, comparison_rows, variant_labels
+from simulator.engine.batch import resolve_variants
+from simulator.engine.replicate import replicate
+from simulator.replications import (
+    ReplicationsError,
+    check_options,
+    precision_note,
+    replicated_files,
+    replicated_summary,
+    replication_count,
+    single_run_files,
+)
 from simulator.scenario import ScenarioError, scenario_to_toml
 from simulator.sweep import SweepError, grid, parse_vary
-from stampede import console
+from simulator.uncertain import check_not_uncertain, parse_uncertain
+from stampede import compare_table, console, replication_options
 
 
 def variant_name(overrides: list[str]) -> str:
@@ -30,29 +41,67 @@ def compare(
     seed: Annotated[int | None, typer.Option(help="Random seed for every variant.")] = None,
     out: Annotated[Path | None, typer.Option(help="Directory for the variants and the comparison report "
                                                   "(default runs/compare-<name>-<UTC time>/).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Parallel processes (default: one per core).")] = None,
+    workers: replication_options.Workers = None,
     report: Annotated[bool, typer.Option(help="Write the comparison report.")] = True,
+    replications: replication_options.Replications = None,
+    sampling: replication_options.Sampling = "lhs",
+    confidence: replication_options.Confidence = 0.95,
+    precision: replication_options.Precision = None,
+    baseline: Annotated[int, typer.Option(help="The variant the others are compared with, counting from 1 in "
+                                               "the table's order.")] = 1,
     force: Annotated[bool, typer.Option(help="Overwrite the runs in an existing --out directory.")] = False,
 ) -> None:
     """Run every combination of the --vary values and compare them side by side."""
     try:
-        overrides = [list(set_ or []) + combo for combo in grid([parse_vary(v) for v in vary])]
+        check_options(replications, confidence, precision, workers, sampling)
+        varies = [parse_vary(v) for v in vary]
+        overrides = [list(set_ or []) + combo for combo in grid(varies)]
         scenarios = resolve_variants(scenario, overrides, seed)
-    except (SweepError, ScenarioError) as exc:
+        source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
+        entries = parse_uncertain(scenarios[0], source)
+        check_not_uncertain([v.key for v in varies], entries, "--vary")
+        if not 1 <= baseline <= len(scenarios):
+            raise ReplicationsError(f"--baseline {baseline}: expected a variant number from 1 to {len(scenarios)}, "
+                                    "e.g. --baseline 1")
+    except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force, nested=True)
+    n = replication_count(replications, bool(entries))
     name = scenarios[0].name
     if out is None:
         out = Path("runs") / f"compare-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
-    with console.count_progress(f"comparing {len(scenarios)} variants of {name}", len(scenarios)) as advance:
-        runs = run_variants(scenarios, overrides, workers, on_done=lambda index, run: advance())
-    run_dirs = []
-    for variant, run, resolved in zip(overrides, runs, scenarios, strict=True):
+    total = len(scenarios) * n
+    label = f"comparing {len(scenarios)} variants of {name}" + (f" × {n} replications" if n > 1 else "")
+    try:
+        with console.count_progress(label, total) as advance:
+            results = replicate(scenarios, overrides, entries, n, sampling=sampling, source=source,
+                                confidence=confidence, precision=precision, workers=workers,
+                                on_done=lambda result: advance())
+    except ScenarioError as exc:
+        console.fail(str(exc))
+    labels = variant_labels(varies)
+    summaries, run_dirs = [], []
+    for variant, runs, resolved in zip(overrides, results, scenarios, strict=True):
         run_dir = console.run_directory(out / variant_name(variant[len(set_ or []):]), name)
-        console.write_files(run_dir, run_files(run.recorder, run.summary, scenario_to_toml(resolved)))
+        if n == 1 and not entries:
+            [only] = runs
+            files = single_run_files(only, scenario_to_toml(resolved))
+            summary = only.summary
+        else:
+            summary = replicated_summary(runs, seed=resolved.seed, confidence=confidence, sampling=sampling,
+                                         uncertain={e.key: e.describe() for e in entries}, precision=precision,
+                                         requested=n)
+            files = replicated_files(runs, summary, scenario_to_toml(resolved), [e.key for e in entries])
+        console.write_files(run_dir, files)
+        summaries.append(summary)
         run_dirs.append(run_dir)
-    console.print_comparison([(variant_name(v[len(set_ or []):]), r.summary)
-                              for v, r in zip(overrides, runs, strict=True)])
+    rows = comparison_rows(labels, results, baseline - 1, confidence)
+    (out / "comparison.csv").write_text(comparison_csv(rows), encoding="utf-8")
+    done = len(results[0])
+    compare_table.print_comparison(list(zip(labels, summaries, strict=True)), rows if done > 1 else (),
+                                   baseline - 1, done, confidence)
+    if precision is not None:
+        console.out.print(precision_note(results, precision, n, confidence), highlight=False)
     if report:
         path = console.write_report(run_dirs, out)
         if path is not None:

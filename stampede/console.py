@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -23,7 +24,8 @@ out = Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    # escaped: a message naming "[uncertain]" or "[catalog]" is text, not rich markup
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise SystemExit(code)
 
 
@@ -133,25 +135,12 @@ def load_progress(label: str, line_every_s: float = 10.0) -> Iterator[Callable[[
         yield update
 
 
-def print_comparison(rows: list[tuple[str, dict[str, Any]]]) -> None:
-    table = Table(title="variants", title_justify="left")
-    for column in ("variant", "created", "dead-lettered", "last created", "p95 to created", "429s", "binding",
-                   "attempts"):
-        table.add_column(column, justify="left" if column in ("variant", "binding") else "right")
-    for label, summary in rows:
-        subs, dv = summary["submissions"], summary["dataverse"]
-        table.add_row(label, f"{subs['created']:,}", f"{subs['dead_lettered']:,}",
-                      _fmt_s(summary.get("last_created_s")), _fmt_s(summary["time_to_created_s"]["p95"]),
-                      f"{dv['throttled']:,}", dv["binding_limit"], f"{summary['attempts_per_created']:.2f}")
-    out.print(table)
-
-
 def print_plan(result: dict[str, Any]) -> None:
     table = Table(title=f"plan: {result['key']} for {' and '.join(result['slo'])}", title_justify="left")
     for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
         table.add_column(column, justify="right")
     for row in result["tried"]:
-        table.add_row(row.get("value_text", str(row["value"])), f"{row['metric']:g}", "yes" if row["met"] else "no",
+        table.add_row(row.get("value_text", str(row["value"])), _slo_metric_text(row), _met_cell(row),
                       f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
     out.print(table)
     analytic = result.get("analytic_text", result["analytic_value"])
@@ -163,6 +152,23 @@ def print_plan(result: dict[str, Any]) -> None:
     else:
         out.print(f"[bold]smallest {result['key']} meeting the SLO: {result.get('value_text', result['value'])}"
                   f"{within}[/] ({bound})", highlight=False)
+
+
+def _slo_metric_text(row: dict[str, Any]) -> str:
+    """The SLO metric; with replications its mean and interval ("873 (861–885)")."""
+    interval = next(iter(row.get("slo_metrics", {}).values()), None)
+    if interval is None:
+        return f"{row['metric']:g}"
+    return f"{interval['mean']:.4g} ({interval['ci_low']:.4g}–{interval['ci_high']:.4g})"
+
+
+def _met_cell(row: dict[str, Any]) -> str:
+    """yes/no; with replications "meets — met in 38/40 (95 %, CI 83–99 %)" (engine.probe.met_text)."""
+    if "met_share" not in row:
+        return "yes" if row["met"] else "no"
+    from simulator.engine.probe import met_text
+
+    return met_text(row)
 
 
 def _fmt_s(seconds: float | None) -> str:

@@ -10,10 +10,16 @@ import typer
 
 from simulator.arrivals import mean_rate_per_s
 from simulator.engine.batch import resolve_variants, run_variants
+from simulator.engine.probe import met_text, probe
 from simulator.plan import capacity
+from simulator.replications import ReplicationsError, check_options, replication_count
 from simulator.scenario import ScenarioError
 from simulator.sweep import Search, SweepError, parse_search, parse_slo
-from stampede import console
+from simulator.uncertain import check_not_uncertain, parse_uncertain
+from stampede import console, replication_options
+
+Probability = Annotated[float, typer.Option(help="With replications: a probe meets the SLO when at least this "
+                                                 "share of its replications meet it.")]
 
 
 def plan(
@@ -28,15 +34,29 @@ def plan(
     tolerance: Annotated[str | None, typer.Option(help="For a float or duration --search: stop bisecting once "
                                                        "the bracket is this narrow, e.g. 10s (default: 1% of the "
                                                        "range).")] = None,
+    replications: replication_options.Replications = None,
+    workers: replication_options.Workers = None,
+    sampling: replication_options.Sampling = "lhs",
+    confidence: replication_options.Confidence = 0.95,
+    precision: replication_options.Precision = None,
+    probability: Probability = 0.95,
 ) -> None:
     """Find the smallest value of the searched key for which every SLO holds (bisection over LOW..HIGH)."""
     try:
         slos = [parse_slo(text) for text in slo]
         span = parse_search(search, tolerance)
         base = list(set_ or [])
-        resolve_variants(scenario, [base + [span.override(span.low)]], seed)
-    except (SweepError, ScenarioError) as exc:
+        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed)
+        check_options(replications, confidence, precision, workers, sampling)
+        if not 0 < probability <= 1:
+            raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
+        source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
+        entries = parse_uncertain(first, source)
+        check_not_uncertain([span.key], entries, "--search")
+    except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
+    n = replication_count(replications, bool(entries))
+    replicated = n > 1 or bool(entries)
 
     tried: dict[float, dict[str, Any]] = {}
 
@@ -45,22 +65,30 @@ def plan(
             overrides = base + [span.override(value)]
             try:
                 [resolved] = resolve_variants(scenario, [overrides], seed)
-                [run] = run_variants([resolved], [overrides], workers=1)
-                metrics = {s.path: s.metric(run.summary) for s in slos}
+                if replicated:
+                    outcome = probe(resolved, overrides, entries, n, slos, probability=probability,
+                                    confidence=confidence, sampling=sampling, source=source, precision=precision,
+                                    workers=workers)
+                else:
+                    [run] = run_variants([resolved], [overrides], workers=1)
+                    metrics = {s.path: s.metric(run.summary) for s in slos}
+                    outcome = {"metric": metrics[slos[0].path], "metrics": metrics,
+                               "met": all(s.holds(run.summary) for s in slos)}
             except (SweepError, ScenarioError) as exc:
                 console.fail(str(exc))
             tried[value] = {
                 "value": value,
-                "metric": metrics[slos[0].path],
-                "metrics": metrics,
-                "met": all(s.holds(run.summary) for s in slos),
+                "metric": outcome["metric"],
+                "metrics": outcome["metrics"],
+                "met": outcome["met"],
                 "ceiling_created_per_s": capacity(resolved)["ceiling_created_per_s"],
                 "demand_per_s": round(mean_rate_per_s(resolved.workload), 3),
+                **{k: v for k, v in outcome.items() if k not in ("metric", "metrics", "met")},
             }
             if not as_json:
                 row = tried[value]
-                console.err.print(f"  {span.key}={span.show(value)}: {row['metrics']} → "
-                                  f"{'met' if row['met'] else 'not met'}", highlight=False)
+                verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
+                console.err.print(f"  {span.key}={span.show(value)}: {row['metrics']} → {verdict}", highlight=False)
         return bool(tried[value]["met"])
 
     label = f"searching {span.key} in {span.show(span.low)}..{span.show(span.high)}"
@@ -89,10 +117,17 @@ def plan(
                       analytic_text=span.show(analytic))
         for row in result["tried"]:
             row["value_text"] = span.show(row["value"])
+    if replicated:
+        result["probability"] = probability
+        result["replications"] = n
+        result["borderline"] = bool(found is not None and tried[found]["borderline"])
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         console.print_plan(result)
+        if replicated and found is not None:
+            console.out.print(f"{span.key}={found}: {met_text(tried[found])} (a probe meets the SLO when at least "
+                              f"{probability:.0%} of its replications do)", highlight=False)
     raise typer.Exit(0 if found is not None else 1)
 
 

@@ -7,10 +7,20 @@ from typing import Annotated
 
 import typer
 
+from simulator.engine.replicate import replicate
 from simulator.engine.virtual import run_virtual
 from simulator.records import run_files
+from simulator.replications import (
+    ReplicationsError,
+    check_options,
+    precision_note,
+    replicated_files,
+    replicated_summary,
+    replication_count,
+)
 from simulator.scenario import ScenarioError, load_scenario, scenario_to_toml
-from stampede import console
+from simulator.uncertain import parse_uncertain
+from stampede import console, replication_options, replication_table
 
 SetOption = Annotated[
     list[str] | None,
@@ -25,24 +35,52 @@ def simulate(
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<name>-<UTC time>/).")] = None,
     report: Annotated[bool, typer.Option(help="Write report.html and figures into the run directory.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table; print the run directory only.")] = False,
+    replications: replication_options.Replications = None,
+    workers: replication_options.Workers = None,
+    sampling: replication_options.Sampling = "lhs",
+    confidence: replication_options.Confidence = 0.95,
+    precision: replication_options.Precision = None,
     force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
 ) -> None:
     """Run a scenario in virtual time and write its run directory."""
     overrides = list(set_ or [])
+    source = f"{scenario}" + (" (with --set overrides)" if overrides else "")
     try:
+        check_options(replications, confidence, precision, workers, sampling)
         resolved = load_scenario(scenario, overrides, seed)
-    except ScenarioError as exc:
+        entries = parse_uncertain(resolved, source)
+    except (ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
-    with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
-        run = run_virtual(resolved, advance, overrides=overrides)
-    run_dir = console.run_directory(out, resolved.name)
-    console.write_files(run_dir, run_files(run.recorder, run.summary, scenario_to_toml(resolved)))
+    n = replication_count(replications, bool(entries))
+    if n == 1 and not entries:
+        with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
+            run = run_virtual(resolved, advance, overrides=overrides)
+        run_dir = console.run_directory(out, resolved.name)
+        console.write_files(run_dir, run_files(run.recorder, run.summary, scenario_to_toml(resolved)))
+        summary = run.summary
+    else:
+        try:
+            with console.count_progress(f"simulating {n} replications of {resolved.name}", n) as advance:
+                [results] = replicate([resolved], [overrides], entries, n, sampling=sampling, source=source,
+                                      confidence=confidence, precision=precision, workers=workers,
+                                      on_done=lambda result: advance())
+        except ScenarioError as exc:
+            console.fail(str(exc))
+        summary = replicated_summary(results, seed=resolved.seed, confidence=confidence, sampling=sampling,
+                                     uncertain={e.key: e.describe() for e in entries}, precision=precision,
+                                     requested=n)
+        run_dir = console.run_directory(out, resolved.name)
+        console.write_files(run_dir, replicated_files(results, summary, scenario_to_toml(resolved),
+                                                      [e.key for e in entries]))
     report_path = console.write_report(run_dir) if report else None
     if quiet:
         print(run_dir)
     else:
-        console.print_summary(run.summary, run_dir, report_path)
+        console.print_summary(summary, run_dir, report_path)
+        if "replications" in summary:
+            note = precision_note([results], precision, n, confidence) if precision is not None else None
+            replication_table.print_replications(summary, note)
 
 
 def register(app: typer.Typer) -> None:

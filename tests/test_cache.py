@@ -5,10 +5,10 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simulator.cache import MISS, NoCache, TtlCache, cache_from_scenario
+from simulator.cache import MISS, NoCache, RefreshAhead, StaleWhileRevalidate, TtlCache, cache_from_scenario
 from simulator.scenario import Api
 
 times = st.floats(min_value=0.0, max_value=1e7, allow_nan=False, allow_infinity=False)
@@ -98,3 +98,50 @@ def test_cache_from_scenario_gives_each_instance_its_own_cache():
 
     assert second.get("event:1", now_s=0.0) is MISS
     assert isinstance(first, TtlCache) and first.ttl_s == 60.0
+
+
+# --- the refreshing strategies -----------------------------------------------------------------------------
+
+def test_stale_while_revalidate_serves_stale_while_one_refresh_is_under_way() -> None:
+    cache = StaleWhileRevalidate(ttl_s=10.0, stale_max_s=5.0)
+    assert cache.lookup("e", 0.0) == (MISS, False)
+    cache.put("e", "v", 0.0)
+    assert cache.lookup("e", 9.9) == ("v", False)  # fresh
+    assert cache.lookup("e", 10.0) == ("v", True)  # expired: served, refresh asked for once …
+    assert cache.lookup("e", 11.0) == ("v", False)  # … and not again while it is under way
+    cache.refresh_failed("e", retry_at_s=12.0)
+    assert cache.lookup("e", 11.5) == ("v", False)  # the failure's Retry-After holds
+    assert cache.lookup("e", 12.0) == ("v", True)
+    assert cache.lookup("e", 15.0) == (MISS, False)  # past stale_max: a miss
+    cache.put("e", "w", 15.0)
+    assert cache.lookup("e", 16.0) == ("w", False)
+
+
+def test_refresh_ahead_refreshes_hot_keys_before_they_expire_and_never_serves_stale() -> None:
+    cache = RefreshAhead(ttl_s=10.0, ahead_s=2.0)
+    cache.put("e", "v", 0.0)
+    assert cache.lookup("e", 7.9) == ("v", False)
+    assert cache.lookup("e", 8.0) == ("v", True)
+    assert cache.lookup("e", 9.0) == ("v", False)
+    assert cache.lookup("e", 10.0) == (MISS, False)  # expired entries are never served
+    assert cache.get("e", 10.0) is MISS
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=st.lists(st.tuples(st.floats(0.0, 30.0), st.sampled_from(["get", "put", "fail"])), max_size=60),
+       ttl_s=st.floats(0.0, 20.0), stale_max_s=st.floats(0.0, 20.0))
+def test_stale_while_revalidate_never_serves_beyond_ttl_plus_stale_max(
+        ops: list[tuple[float, str]], ttl_s: float, stale_max_s: float) -> None:
+    cache = StaleWhileRevalidate(ttl_s, stale_max_s)
+    now_s, stored_s = 0.0, None
+    for gap_s, op in ops:
+        now_s += gap_s
+        if op == "put":
+            cache.put("k", now_s, now_s)
+            stored_s = now_s
+        elif op == "fail":
+            cache.refresh_failed("k", now_s)
+        else:
+            value, _refresh = cache.lookup("k", now_s)
+            if value is not MISS:
+                assert stored_s is not None and now_s < stored_s + ttl_s + stale_max_s

@@ -18,16 +18,16 @@ from collections.abc import Iterator
 
 import hypothesis
 import pytest
-import schemathesis
 from anyio.from_thread import start_blocking_portal
 from fixtures_conformance import NoLifespan
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conformance.checks import STRANGER_ORIGIN
 from conformance.config import conformance_config, with_known_examples
 from conformance.generate import CONTRACT_PATH
+from conformance.st_adapter import Schema as OpenApiSchema
+from conformance.st_adapter import load_asgi, load_contract
 from simulator.catalog import Catalog, build_catalog
 from simulator.scenario import Scenario, parse_scenario
 from simulator.server.serve import DEV_ORG, DEV_ORIGIN, Served, build_served
@@ -65,9 +65,9 @@ def config(catalog: Catalog) -> SchemathesisConfig:
 # The tight mock's catalog, built from its scenario's seed as the model builds it, so the ids are known at
 # collection; the contract is loaded at collection too, so each operation is a test of its own.
 TIGHT_CATALOG = build_catalog(TIGHT.catalog, TIGHT.seed)
-contract = schemathesis.openapi.from_dict(
+contract = load_contract(
     with_known_examples(json.loads(CONTRACT_PATH.read_text(encoding="utf-8")), known_ids(TIGHT_CATALOG)),
-    config=config(TIGHT_CATALOG))
+    config(TIGHT_CATALOG))
 
 
 def serve(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory, time_scale: float) -> Iterator[Served]:
@@ -98,7 +98,7 @@ def tight_app(tight: Served) -> NoLifespan:
 
 @pytest.fixture(scope="module")
 def tight_api(tight: Served) -> OpenApiSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", NoLifespan(tight.app), config=config(TIGHT_CATALOG))
+    return load_asgi("/openapi.json", NoLifespan(tight.app), config(TIGHT_CATALOG))
 
 
 @contract.parametrize()
@@ -109,7 +109,7 @@ def test_every_operation_honours_the_contract(case: Case, tight_app: NoLifespan)
 
 def test_stateful_sequences_through_the_links_honour_the_contract(roomy: Served) -> None:
     """published events → event → sessions/passes → registration → count/finalize, every answer checked."""
-    api = schemathesis.openapi.from_asgi("/openapi.json", NoLifespan(roomy.app), config=config(roomy.model.catalog))
+    api = load_asgi("/openapi.json", NoLifespan(roomy.app), config(roomy.model.catalog))
     api.as_state_machine().run(settings=hypothesis.settings(
         max_examples=30, stateful_step_count=6, deadline=None, database=None, derandomize=True,
         suppress_health_check=list(hypothesis.HealthCheck)))

@@ -79,7 +79,25 @@ def assert_conserved(summary: dict[str, Any]) -> None:
     assert min(s.values()) >= 0
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Every strategy of issue 12, each with its own knobs; conservation must hold under each and under mixes.
+strategy_sets = st.fixed_dictionaries({
+    "api": st.fixed_dictionaries({
+        "cache": st.sampled_from(["none", "ttl", "shared", "stale-while-revalidate", "refresh-ahead"]),
+        "coalesce_misses": st.booleans(),
+        "pacing": st.sampled_from(["none", "token-bucket"]),
+        "concurrency": st.sampled_from(["fixed", "aimd"]),
+    }),
+    "retry": st.fixed_dictionaries({
+        "budget": st.sampled_from(["none", "ratio", "token-bucket"]),
+        "breaker": st.booleans(),
+        "breaker_min_throughput": st.integers(2, 100),
+        "adaptive": st.booleans(),
+    }),
+    "batch_size": st.sampled_from([1, 1, 5, 1000]),
+})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rate=st.floats(0.5, 40),
     duration_s=st.integers(10, 600),
@@ -88,22 +106,22 @@ def assert_conserved(summary: dict[str, Any]) -> None:
     waitlist=st.booleans(),
     mix=st.sampled_from([(1.0, 0.0, 0.0), (0.5, 0.4, 0.1), (0.0, 0.0, 1.0)]),
     policy=st.sampled_from(["none", "fixed", "exponential", "full-jitter", "decorrelated-jitter"]),
-    cache=st.sampled_from(["none", "ttl"]),
+    strategies=strategy_sets,
     requests_limit=st.integers(50, 6000),
     seed=st.integers(0, 1000),
     outage=st.booleans(),
 )
 def test_conservation_in_every_run(rate: float, duration_s: int, horizon_s: int, capacity: int, waitlist: bool,
-                                   mix: tuple[float, float, float], policy: str, cache: str, requests_limit: int,
-                                   seed: int, outage: bool) -> None:
+                                   mix: tuple[float, float, float], policy: str, strategies: dict[str, Any],
+                                   requests_limit: int, seed: int, outage: bool) -> None:
     run = run_virtual(scenario(
         seed=seed, horizon=f"{horizon_s}s",
         catalog={"capacity": capacity, "waitlist": waitlist, "session_capacity": capacity // 2},
         workload={"rate": rate, "duration": f"{duration_s}s", "browse_per_submission": 1.5,
                   "mix": dict(zip(("event", "session", "waitlist"), mix, strict=True))},
-        api={"cache": cache, "processors": 4},
-        retry={"policy": policy, "deadline": "20m"},
-        dataverse={"requests_limit": requests_limit, "window": "60s"},
+        api={**strategies["api"], "processors": 4},
+        retry={**strategies["retry"], "policy": policy, "deadline": "20m"},
+        dataverse={"requests_limit": requests_limit, "window": "60s", "batch_size": strategies["batch_size"]},
         faults=[{"at": "30s", "duration": "2m", "kind": "outage"}] if outage else [],
     ))
     assert_conserved(run.summary)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from concurrent.futures import Future
 
+import pytest
 import simpy
 
 from simulator.engine.model import build_model
 from simulator.engine.pipeline import Accepted, Offer, Rejected
-from simulator.engine.realtime import RealtimeDriver, _settle
+from simulator.engine.realtime import DriverStopped, DriverStuck, RealtimeDriver, _settle
 from simulator.scenario import parse_scenario
 
 
@@ -78,3 +82,99 @@ def test_an_error_in_injected_work_reaches_the_caller_and_the_model_keeps_runnin
         assert driver.call(lambda m: "alive").result(timeout=5) == "alive"
     finally:
         driver.stop()
+
+
+# --- stopping: every caller is answered, and a stop that cannot finish says so ----------------------------------
+
+
+def test_a_submit_after_stop_raises_at_once() -> None:
+    driver = RealtimeDriver(live_model(), time_scale=10)
+    driver.start()
+    driver.stop()
+    with pytest.raises(DriverStopped):
+        driver.call(lambda m: "never runs")
+    answers: list[object] = []
+    with pytest.raises(DriverStopped):
+        driver.offer(Offer("event", driver.model.catalog.events[0]), lambda *answer: answers.append(answer))
+    assert answers == [] and driver._outstanding == {}  # nothing left waiting for an answer that cannot come
+
+
+class _LateInbox:
+    """The inbox, with the first item's ``put`` held until the model thread has ended (or ``hold_s`` passed):
+    the interleaving in which a caller saw "not stopping", then the thread stopped, then the caller enqueued."""
+
+    def __init__(self, inner: queue.SimpleQueue, thread_ended: threading.Event, hold_s: float) -> None:
+        self.inner, self.thread_ended, self.hold_s = inner, thread_ended, hold_s
+        self.entered = threading.Event()
+
+    def put(self, item: object) -> None:
+        if item is not None and not self.entered.is_set():
+            self.entered.set()
+            self.thread_ended.wait(self.hold_s)
+        self.inner.put(item)
+
+    def get(self, timeout: float | None = None) -> object:
+        return self.inner.get(timeout=timeout)
+
+    def get_nowait(self) -> object:
+        return self.inner.get_nowait()
+
+
+def test_a_call_racing_with_stop_is_answered() -> None:
+    driver = RealtimeDriver(live_model(), time_scale=10)
+    driver.start()
+    thread_ended = threading.Event()
+    late = _LateInbox(driver._inbox, thread_ended, hold_s=5.0)
+    driver._inbox = late  # type: ignore[assignment]
+    futures: list[Future[object]] = []
+    caller = threading.Thread(target=lambda: futures.append(driver.call(lambda m: "ran")))
+    caller.start()
+    assert late.entered.wait(5)  # the caller is inside submit, past the "stopping?" check
+    stopper = threading.Thread(target=driver.stop)
+    stopper.start()
+    driver._thread.join(1.5)  # type: ignore[union-attr]  # ends here only if stop did not wait for the caller
+    thread_ended.set()
+    caller.join(10)
+    stopper.join(10)
+    assert len(futures) == 1
+    with contextlib.suppress(DriverStopped):  # refused is an answer too; hanging is not
+        assert futures[0].result(timeout=5) == "ran"
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the crash is the point
+def test_a_crash_answers_what_is_queued_and_what_is_validating() -> None:
+    model = live_model(latency={"read": {"median": "30s", "p99": "30s"}})
+    driver = RealtimeDriver(model, time_scale=1)
+    driver.start()
+    release = threading.Event()
+    validating = offered(driver, Offer("event", model.catalog.events[0], submission_id="s1"))
+    blocked = driver.call(lambda m: release.wait(5))  # holds the model thread while more is queued
+
+    def crash(m: object) -> None:
+        raise SystemExit("the model thread is cancelled")  # not an Exception: it ends the thread
+
+    crashing = driver.call(crash)
+    queued = [driver.call(lambda m: "never runs") for _ in range(3)]
+    release.set()
+    assert blocked.result(timeout=5) is True
+    for future in [crashing, *queued, validating]:
+        with pytest.raises(DriverStopped):
+            future.result(timeout=5)
+    driver._thread.join(5)  # type: ignore[union-attr]
+    assert not driver.running
+    with pytest.raises(DriverStopped):
+        driver.call(lambda m: None)
+
+
+def test_a_stop_that_times_out_is_an_error() -> None:
+    driver = RealtimeDriver(live_model(), time_scale=10)
+    driver.start()
+    release = threading.Event()
+    busy = driver.call(lambda m: release.wait(10))
+    with pytest.raises(DriverStuck):
+        driver.stop(timeout_s=0.2)
+    assert driver.running
+    release.set()
+    assert busy.result(timeout=5) is True
+    driver.stop()
+    assert not driver.running

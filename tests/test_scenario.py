@@ -125,7 +125,7 @@ def write(tmp_path: Path, text: str) -> Path:
         pytest.param('[dataverse]\napp_users = "four"\n', ["dataverse.app_users", "'four'", "whole number like 4"],
                      id="wrong-type-int"),
         pytest.param("[catalog]\nwaitlist = 3\n", ["catalog.waitlist", "3", "true or false"], id="wrong-type-bool"),
-        pytest.param('[api]\ncache = "lru"\n', ["api.cache", "'lru'", "'none' or 'ttl'"], id="bad-literal"),
+        pytest.param('[api]\ncache = "lru"\n', ["api.cache", "'lru'", "or 'refresh-ahead'"], id="bad-literal"),
         pytest.param("[workload.mix]\nevent = 0.5\nsession = 0.25\nwaitlist = 0.05\n",
                      ["workload.mix", "sum to 1", "0.8", "event = 0.7"], id="mix-not-one"),
         pytest.param('[[faults]]\nat = "1m"\nduration = "1m"\nkind = "limit"\n',

@@ -108,7 +108,7 @@ class FakeModel:
     def session_registration_count(self, session_id: str) -> int:
         return self.created_sessions[session_id]
 
-    def submission(self, submission_id: str) -> dict[str, Any] | None:
+    async def submission(self, submission_id: str) -> dict[str, Any] | None:
         return self.submissions.get(submission_id)
 
     def stats(self) -> dict[str, Any]:

@@ -155,6 +155,44 @@ class DataverseModel:
             key.finish()
         return None
 
+    def call_batch(self, user: int, calls: tuple[Call, ...]) -> Generator[Any, Any, Failed | None]:
+        """One ExecuteMultiple / ``$batch`` request holding ``calls``, as app user ``user``: **one** request
+        against the requests limit and the concurrency limit, whose execution time (and latency: Dataverse
+        runs the operations one after another) is the sum of its operations' service times. Throttled, it
+        fails as a whole. Off the hot path: only ``dataverse.batch_size > 1`` uses it."""
+        env = self.env
+        now = env.now
+        recorder = self.recorder
+        if self.outages:
+            recorder.count("dv_failed", now)
+            return OUTAGE
+        user %= len(self.keys)
+        server = self._next_server[user]
+        if not self.settings.affinity:
+            self._next_server[user] = (server + 1) % len(self.servers)
+        gauss = self.rng.gauss
+        service_s = 0.0
+        for call in calls:
+            mu, sigma = self._write if call.write else self._read
+            service_s += math.exp(gauss(mu, sigma))
+        service_s = min(service_s * self.slow_factor, MAX_SERVICE_S)
+        key = self.keys[user][server]
+        throttled = key.admit(now, service_s)
+        if throttled is not None:
+            recorder.throttled(throttled.limit, now)
+            return self._failed(throttled)
+        self._admitted[recorder.index(now)] += 1
+        slots = self.servers[server]
+        wait = slots.acquire()
+        try:
+            if wait is not None:
+                yield wait
+            yield env.timeout(service_s)
+        finally:
+            slots.release()
+            key.finish()
+        return None
+
     @staticmethod
     @functools.lru_cache(maxsize=4096)
     def _failed(throttled: Throttled) -> Failed:

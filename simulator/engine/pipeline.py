@@ -26,7 +26,9 @@ import simpy
 from simulator import plan as plans
 from simulator.cache import MISS, ReadCache, cache_from_scenario
 from simulator.catalog import Catalog, Event
+from simulator.engine.caching import CacheFront, needs_front
 from simulator.engine.dataverse import DataverseModel, Failed
+from simulator.engine.strategies import needs_strategies, start_processors
 from simulator.matching import People
 from simulator.records import Recorder
 from simulator.retry import AdaptiveThrottle, RetryPolicy, RetryState, policy_from_scenario
@@ -63,6 +65,7 @@ class Offer:
     attendees: int = 1
     invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
     people: tuple[tuple[str, str, str], ...] = ()  # (email, first, last) per attendee, when the caller named them
+    withdrawn: bool = False  # the caller went away before its answer (set from its thread): refused undecided
 
 
 @dataclass(slots=True)
@@ -105,12 +108,20 @@ class _WorkQueue:
         else:
             self.items.append(item)
 
+    def put_front(self, item: Submission) -> None:
+        """Give an item back ahead of the others (a processor paused by adaptive concurrency lets go of it)."""
+        if self._takers:
+            self._takers.popleft().succeed(item)
+        else:
+            self.items.appendleft(item)
+
     def wait(self) -> simpy.Event:
         event = self.env.event()
         self._takers.append(event)
         return event
 
 
+WITHDRAWN = Rejected(499, "caller went away")  # 499: nginx's "client closed request"; no caller sees it
 LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
 _SHAPES_CACHED = 4096  # validation key lists kept per (event, sessions named); simulated traffic needs far fewer
 
@@ -172,8 +183,17 @@ class EventPipeline:
         self._plan_cache: dict[tuple[int, bool, bool, int], tuple[plans.Call, ...]] = {}
         self._validation_keys: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
         self._browse_keys = {event.id: plans.browse_keys(event.id) for event in catalog.events}
-        for index in range(api.processors):
-            env.process(self._processor(index % users))
+        self.active_processors = api.processors  # processors allowed to work (fewer under api.concurrency = aimd)
+        # Strategies are chosen here, once: with every one off, offers and processors keep the plain path.
+        if needs_front(api):
+            front = CacheFront(self)
+            self.offer = front.offer  # type: ignore[method-assign]
+            self.pages_loaded = front.pages_loaded  # type: ignore[method-assign]
+        if needs_strategies(scenario):
+            start_processors(self)
+        else:
+            for index in range(api.processors):
+                env.process(self._processor(index % users))
 
     # --- offering ------------------------------------------------------------------------------------------
     def offer(self, offer: Offer, reply: Callable[[Outcome], None] | None = None) -> None:
@@ -186,18 +206,29 @@ class EventPipeline:
         self.in_system += 1
         instance = self.instances[self._next_instance]
         self._next_instance = (self._next_instance + 1) % len(self.instances)
-        shape = (offer.event.id, offer.session_ids)
-        keys = self._validation_keys.get(shape)
-        if keys is None:
-            keys = plans.validation_keys(offer.event.id, offer.session_ids, offer.event.paid)
-            if len(self._validation_keys) < _SHAPES_CACHED:  # bounded: live callers choose the session lists
-                self._validation_keys[shape] = keys
+        keys = self.keys_for(offer)
         missing = self._lookup(instance, keys, now)
         if missing:
             self.validating += 1
             self.env.process(self._validate(instance, offer, now, missing, reply))
         else:
             self._decide(offer, now, reply)
+
+    def next_instance(self) -> _Instance:
+        """The API instance the next offer goes to (round-robin), moving on."""
+        instance = self.instances[self._next_instance]
+        self._next_instance = (self._next_instance + 1) % len(self.instances)
+        return instance
+
+    def keys_for(self, offer: Offer) -> tuple[tuple[str, str], ...]:
+        """The read-cache keys validating ``offer`` needs (memoised per event and sessions named)."""
+        shape = (offer.event.id, offer.session_ids)
+        keys = self._validation_keys.get(shape)
+        if keys is None:
+            keys = plans.validation_keys(offer.event.id, offer.session_ids, offer.event.paid)
+            if len(self._validation_keys) < _SHAPES_CACHED:  # bounded: live callers choose the session lists
+                self._validation_keys[shape] = keys
+        return keys
 
     def browse(self, event_id: str, pages: int) -> None:
         """A visitor loads ``pages`` catalog pages; misses are Dataverse reads that refill the cache."""
@@ -264,6 +295,9 @@ class EventPipeline:
         if offer.invalid is not None:
             self._reject(offer, offered_s, offer.invalid, reply)
             return
+        if offer.withdrawn:  # nobody would hear the answer and nothing would be stored: take no seat
+            self._reject(offer, offered_s, WITHDRAWN, reply)
+            return
         event = offer.event
         waitlisted = offer.waitlisted
         seats = offer.attendees
@@ -276,9 +310,12 @@ class EventPipeline:
                 return
             waitlisted = True
         if not waitlisted:
-            for session_id in offer.session_ids:
+            named = offer.session_ids
+            for session_id in named:
                 session = self.catalog.sessions_by_id[session_id]
-                if session.capacity and self.session_registered[session_id] >= session.capacity:
+                # the seats this request takes in the session (one per attendee naming it), not just one more
+                wanted = named.count(session_id) if len(named) > 1 else 1
+                if session.capacity and self.session_registered[session_id] + wanted > session.capacity:
                     self._reject(offer, offered_s, Rejected(409, "session is full"), reply)
                     return
             self.reserve(event.id, offer.session_ids, seats)
@@ -443,4 +480,5 @@ class EventPipeline:
             yield self.env.timeout((index + 1) * bin_s - self.env.now)
             self.recorder.level("queue_depth", index * bin_s, len(self.queue.items))
             self.recorder.level("retrying", index * bin_s, self.retrying)
+            self.recorder.level("active_processors", index * bin_s, self.active_processors)
             index += 1

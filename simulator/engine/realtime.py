@@ -7,6 +7,14 @@ inbox until the next scheduled event's wall time (``env.peek()``). SimPy's own R
 inside ``step()`` and cannot take injected work while it sleeps, which is why this loop owns the waiting.
 Callers hand in a callback the model thread calls with the answer (an asyncio caller passes one that does
 ``loop.call_soon_threadsafe``); ``call`` wraps that in a :class:`concurrent.futures.Future` for plain threads.
+
+Every caller is answered, whatever ends the thread. Exceptions::
+
+    RuntimeError
+     └─ DriverStopped          submit/call/offer after stop (raised at once), or work that was queued when the
+         │                     thread ended (given to its callback)
+         └─ DriverStuck        stop() waited ``timeout_s`` and the model thread is still running: whatever it
+                               uses (the store) must not be closed under it
 """
 
 from __future__ import annotations
@@ -23,10 +31,18 @@ from typing import Any, TypeVar
 from simulator.engine.model import Model
 from simulator.engine.pipeline import Offer, Outcome
 
-__all__ = ["RealtimeDriver"]
+__all__ = ["RealtimeDriver", "DriverStopped", "DriverStuck"]
 
 T = TypeVar("T")
 Done = Callable[[Any, BaseException | None], None]  # (result, None) or (None, error)
+
+
+class DriverStopped(RuntimeError):
+    """The model thread is stopped (or stopping): nothing submitted now will run."""
+
+
+class DriverStuck(DriverStopped):
+    """``stop()`` timed out: the model thread is still running."""
 
 
 def _settle(future: Future[Any], result: Any, error: BaseException | None) -> None:
@@ -54,6 +70,7 @@ class RealtimeDriver:
         self._inbox: queue.SimpleQueue[tuple[Callable[[Model], Any], Done] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._gate = threading.Lock()  # submit and stop: nothing enters the inbox once stopping is set
         self._start_wall = 0.0
         self._start_sim = model.env.now
         self._flush = flush
@@ -78,10 +95,16 @@ class RealtimeDriver:
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        self._stopping.set()
-        self._inbox.put(None)
-        if self._thread is not None:
+        """Stop the model thread; what is queued is answered with :class:`DriverStopped`, and what the model
+        accepted but had not released is flushed and answered. Raises :class:`DriverStuck` if the thread is
+        still running after ``timeout_s`` (the caller must then keep what the thread uses open)."""
+        with self._gate:
+            self._stopping.set()
+            self._inbox.put(None)
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise DriverStuck(f"the model thread did not stop within {timeout_s} s")
 
     @property
     def running(self) -> bool:
@@ -91,10 +114,10 @@ class RealtimeDriver:
     def submit(self, fn: Callable[[Model], Any], done: Done) -> None:
         """Run ``fn(model)`` on the model thread at simulated now, then ``done(result, None)`` or
         ``done(None, error)`` on the model thread (keep ``done`` short: hand over to your own thread)."""
-        if self._stopping.is_set():
-            done(None, RuntimeError("the model is stopped"))
-            return
-        self._inbox.put((fn, done))
+        with self._gate:
+            if self._stopping.is_set():
+                raise DriverStopped("the model is stopped") from self.error
+            self._inbox.put((fn, done))
 
     def call(self, fn: Callable[[Model], T]) -> Future[T]:
         """Run ``fn(model)`` on the model thread at simulated now; the future gets its result or exception."""
@@ -121,7 +144,11 @@ class RealtimeDriver:
             if error is not None:
                 once(None, error)
 
-        self.submit(inject, failed)
+        try:
+            self.submit(inject, failed)
+        except DriverStopped:
+            self._outstanding.pop(key, None)
+            raise
 
     # --- the model thread ----------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -134,13 +161,21 @@ class RealtimeDriver:
                 wait_s = _MAX_WAIT_S if math.isinf(next_sim) else self._wall_of(next_sim) - self._clock()
                 if wait_s > 0:
                     self._wait(min(wait_s, _MAX_WAIT_S))
-        except BaseException as exc:  # the model thread must not die silently: keep the error for callers
+        except BaseException as exc:  # a crash (or a cancel): keep the error for callers, answer them all
             self.error = exc
-            self._stopping.set()
-            self._fail_pending(exc)
-            self._fail_outstanding(RuntimeError(f"the model stopped: {exc!r}"))
+            with self._gate:
+                self._stopping.set()
+            stopped = DriverStopped(f"the model stopped: {exc!r}")
+            self._fail_pending(stopped)
+            self._fail_outstanding(stopped)
             raise
-        self._fail_outstanding(RuntimeError("the model is stopped"))
+        # a normal stop: what the model accepted is flushed and answered, what is queued is refused
+        try:
+            self._release_answers()
+        finally:
+            stopped = DriverStopped("the model is stopped")
+            self._fail_pending(stopped)
+            self._fail_outstanding(stopped)
 
     def _advance(self) -> None:
         """Fire everything due up to simulated now."""
@@ -194,6 +229,9 @@ class RealtimeDriver:
             result = fn(self.model)
         except Exception as exc:  # reported to the caller through ``done``, not swallowed
             done(None, exc)
+        except BaseException as exc:  # it ends the thread (the loop answers the others); this caller hears it too
+            done(None, DriverStopped(f"the model stopped: {exc!r}"))
+            raise
         else:
             done(result, None)
 
@@ -201,13 +239,20 @@ class RealtimeDriver:
         """Answer every offer still waiting (mid-validation, or held for a flush): no model thread is left to
         answer it, and an HTTP handler awaiting it would otherwise hang."""
         for once in list(self._outstanding.values()):
-            once(None, error)
+            try:
+                once(None, error)
+            except Exception:  # swallowed on purpose: one caller's broken callback must not leave the rest waiting
+                continue
 
-    def _fail_pending(self, exc: BaseException) -> None:
+    def _fail_pending(self, error: DriverStopped) -> None:
+        """Answer everything still in the inbox (stopping is set: nothing more can enter it)."""
         while True:
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 return
             if item is not None:
-                item[1](None, RuntimeError(f"the model stopped: {exc!r}"))
+                try:
+                    item[1](None, error)
+                except Exception:  # swallowed on purpose, as in _fail_outstanding
+                    continue

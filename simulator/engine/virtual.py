@@ -10,6 +10,7 @@ from typing import Any
 import simpy
 
 from simulator.engine.model import Model, build_model
+from simulator.engine.simpy_seams import events_scheduled
 from simulator.engine.workload import workload
 from simulator.plan import capacity, registration_summary
 from simulator.records import Recorder, summarize
@@ -49,7 +50,7 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
             progress(env.now, horizon_s)
     simulated_s = float(env.now) if settled.triggered else horizon_s
     wall_s = time.perf_counter() - started
-    events = next(env._eid)  # SimPy numbers every scheduled event; the count is the model's work
+    events = events_scheduled(env)  # the model's work
     summary = summarize(
         model.recorder, name=scenario.name, mode="simulated", seed=scenario.seed, simulated_s=simulated_s,
         wall_s=wall_s, capacity=capacity(scenario),

@@ -346,7 +346,7 @@ def api_router(
         event = event_of(request.path_params["readableEventId"])
         body: wire.FinalizeRegistrationRequest = await _parse(request, wire.FinalizeRegistrationRequest,
                                                               max_body_bytes)
-        status = model.submission(body.purchaseId)
+        status = await model.submission(body.purchaseId)
         if status is None or status.get("event_id", event.id) != event.id:
             raise ApiError(400, "PurchaseNotFound", f"no purchase {body.purchaseId!r} for event {event.readable_id}",
                            field="purchaseId")

@@ -91,7 +91,7 @@ def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts:
 
     @router.get("/_harness/submissions/{submissionId}")
     async def submission(submissionId: str) -> Response:
-        status = model.submission(submissionId)
+        status = await model.submission(submissionId)
         if status is None:
             raise ApiError(404, "SubmissionNotFound", f"no submission {submissionId!r}")
         return _json(dict(status))

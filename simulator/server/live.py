@@ -25,6 +25,8 @@ resume at the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -40,14 +42,15 @@ from simulator.engine.model import Model, build_model
 from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
 from simulator.engine.pipeline import Outcome as EngineOutcome
-from simulator.engine.realtime import RealtimeDriver
+from simulator.engine.realtime import DriverStopped, DriverStuck, RealtimeDriver
 from simulator.plan import capacity, registration_summary
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.contract import RegistrationRequest
 from simulator.server.errors import ConfigurationError
 from simulator.server.model import Accepted, Refused, RegistrationOutcome, entity_refusal, refused_from
-from simulator.server.store import Store
+from simulator.server.store import Store, StoreReader
+from simulator.server.tally import StoreTally
 
 __all__ = ["LiveEventModel"]
 
@@ -102,6 +105,7 @@ class LiveEventModel:
         self.started_s = env.now
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
+        self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -109,12 +113,22 @@ class LiveEventModel:
         self.driver.start()
 
     def stop(self) -> None:
-        self.driver.stop()
+        """Stop the model thread. Raises ``DriverStuck`` (logged) if it is still running: the store must then stay
+        open, since the thread may still write to it."""
+        try:
+            self.driver.stop()
+        except DriverStuck:
+            logger.error("the model thread did not stop; the store is left open under it")
+            raise
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def _resume(self) -> int:
         """Re-admit what the store holds as pending and restore seat counts (before the driver starts)."""
         pipeline = self.model.pipeline
-        pipeline.restore_seats(self.store.registration_counts(), self.store.session_registration_counts())
+        registrations, sessions = self.store.registration_counts(), self.store.session_registration_counts()
+        pipeline.restore_seats(registrations, sessions)
         resumed = 0
         for stored in self.store.pending():
             event = self._events_by_id.get(stored.event_id)
@@ -125,6 +139,7 @@ class LiveEventModel:
             offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
             resumed += 1
+        self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions)
         return resumed
 
     # --- registration --------------------------------------------------------------------------------------
@@ -152,13 +167,27 @@ class LiveEventModel:
         answer: asyncio.Future[EngineOutcome] = loop.create_future()
 
         def answered(outcome: EngineOutcome | None, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_resolve, answer, outcome, error)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_resolve, answer, outcome, error)
 
+        offer = self._offer(event, request, submission_id, refusal)
         try:
-            self.driver.offer(self._offer(event, request, submission_id, refusal), answered)
+            self.driver.offer(offer, answered)
             outcome = await answer
+        except asyncio.CancelledError:
+            # The caller went away (client timeout, shutdown). Undecided, the model refuses the offer and takes no
+            # seat; decided, its acceptance is stored with the batch. Either way the body is dropped on the model
+            # thread, after the decision, so an acceptance never finds it missing (which would keep an unstored
+            # seat).
+            offer.withdrawn = True
+            try:
+                self.driver.submit(_ignore_model, functools.partial(self._forget, submission_id))
+            except DriverStopped:  # no model thread left to decide: drop it here
+                self._pending.pop(submission_id, None)
+            raise
         finally:
-            self._pending.pop(submission_id, None)
+            if not offer.withdrawn:
+                self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
             return Accepted(submission_id)
         if refusal is not None and outcome.reason == refusal.code:
@@ -168,6 +197,9 @@ class LiveEventModel:
         # Retry-After is in the model's seconds; an HTTP caller waits on the wall clock (refused_from rounds up)
         retry_after_wall_s = None if outcome.retry_after_s is None else outcome.retry_after_s / self.driver.time_scale
         return refused_from(outcome.status, message, retry_after_wall_s, _CODES.get(outcome.reason))
+
+    def _forget(self, submission_id: str, _: object, error: BaseException | None) -> None:
+        self._pending.pop(submission_id, None)
 
     # --- the journal (called on the model thread) ----------------------------------------------------------
     # Acceptances are written in groups: the driver calls flush() after each batch of requests and only then
@@ -186,7 +218,7 @@ class LiveEventModel:
         if self._accepted:
             batch, self._accepted = self._accepted, []
             try:
-                self.store.accept_many(batch)
+                self.tally.accepted(self.store.accept_many(batch))
             except Exception:
                 self._unjournalled.update(item[0] for item in batch)
                 raise
@@ -199,7 +231,7 @@ class LiveEventModel:
             return
         try:
             if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
-                self.store.accept_many(self._accepted)
+                self.tally.accepted(self.store.accept_many(self._accepted))
                 self._accepted = []
             write(submission_id)
         except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
@@ -215,7 +247,10 @@ class LiveEventModel:
             records = self.store.mark_created(submission_id, now_s, attempts=submission.attempts,
                                               waitlisted=True if decided_waitlist else None)
             offer = submission.offer
-            if submission.waitlisted or records.already_created:
+            if records.already_created:
+                return
+            self.tally.created(offer.event.id, records.event_registrations, records.session_ids)
+            if submission.waitlisted:
                 return  # a waitlisted submission took no seats
             # Seats taken at acceptance that no new registration used (a duplicate, or a waitlisted attendee of
             # a mixed request) go back, so the seat count stays the count of registrations (and pending ones).
@@ -227,8 +262,11 @@ class LiveEventModel:
         self._write(submission, write)
 
     def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None:
-        self._write(submission, lambda sid: self.store.mark_dead_lettered(sid, now_s, reason,
-                                                                            attempts=submission.attempts))
+        def write(submission_id: str) -> None:
+            if self.store.mark_dead_lettered(submission_id, now_s, reason, attempts=submission.attempts):
+                self.tally.dead_lettered()
+
+        self._write(submission, write)
 
     # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
     def page_loaded(self, key: tuple[str, str]) -> None:
@@ -238,7 +276,8 @@ class LiveEventModel:
         self._pages.append(key)
         if not self._pages_injected:
             self._pages_injected = True
-            self.driver.submit(self._charge_pages, _ignore_result)
+            with contextlib.suppress(DriverStopped):  # a stopped model charges no more pages
+                self.driver.submit(self._charge_pages, _ignore_result)
 
     def _charge_pages(self, model: Model) -> None:
         self._pages_injected = False  # before draining: a page queued from now on schedules the next batch
@@ -248,27 +287,36 @@ class LiveEventModel:
         if keys:
             model.pipeline.pages_loaded(keys)
 
-    # --- reads (event loop; quick, no waiting on the model) -------------------------------------------------
+    # --- reads (event loop: the model thread's tally, never SQLite or the store's lock) ------------------------
     def registration_count(self, event_id: str) -> int:
-        return self.store.registration_count(event_id)
+        return self.tally.registration_count(event_id)
 
     def session_registration_count(self, session_id: str) -> int:
-        return self.store.session_registration_count(session_id)
+        return self.tally.session_registration_count(session_id)
 
-    def submission(self, submission_id: str) -> Mapping[str, Any] | None:
-        return self.store.submission(submission_id)
+    async def submission(self, submission_id: str) -> Mapping[str, Any] | None:
+        """The submission's status, read in a worker thread on the reader's own connection."""
+        if self._reader is None:
+            self._reader = self.store.reader()
+        return await asyncio.to_thread(self._reader.submission, submission_id)
 
     def stats(self) -> Mapping[str, Any]:
+        """Counts since this process started (``offered`` … ``dead_lettered``, the cache and Dataverse counts;
+        resumed submissions count as offered and accepted again), and the store's all-time ``stored*`` counts
+        and ``pending`` (what a restart would resume). So ``created + dead_lettered <= accepted`` holds across
+        restarts, and ``stored_created + stored_dead_lettered + pending == stored``."""
+        journal = self.tally.totals  # one snapshot, read before the recorder: what it settled was accepted first
         recorder = self.model.recorder
-        totals = {column: recorder.total(column) for column in COUNT_COLUMNS}
-        stored = self.store.counts()["submissions"]
+        totals = {column: recorder.total(column) for column in _SINCE_START}  # in order: accepted before offered
         return {
-            **{key: totals[key] for key in ("offered", "accepted", "rejected", "cache_hits", "cache_misses",
-                                            "dv_admitted", "dv_throttled", "dv_throttled_requests",
-                                            "dv_throttled_execution", "dv_throttled_concurrency", "dv_failed")},
-            "created": stored["created"],
-            "dead_lettered": stored["dead_lettered"],
-            "pending": stored["accepted"] + stored["retrying"],
+            **totals,
+            "created": journal.created_here,
+            "dead_lettered": journal.dead_lettered_here,
+            "pending": journal.pending,
+            "resumed": self.resumed,
+            "stored": journal.submissions,
+            "stored_created": journal.created,
+            "stored_dead_lettered": journal.dead_lettered,
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,
         }
@@ -314,6 +362,16 @@ class LiveEventModel:
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 
 
+
+
+# Recorder counts since start, read in this order: a later column only counts more, so accepted <= offered.
+_SINCE_START = ("accepted", "rejected", "offered", "cache_hits", "cache_misses", "dv_admitted", "dv_throttled",
+                "dv_throttled_requests", "dv_throttled_execution", "dv_throttled_concurrency", "dv_failed")
+assert set(_SINCE_START) <= set(COUNT_COLUMNS)
+
+
+def _ignore_model(_: Model) -> None:
+    """Nothing to do on the model thread but to come after what is queued before."""
 
 
 def _ignore_result(_: object, error: BaseException | None) -> None:

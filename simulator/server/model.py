@@ -110,8 +110,9 @@ class LiveModel(Protocol):
     """What the HTTP face needs from the model behind it.
 
     ``register`` is awaited on the server's event loop and may take as long as validation takes (a cold read
-    cache means Dataverse-model reads); the other methods are called on the event loop too and must be quick
-    and thread-safe against the model's own thread (read counters, do not wait on the model).
+    cache means Dataverse-model reads), and so is ``submission``; the other methods are called on the event loop
+    too and must be quick and thread-safe against the model's own thread: read counters the model thread keeps
+    (never SQLite, never a lock the model thread holds), do not wait on the model.
     """
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
@@ -126,8 +127,9 @@ class LiveModel(Protocol):
         """Session registrations created so far for this session."""
         ...
 
-    def submission(self, submission_id: str) -> Mapping[str, Any] | None:
-        """The submission's status (see ``SubmissionStatus``), or None when unknown."""
+    async def submission(self, submission_id: str) -> Mapping[str, Any] | None:
+        """The submission's status (see ``SubmissionStatus``), or None when unknown (awaited: it may read the
+        store, which must not happen on the event loop)."""
         ...
 
     def stats(self) -> Mapping[str, Any]:

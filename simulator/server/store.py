@@ -24,8 +24,9 @@ is idempotent: marking a created submission again changes nothing, and a second 
 and event creates no second registration (it is counted as a duplicate) — the same person as the matching rule
 says: under ``none`` every registration is a new person, so it is never a duplicate.
 
-Every statement is parameterized. One connection serves all threads behind a lock (the model's thread writes,
-HTTP handlers read counts). ``synchronous=NORMAL`` (default) survives a process crash, which is what restart
+Every statement is parameterized. One connection serves the writer (the model's thread) behind a lock; HTTP
+handlers read through a ``StoreReader`` on a connection of their own, in a worker thread.
+``synchronous=NORMAL`` (default) survives a process crash, which is what restart
 tests exercise; ``FULL`` also survives power loss, at the cost of an fsync per commit.
 
 Times are model seconds (the live driver's simulated clock), as everywhere inside.
@@ -46,7 +47,7 @@ from simulator import consent
 from simulator.matching import RULES, normalize_email, person_key
 from simulator.server.errors import StoreError, StoreSettingsMismatch, UnknownSubmission
 
-__all__ = ["Store", "StoredSubmission", "CreatedRecords"]
+__all__ = ["Store", "StoreReader", "StoredSubmission", "CreatedRecords"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -443,15 +444,11 @@ class Store:
 
     def submission(self, submission_id: str) -> dict[str, Any] | None:
         """The submission's status as ``GET /_harness/submissions/{id}`` shows it, or None."""
-        row = self._one(
-            "SELECT id, event_id, state, attempts, accepted_s, created_s, dead_lettered_s, last_error "
-            "FROM submissions WHERE id = ?",
-            (submission_id,),
-        )
-        if row is None:
-            return None
-        keys = ("id", "event_id", "state", "attempts", "accepted_s", "created_s", "dead_lettered_s", "last_error")
-        return dict(zip(keys, row, strict=True))
+        return submission_status(self._one(SUBMISSION_SQL, (submission_id,)))
+
+    def reader(self) -> StoreReader:
+        """Reads for other threads on a connection of their own (see :class:`StoreReader`)."""
+        return StoreReader(self)
 
     def latest_s(self) -> float:
         """The latest model time recorded: a restarted model's clock resumes here, so deadlines keep counting."""
@@ -493,3 +490,37 @@ class Store:
             by_state.update(self._db.execute("SELECT state, COUNT(*) FROM submissions GROUP BY state").fetchall())
             tables = {table: int(self._db.execute(sql).fetchone()[0]) for table, sql in _TABLE_COUNTS.items()}
         return {"submissions": by_state, **tables}
+
+
+SUBMISSION_SQL = ("SELECT id, event_id, state, attempts, accepted_s, created_s, dead_lettered_s, last_error "
+                  "FROM submissions WHERE id = ?")
+_SUBMISSION_KEYS = ("id", "event_id", "state", "attempts", "accepted_s", "created_s", "dead_lettered_s",
+                    "last_error")
+
+
+def submission_status(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    return None if row is None else dict(zip(_SUBMISSION_KEYS, row, strict=True))
+
+
+class StoreReader:
+    """Read-only queries on their own connection and lock, for threads other than the writer's: under WAL a
+    reader never waits for the writer's commit, nor for the ``Store``'s lock, which the writer holds while it
+    commits. (An in-memory store has one connection only: there the reader shares it, lock included.)"""
+
+    def __init__(self, store: Store) -> None:
+        self._lock = threading.Lock()
+        self._shared = store.path == ":memory:"
+        self._store = store
+        self._db = None if self._shared else sqlite3.connect(Path(store.path).resolve().as_uri() + "?mode=ro",
+                                                             uri=True, check_same_thread=False)
+
+    def submission(self, submission_id: str) -> dict[str, Any] | None:
+        if self._db is None:
+            return self._store.submission(submission_id)
+        with self._lock:
+            return submission_status(self._db.execute(SUBMISSION_SQL, (submission_id,)).fetchone())
+
+    def close(self) -> None:
+        if self._db is not None:
+            with self._lock:
+                self._db.close()

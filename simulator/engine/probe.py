@@ -1,0 +1,84 @@
+"""One `plan` probe under uncertainty: does this setting meet the SLO with probability at least P?
+
+A probe runs replications of the setting (the same seeds and drawn inputs at every probe: common random
+numbers) and counts those whose summary meets every SLO. Its share gets a Wilson interval; while that
+interval straddles P, more replications are added in fixed steps, up to the cap. If it still straddles P
+there, the probe is *borderline* and is decided by its share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import as_completed
+from typing import Any
+
+from simulator.engine.replicate import Submitter, build_tasks, run_tasks
+from simulator.replications import ReplicationResult, metric_columns
+from simulator.scenario import Scenario
+from simulator.stats import interval_block, precise_enough, wilson
+from simulator.sweep import Slo
+from simulator.uncertain import Uncertain
+
+__all__ = ["PROBE_START", "PROBE_STEP", "probe", "met_text"]
+
+PROBE_START = 10  # replications a probe runs before the first look at its share
+PROBE_STEP = 10  # … and adds while the share's interval straddles P (fixed: independent of the worker count)
+
+
+def probe(
+    scenario: Scenario,
+    overrides: Sequence[str],
+    entries: Sequence[Uncertain],
+    n: int,
+    slos: Sequence[Slo],
+    *,
+    probability: float,
+    confidence: float,
+    sampling: str,
+    source: str,
+    precision: float | None = None,
+    workers: int | None = None,
+    executor: Submitter | None = None,
+    gather: Callable[[Iterable[Any]], Iterator[Any]] = as_completed,
+    on_done: Callable[[ReplicationResult], None] | None = None,
+) -> dict[str, Any]:
+    """The probe's row for ``plan --json``: ``met`` (share ≥ probability), ``met_share``, ``met_share_ci``,
+    ``replications``, ``borderline``, and each SLO metric's mean and interval (``slo_metrics``)."""
+    tasks = build_tasks([scenario], [overrides], entries, n, seed=scenario.seed, sampling=sampling, source=source,
+                        keep_files_of=None)
+    paths = list(dict.fromkeys(s.path for s in slos))
+    results: list[ReplicationResult] = []
+    target = min(n, PROBE_START)
+    while True:
+        results.extend(run_tasks(tasks[len(results):target], workers=workers, executor=executor, gather=gather,
+                                 on_done=on_done))
+        met = sum(all(s.holds(r.summary) for s in slos) for r in results)
+        low, high = wilson(met, len(results), confidence)
+        straddles = low < probability < high
+        block = interval_block(metric_columns(results, paths), confidence)
+        imprecise = precision is not None and not precise_enough(block, precision, paths)
+        if len(results) >= n or not (straddles or imprecise):
+            break
+        target = min(n, len(results) + PROBE_STEP)
+    share = met / len(results)
+    return {
+        "met": share >= probability,
+        "metric": block[paths[0]]["mean"] if paths[0] in block else None,
+        "metrics": {p: block[p]["mean"] for p in paths if p in block},
+        "met_count": met,
+        "met_share": round(share, 6),
+        "met_share_ci": [round(low, 6), round(high, 6)],
+        "replications": len(results),
+        "borderline": straddles,
+        "slo_metrics": {p: {k: block[p][k] for k in ("mean", "ci_low", "ci_high")} for p in paths if p in block},
+    }
+
+
+def met_text(row: dict[str, Any]) -> str:
+    """"meets — met in 38/40 (95 %, CI 83–99 %)", plus ", borderline: more replications would narrow it"."""
+    low, high = row["met_share_ci"]
+    text = (f"{'meets' if row['met'] else 'fails'} — met in {row['met_count']}/{row['replications']} "
+            f"({row['met_share'] * 100:.0f} %, CI {low * 100:.0f}–{high * 100:.0f} %)")
+    if row["borderline"]:
+        text += ", borderline: more replications would narrow it"
+    return text

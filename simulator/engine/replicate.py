@@ -1,0 +1,190 @@
+"""Replications in parallel: picklable tasks in, small results out, run by any executor.
+
+A :class:`ReplicationTask` is everything one replication needs (the drawn scenario with its replication
+seed); :func:`run_replication` is a module-level function, so a process pool or a remote worker (Dask) can
+call it and send back a :class:`~simulator.replications.ReplicationResult` — a summary and two short series,
+never per-submission rows unless the task asks for the run directory's files.
+
+:func:`run_tasks` is the seam: give it any ``executor`` with ``submit(fn, *args)`` returning futures, and a
+``gather`` that yields them as they finish (``concurrent.futures.as_completed`` by default; Dask's
+``distributed.as_completed`` for a ``Client``). Without one it runs in-process (one worker) or in a spawned
+process pool. Results come back in task order, so they are the same whatever ran them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from simulator.engine.virtual import run_virtual
+from simulator.records import CREATED, run_files
+from simulator.replications import QUANTILE_LEVELS, ReplicationResult, draw_rng, metric_columns, replication_seeds
+from simulator.scenario import Scenario
+from simulator.stats import HEADLINE_METRICS, interval_block, precise_enough
+from simulator.uncertain import Uncertain, apply_draw, draw
+
+__all__ = ["ReplicationTask", "Submitter", "run_replication", "run_tasks", "build_tasks", "replicate",
+           "PRECISION_START", "PRECISION_STEP"]
+
+ROW_FILES = ("timeseries.csv", "submissions.csv")
+PRECISION_START = 10  # --precision: replications run before the first look at the intervals
+PRECISION_STEP = 5  # … and added between looks (fixed, so the answer never depends on the worker count)
+
+
+class Submitter(Protocol):
+    """Anything that runs ``fn(*args)`` somewhere and returns a future: a ProcessPoolExecutor, a Dask Client."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ReplicationTask:
+    """One replication of one variant: the drawn scenario (its seed is the replication's), the overrides that
+    made the variant (echoed into summary.json), and whether to render the run directory's row files."""
+
+    scenario: Scenario
+    overrides: tuple[str, ...]
+    variant: int
+    replication: int
+    drawn: tuple[tuple[str, Any], ...] = ()
+    keep_files: bool = False
+
+
+def run_replication(task: ReplicationTask) -> ReplicationResult:
+    """Run one replication in virtual time; picklable in and out."""
+    run = run_virtual(task.scenario, overrides=list(task.overrides))
+    recorder = run.recorder
+    bins = recorder.bins_until(run.simulated_s)
+    created_per_bin = tuple(recorder.counts["created"][:bins])
+    outcome = np.asarray(recorder.outcome)
+    mask = outcome == CREATED
+    quantiles: tuple[float, ...] = ()
+    if mask.any():
+        waits = (np.asarray(recorder.created_s, dtype=float) - np.asarray(recorder.offered_s, dtype=float))[mask]
+        quantiles = tuple(round(float(q), 3) for q in np.quantile(waits, QUANTILE_LEVELS))
+    files: dict[str, str] = {}
+    if task.keep_files:
+        rendered = run_files(recorder, run.summary, "")
+        files = {name: rendered[name] for name in ROW_FILES}
+    return ReplicationResult(task.variant, task.replication, task.scenario.seed, dict(task.drawn), run.summary,
+                             created_per_bin, quantiles, files)
+
+
+class _Inline:
+    """Runs each task at once in this process (one worker; no pickling, no process start-up)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the caller through the future, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+def run_tasks(
+    tasks: Sequence[ReplicationTask],
+    *,
+    workers: int | None = None,
+    executor: Submitter | None = None,
+    gather: Callable[[Iterable[Any]], Iterator[Any]] = as_completed,
+    on_done: Callable[[ReplicationResult], None] | None = None,
+) -> list[ReplicationResult]:
+    """Run every task; results in task order. ``executor`` (owned by the caller) takes precedence over
+    ``workers`` (default: one process per core; 1 runs in this process)."""
+    if not tasks:
+        return []
+    if executor is not None:
+        return _gather(tasks, executor, gather, on_done)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    if workers == 1:
+        return _gather(tasks, _Inline(), as_completed, on_done)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads (progress bars)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return _gather(tasks, pool, as_completed, on_done)
+
+
+def _gather(tasks: Sequence[ReplicationTask], executor: Submitter,
+            gather: Callable[[Iterable[Any]], Iterator[Any]],
+            on_done: Callable[[ReplicationResult], None] | None) -> list[ReplicationResult]:
+    futures = {executor.submit(run_replication, task): index for index, task in enumerate(tasks)}
+    done: dict[int, ReplicationResult] = {}
+    for future in gather(list(futures)):
+        result = future.result()
+        done[futures[future]] = result
+        if on_done is not None:
+            on_done(result)
+    return [done[i] for i in range(len(tasks))]
+
+
+def build_tasks(
+    variants: Sequence[Scenario],
+    override_lists: Sequence[Sequence[str]],
+    entries: Sequence[Uncertain],
+    n: int,
+    *,
+    seed: int,
+    sampling: str,
+    source: str,
+    replications: range | None = None,
+    keep_files_of: int | None = 0,
+) -> list[ReplicationTask]:
+    """Tasks for replications ``replications`` (default all n) of every variant, variant-major. Replication i
+    of every variant gets the same seed and the same drawn inputs (common random numbers); every drawn
+    scenario is validated here, before anything runs (UncertainError naming the key)."""
+    seeds = replication_seeds(seed, n)
+    values = draw(list(entries), n, sampling, draw_rng(seed)) if entries else [{} for _ in range(n)]
+    wanted = replications if replications is not None else range(n)
+    tasks = []
+    for v, (variant, overrides) in enumerate(zip(variants, override_lists, strict=True)):
+        for i in wanted:
+            drawn = apply_draw(variant, values[i], source, i)
+            scenario = drawn.model_copy(update={"seed": seeds[i]}, deep=True)
+            tasks.append(ReplicationTask(scenario, tuple(overrides), v, i, tuple(values[i].items()),
+                                         keep_files=i == keep_files_of))
+    return tasks
+
+
+def replicate(
+    variants: Sequence[Scenario],
+    override_lists: Sequence[Sequence[str]],
+    entries: Sequence[Uncertain],
+    n: int,
+    *,
+    sampling: str,
+    source: str,
+    confidence: float = 0.95,
+    precision: float | None = None,
+    paths: Sequence[str] = HEADLINE_METRICS,
+    workers: int | None = None,
+    executor: Submitter | None = None,
+    gather: Callable[[Iterable[Any]], Iterator[Any]] = as_completed,
+    on_done: Callable[[ReplicationResult], None] | None = None,
+) -> list[list[ReplicationResult]]:
+    """``n`` replications of every variant (``results[variant][replication]``), on common random numbers.
+
+    With ``precision`` (e.g. 0.02), replications are added in fixed steps, up to ``n``, until every variant's
+    interval on each of ``paths`` has a half-width within ``precision`` × its mean. Every drawn scenario is
+    validated before the first replication runs."""
+    seed = variants[0].seed
+    everything = build_tasks(variants, override_lists, entries, n, seed=seed, sampling=sampling, source=source)
+    by_replication = {(t.variant, t.replication): t for t in everything}
+    results: list[list[ReplicationResult]] = [[] for _ in variants]
+    done = 0
+    target = n if precision is None else min(n, PRECISION_START)
+    while True:
+        batch = [by_replication[(v, i)] for v in range(len(variants)) for i in range(done, target)]
+        for result in run_tasks(batch, workers=workers, executor=executor, gather=gather, on_done=on_done):
+            results[result.variant].append(result)
+        done = target
+        if done >= n or precision is None or all(
+            precise_enough(interval_block(metric_columns(r, paths), confidence), precision, paths) for r in results
+        ):
+            return results
+        target = min(n, done + PRECISION_STEP)

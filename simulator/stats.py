@@ -1,0 +1,154 @@
+"""Statistics over replications, pure (numpy + scipy.stats): Student-t intervals on each headline metric,
+paired differences on common random numbers, Wilson intervals on a share, and the mean summary.
+
+Independent replications of a terminating simulation give independent, identically distributed outputs, so
+a metric's mean has the Student-t interval ``mean ± t(1 - (1 - c)/2, n - 1) · sd / √n`` (Law, *Simulation
+Modeling and Analysis*, ch. 9). Two variants run on the same replication seeds see the same arrivals and
+draws; their per-replication differences are again i.i.d., and the paired-t interval on those differences is
+narrower than comparing two independent intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "wilson", "metric_value", "headline_values",
+           "interval_block", "mean_summary", "precise_enough"]
+
+# The metrics every replicated run reports an interval for, named by their summary.json paths.
+HEADLINE_METRICS = (
+    "submissions.offered", "submissions.accepted", "submissions.rejected", "submissions.created",
+    "submissions.dead_lettered", "submissions.pending",
+    "time_to_created_s.p50", "time_to_created_s.p95", "time_to_created_s.p99", "time_to_created_s.max",
+    "throughput.peak_created_per_s", "throughput.mean_created_per_s", "throughput.drain_s",
+    "dataverse.throttled", "cache.hit_ratio", "attempts_per_created", "last_created_s",
+)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean and its two-sided interval at ``confidence``, over ``n`` values."""
+
+    mean: float
+    sd: float
+    low: float
+    high: float
+    n: int
+    confidence: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
+    """The Student-t interval on the mean of ``values``. One value, or values all equal, give a zero-width
+    interval at the mean (no evidence of spread)."""
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        raise ValueError("no values")
+    mean = float(np.mean(data))
+    sd = float(np.std(data, ddof=1)) if data.size > 1 else 0.0
+    if data.size == 1 or sd == 0.0:
+        return Interval(mean, sd, mean, mean, int(data.size), confidence)
+    low, high = stats.t.interval(confidence, df=data.size - 1, loc=mean, scale=sd / math.sqrt(data.size))
+    return Interval(mean, sd, float(low), float(high), int(data.size), confidence)
+
+
+def paired(values: Sequence[float], baseline: Sequence[float], confidence: float = 0.95) -> Interval:
+    """The paired-t interval on ``values[i] - baseline[i]`` (replication i of both on the same seed)."""
+    if len(values) != len(baseline):
+        raise ValueError(f"paired differences need as many values as baseline values ({len(values)} vs "
+                         f"{len(baseline)})")
+    return interval(np.asarray(values, dtype=float) - np.asarray(baseline, dtype=float), confidence)
+
+
+def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval on a share ``successes / n`` (scipy.stats.binomtest)."""
+    ci = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def metric_value(summary: dict[str, Any], path: str) -> float:
+    """The number at ``path`` in a summary; NaN where it is absent or not a number (e.g. no registration was
+    created, so there is no last-created time)."""
+    node: Any = summary
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return math.nan
+        node = node[part]
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return math.nan
+    return float(node)
+
+
+def headline_values(summary: dict[str, Any], paths: Iterable[str] = HEADLINE_METRICS) -> dict[str, float]:
+    return {path: metric_value(summary, path) for path in paths}
+
+
+def interval_block(columns: Mapping[str, Sequence[float]], confidence: float) -> dict[str, dict[str, float]]:
+    """``{path: {mean, sd, ci_low, ci_high, min, max}}`` for summary.json's ``replications.metrics``; a metric
+    missing in some replications is summarised over those that have it, and left out if none does."""
+    block: dict[str, dict[str, float]] = {}
+    for path, raw in columns.items():
+        data = np.asarray(raw, dtype=float)
+        data = data[np.isfinite(data)]
+        if data.size == 0:
+            continue
+        found = interval(data, confidence)
+        block[path] = {"mean": _r(found.mean), "sd": _r(found.sd), "ci_low": _r(found.low),
+                       "ci_high": _r(found.high), "min": _r(float(data.min())), "max": _r(float(data.max()))}
+    return block
+
+
+def _r(value: float) -> float:
+    return round(value, 6)
+
+
+def mean_summary(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One summary with every key of the replications' summaries: numbers are means across the replications
+    (over those that have the key), text is the most common value, lists are the first replication's."""
+    if not summaries:
+        raise ValueError("no summaries")
+    return _merge(list(summaries))
+
+
+def _merge(values: list[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    first = present[0]
+    if isinstance(first, dict):
+        keys: list[str] = []
+        for value in present:
+            keys.extend(k for k in value if k not in keys)
+        return {k: _merge([v.get(k) for v in present if isinstance(v, dict)]) for k in keys}
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        mean = float(np.mean(np.asarray(present, dtype=float)))
+        return round(mean, 6)
+    if all(isinstance(v, str) for v in present):
+        return Counter(present).most_common(1)[0][0]
+    return first
+
+
+def precise_enough(block: dict[str, dict[str, float]], relative: float, paths: Iterable[str]) -> bool:
+    """Whether every interval in ``paths`` has a half-width within ``relative`` × |mean| (a zero-width
+    interval always is; a mean of 0 with any spread is not)."""
+    for path in paths:
+        entry = block.get(path)
+        if entry is None:
+            continue
+        half = (entry["ci_high"] - entry["ci_low"]) / 2
+        if half > relative * abs(entry["mean"]) + 1e-12:
+            return False
+    return True
