@@ -12,7 +12,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from reports.headline import format_count, format_duration, format_rate, format_share
-from reports.plotting import COLOR, Chart, duration_axis, new_figure, set_duration_axis, shade_faults, time_axis
+from reports.plotting import (
+    COLOR,
+    Chart,
+    duration_axis,
+    legend_below,
+    new_figure,
+    set_duration_axis,
+    shade_faults,
+    time_axis,
+)
 from reports.rundata import RunData
 from reports.series import (
     CumulativeSeries,
@@ -65,8 +74,9 @@ def cumulative_figure(run: RunData) -> Figure:
     if data.last_offered_s is not None:
         ax.axvline(data.last_offered_s / scale, color=COLOR["offered"], ls=":", lw=1.2)
         ax.annotate(f"last arrival\n{format_duration(data.last_offered_s)}", xy=(data.last_offered_s / scale, 0.04),
-                    xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points", fontsize=9,
-                    color="#555")
+                    xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points", ha="right",
+                    fontsize=9, color="#555",
+                    bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     if data.last_created_s is not None:
         last_x = data.last_created_s / scale
         ax.axvline(last_x, color=COLOR["created_window"], ls="--", lw=1.4)
@@ -83,7 +93,8 @@ def cumulative_figure(run: RunData) -> Figure:
     ax.set_ylim(0, top * 1.05)
     ax.set_xlim(left=0, right=max(float(x[-1]), (data.last_created_s or 0.0) / scale) * 1.02 or 1.0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    legend_below(figure, handles, labels, columns=len(labels))  # below the axes: never over the marks
     ax.set_title(f"Offered, accepted and created so far — {run.name}", fontsize=11)
     return figure
 
