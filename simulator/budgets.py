@@ -117,14 +117,17 @@ class RatioBudget:
     def wait_s(self, now_s: float) -> float | None:
         """Until the first moment the balance reaches 1 as entries expire (deposits leaving lower it,
         withdrawals leaving raise it); at the latest ``ttl_s``, when only the reserve is left."""
-        balance = self.balance(now_s)
+        self._expire(now_s)
         ttl_s = self.ttl_s
-        changes = sorted([(at_s + ttl_s, -self.ratio) for at_s in self._deposits]
-                         + [(at_s + ttl_s, 1.0) for at_s in self._withdrawals])
-        for index, (at_s, change) in enumerate(changes):
-            balance += change
+        deposits, withdrawals = len(self._deposits), len(self._withdrawals)
+        changes = sorted([(at_s + ttl_s, 1, 0) for at_s in self._deposits]
+                         + [(at_s + ttl_s, 0, 1) for at_s in self._withdrawals])
+        for index, (at_s, deposit, withdrawal) in enumerate(changes):
+            deposits -= deposit
+            withdrawals -= withdrawal
             last_at_this_time = index + 1 == len(changes) or changes[index + 1][0] != at_s
-            if last_at_this_time and balance >= 1.0:
+            # From the counts, as balance() computes it: a running float sum drifts below 1 by an ulp.
+            if last_at_this_time and self.reserve + self.ratio * deposits - withdrawals >= 1.0:
                 return max(at_s - now_s, 0.0)
         return ttl_s if self.reserve >= 1.0 else None
 
