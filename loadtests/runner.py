@@ -165,7 +165,10 @@ def _server(settings: LoadSettings, scenario_file: Path, db: Path, token: str, a
             ) -> Iterator[_Server]:
     command = [sys.executable, "-m", "stampede", "serve", str(scenario_file), "--host", settings.bind_host,
                "--port", "0", "--db", str(db), f"--token={token}", "--time-scale", repr(settings.time_scale),
-               "--out", str(settings.run_dir)]
+               "--out", str(settings.run_dir),
+               # Locust's users do not pay: the live model simulates the buyers of paid events as a simulated
+               # run does (payment.delay, payment.abandoned), so live and simulated stay comparable
+               "--set", "payment.live_buyers=true"]
     if admin_token:
         command += [f"--admin-token={admin_token}"]
     log = (settings.run_dir / "serve.log").open("w", encoding="utf-8")

@@ -203,6 +203,27 @@ class Latency(_Section):
         return self
 
 
+class Payment(_Section):
+    """Paid events (``catalog.paid_events``): the registration follows the payment. A paid registration holds
+    its seats as a purchase; the registration is created only once the payment is confirmed (live: ``POST
+    …/registrations/finalize``), and the seats go back when no confirmation comes within ``timeout`` — the
+    payment provider's "Payment timeout (minutes)" (Microsoft, payment-gateway-integration.md)."""
+
+    timeout: Duration = Field(900.0, gt=0)  # undocumented default: 15 minutes assumed
+    delay: Latency = Field(default_factory=lambda: Latency(median=120.0, p99=600.0))  # simulated buyers only
+    abandoned: Fraction = 0.1  # simulated buyers only: purchases never completed
+    live_buyers: bool = False  # the live server simulates the buyers too (stampede load: Locust users do not pay)
+
+
+class Portal(_Section):
+    """What a portal reads beyond the catalog's entities: the web applications events are published to, event
+    images, and the registration form embed."""
+
+    webapps: int = Field(1, ge=1)  # live events are published to web application i mod webapps
+    event_images: bool = True  # event.image is the URL of the event's image
+    registration_form: str | None = None  # event.registrationForm (an HTML embed); None = formless registration
+
+
 class Latencies(_Section):
     read: Latency = Field(default_factory=lambda: Latency(median=0.030, p99=0.250))
     write: Latency = Field(default_factory=lambda: Latency(median=0.060, p99=0.600))
@@ -307,6 +328,8 @@ class Scenario(_Section):
     faults: list[Fault] = Field(default_factory=list)
     registration: Registration = Field(default_factory=lambda: Registration())
     load: Load = Field(default_factory=lambda: Load())
+    payment: Payment = Field(default_factory=lambda: Payment())
+    portal: Portal = Field(default_factory=lambda: Portal())
     # dotted key -> distribution, drawn once per replication (parsed and checked in simulator/uncertain.py)
     uncertain: dict[str, Any] = Field(default_factory=dict)
 

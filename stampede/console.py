@@ -256,10 +256,17 @@ def print_serving(served: Any, host: str, port: int, db: Path, time_scale: float
                 bound = sock.getsockname()[1]
         url_host = f"[{host}]" if ":" in host else host
         err.print(f"[bold]Stampede event API mock[/] on http://{url_host}:{bound}", highlight=False)
-        err.print(f"  base URL      http://{url_host}:{bound}{base}", highlight=False)
+        err.print(f"  host URL      http://{url_host}:{bound}   (the SDK's init(baseUrl, token, orgId) takes this)",
+                  highlight=False)
+        err.print(f"  base URL      http://{url_host}:{bound}{base}   (the API base: host URL + path)", highlight=False)
         err.print(f"  org id        {served.org_id}", highlight=False)
+        for index, webapp in enumerate(getattr(served.app.state, "webapp_ids", ())):
+            err.print(f"  webapp id     {webapp}   (events/published?webappId=…: live event i with i mod "
+                      f"{len(served.app.state.webapp_ids)} = {index})", highlight=False)
         err.print(f"  token         {served.token}   (query parameter emApplicationtoken)", highlight=False)
-        err.print(f"  origin        {served.origin}   (CORS allowed for this origin only)", highlight=False)
+        origins = getattr(served, "origins", ()) or (served.origin,)
+        allowed = "these origins" if len(origins) > 1 else "this origin"
+        err.print(f"  origin        {', '.join(origins)}   (CORS allowed for {allowed} only)", highlight=False)
         if served.app.state.admin_token:
             err.print(f"  admin token   {served.app.state.admin_token}   (Authorization: Bearer … for /_harness)",
                       highlight=False)

@@ -25,8 +25,13 @@ def serve(
                                           "reuse it to resume pending work.")] = Path("stampede-serve.db"),
     org: Annotated[str | None, typer.Option(help="Organization id in the URLs (default: a development id).")] = None,
     token: Annotated[str | None, typer.Option(help="emApplicationtoken (default: generated and printed).")] = None,
-    origin: Annotated[str | None, typer.Option(help="The web application's origin, for CORS "
-                                                    "(default http://localhost:5173).")] = None,
+    origin: Annotated[list[str] | None, typer.Option(help="The web application's origin, for CORS (default "
+                                                          "http://localhost:5173); repeat for more dev servers, "
+                                                          "e.g. --origin http://localhost:3000 --origin "
+                                                          "http://localhost:5173.")] = None,
+    images_need_token: Annotated[bool, typer.Option(help="Refuse speaker images, sponsor logos and QR codes "
+                                                          "without emApplicationtoken (default: served without "
+                                                          "it, as portals load them in <img src>).")] = False,
     admin_token: Annotated[str | None, typer.Option(help="Bearer token for /_harness and /metrics.")] = None,
     out: Annotated[Path | None, typer.Option(help="On shutdown, write a live run directory here.")] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted; larger ones get 413.")]
@@ -64,7 +69,8 @@ def serve(
         console.fail(str(exc))
     try:
         served = build_served(resolved, db_path=db, time_scale=time_scale, host=host, org_id=org, token=token,
-                              origin=origin, admin_token=admin_token, on_stop=write_run,
+                              origin=list(origin or []), admin_token=admin_token, on_stop=write_run,
+                              images_need_token=images_need_token,
                               max_body_bytes=max_body_bytes, run_record=out is not None)
     except ConfigurationError as exc:
         listener.close()

@@ -12,7 +12,7 @@ import pytest
 import simpy
 
 from simulator.engine.model import build_model
-from simulator.engine.pipeline import Accepted, Offer, Rejected
+from simulator.engine.pipeline import Accepted, Offer, Rejected, RejectionCode
 from simulator.engine.realtime import DriverStopped, DriverStuck, RealtimeDriver, _settle
 from simulator.scenario import parse_scenario
 
@@ -40,7 +40,7 @@ def test_offers_injected_from_another_thread_are_accepted_then_created() -> None
         event = model.catalog.events[0]
         answers = [offered(driver, Offer("event", event, submission_id=f"s{i}")).result(timeout=5) for i in range(4)]
         assert [type(a) for a in answers] == [Accepted, Accepted, Accepted, Rejected]
-        assert answers[3].status == 409  # capacity 3, no waitlist
+        assert answers[3].code is RejectionCode.EVENT_FULL  # capacity 3, no waitlist
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             outcome = driver.call(lambda m: list(m.recorder.outcome)).result(timeout=5)

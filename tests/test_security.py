@@ -25,7 +25,7 @@ from sql_check import check_paths, check_source
 from test_server_fakes import ORIGIN, TOKEN, api, build, client, make_app
 
 from simulator.engine.model import build_model
-from simulator.engine.pipeline import Offer
+from simulator.engine.pipeline import Offer, RejectionCode
 from simulator.scenario import parse_scenario
 from simulator.server import gate as gate_module
 from simulator.server.contract import ErrorBody
@@ -294,6 +294,6 @@ async def test_bad_requests_leave_nothing_behind_in_the_models_memory(tmp_path: 
             answer = await mock.register("launch-001", body)
             assert answer.status_code == 400 and answer.json()["field"] == "attendees[0].attendeeSessions[0].sessionId"
         recorder = mock.served.model.model.recorder
-        assert recorder.rejected_by == {"InvalidSession": 200}
+        assert recorder.rejected_by == {RejectionCode.INVALID_SESSION.value: 200}
         assert recorder.ids == [] and recorder.submissions == 200
         assert (await mock.stats())["rejected"] == 200

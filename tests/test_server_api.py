@@ -38,6 +38,16 @@ JSON_OPERATIONS = [  # (path, the v2.0 model, is a list)
 ]
 
 
+_IMAGE_OPERATIONS = ("publicApiGetEventQrCode", "publicApiGetSponsorshipsLogo", "publicApiGetSpeakerImage")
+
+
+def _security(op_id: str) -> list[dict[str, list[str]]]:
+    """The check-in takes no token; the images take one optionally (an img src sends none); the rest need it."""
+    if op_id == "publicApiCreateCheckInAndRedirect":
+        return []
+    return [{}, {"emApplicationtoken": []}] if op_id in _IMAGE_OPERATIONS else [{"emApplicationtoken": []}]
+
+
 def assert_every_field_present(item: dict[str, Any], model: type[BaseModel]) -> None:
     """Blank fields are null, not omitted: every field of the model is a key, recursively."""
     assert set(item) == set(model.model_fields), f"{model.__name__}: {set(model.model_fields) ^ set(item)}"
@@ -80,15 +90,20 @@ async def test_published_events_are_the_catalog(app: FastAPI) -> None:
     assert first["maxCapacity"] == FREE.capacity and first["isCapacityRestricted"] is True
     assert first["showWaitlist"] is FREE.waitlist
     assert first["enableCaptcha"] is False  # CAPTCHA is outbound-only
-    assert first["registrationForm"] is None and first["image"] is None
+    assert first["registrationForm"] is None  # formless registration (portal.registration_form)
+    assert first["image"] == f"http://testserver/assets/events/{FREE.readable_id}.png"  # portal.event_images
     assert first["publicEventUrl"] == FREE.public_url
 
 
-async def test_published_ignores_business_unit_and_web_app_filters(app: FastAPI) -> None:
+async def test_published_ignores_business_unit_and_filters_by_web_app(app: FastAPI) -> None:
     async with client(app) as c:
         plain = await c.get(api("events/published"))
-        filtered = await c.get(api("events/published", businessUnitId="bu-1", webappId="wa-1"))
-    assert filtered.status_code == 200 and filtered.content == plain.content
+        business_unit = await c.get(api("events/published", businessUnitId="bu-1"))
+        own = await c.get(api("events/published", webappId=app.state.webapp_ids[0]))
+        unknown = await c.get(api("events/published", businessUnitId="bu-1", webappId="wa-1"))
+    assert business_unit.status_code == 200 and business_unit.content == plain.content
+    assert own.content == plain.content  # one web application: every live event is published to it
+    assert unknown.status_code == 200 and unknown.json() == []  # events belong to a web application
 
 
 async def test_times_are_local_without_offset_and_utc_with_z(app: FastAPI) -> None:
@@ -111,20 +126,20 @@ async def test_sessions_nest_speakers_without_recursion(app: FastAPI) -> None:
     for session, source in zip(sessions, FREE.sessions, strict=True):
         assert [sp["id"] for sp in session["speakers"]] == list(source.speaker_ids)
         assert all(sp["sessions"] is None for sp in session["speakers"])
-        assert session["registrationCount"] is None  # live counts come from the count operation
+        assert session["registrationCount"] == 0  # the session's created registrations (none yet)
         assert session["maxCapacity"] == source.capacity and session["sessionSummary"]
         assert FREE.start is not None and FREE.end is not None
         assert FREE.start.isoformat() <= session["startTime"] < session["endTime"] <= FREE.end.isoformat()
 
 
-async def test_speakers_list_their_sessions_and_a_relative_image_url(app: FastAPI) -> None:
+async def test_speakers_list_their_sessions_and_an_absolute_image_url(app: FastAPI) -> None:
     async with client(app) as c:
         speakers = (await c.get(api(f"events/{FREE.readable_id}/speakers"))).json()
         assert len(speakers) == len(FREE.speakers) == 4
         first = speakers[0]
-        assert first["imageUrl"] == f"speakers/{SPEAKER.id}/image"
+        assert first["imageUrl"] == f"http://testserver{BASE}/speakers/{SPEAKER.id}/image"
         assert {s["id"] for s in first["sessions"]} == {s.id for s in FREE.sessions if SPEAKER.id in s.speaker_ids}
-        image = await c.get(api(first["imageUrl"]))  # relative to the eventmanagement base, as in v2.0
+        image = await c.get(first["imageUrl"].removeprefix("http://testserver"))  # as an img src: no token
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
 
 
@@ -303,8 +318,7 @@ async def test_openapi_has_the_19_sdk_operations_under_the_rtm_base(app: FastAPI
         "description": schema["components"]["securitySchemes"]["emApplicationtoken"]["description"],
     }
     for op_id, (_, _, op) in operations.items():
-        expected = [] if op_id == "publicApiCreateCheckInAndRedirect" else [{"emApplicationtoken": []}]
-        assert op["security"] == expected, op_id
+        assert op["security"] == _security(op_id), op_id
         assert "HTTPValidationError" not in str(op["responses"])
     for path, _, op in operations.values():
         declared = [p["name"] for p in op["parameters"] if p["in"] == "path"]

@@ -23,6 +23,7 @@ from simulator.server import (
     LiveModel,
     Refused,
     RegistrationOutcome,
+    RejectionCode,
     create_app,
     entity_refusal,
 )
@@ -71,7 +72,7 @@ class FakeModel:
         self.refuse_next = None
         seats = sum(1 for a in request.attendees if not a.waitlisted)
         if refusal is None and event.capacity and self.seats[event.id] + seats > event.capacity and not event.waitlist:
-            refusal = Refused(409, "EventFull", f"event {event.readable_id} is full")
+            refusal = Refused(RejectionCode.EVENT_FULL, f"event {event.readable_id} is full")
         if refusal is not None:
             self.counters["rejected"] += 1
             return refusal

@@ -101,7 +101,9 @@ async def test_a_paid_event_without_a_pass_is_refused_after_the_validation_read(
         answer = await c.post(path(served, f"events/{paid.readable_id}/registrations"), json=ok)
         assert answer.status_code == 200 and "redirectUrl" in answer.text
         stats = (await c.get("/_harness/stats")).json()
-        assert stats["rejected"] == 1 and stats["accepted"] == 1
+        # the paid registration is a held purchase: accepted once finalize confirms the payment
+        assert stats["rejected"] == 1 and stats["accepted"] == 1 and stats["purchases_held"] == 1
+        assert stats["pending"] == 1 and stats["created"] == 0  # not created before anyone pays
 
 
 async def test_faults_injected_over_http_reach_the_model(served: Served) -> None:

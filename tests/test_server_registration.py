@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from test_server_fakes import FakeModel, api, attendee, build, client, make_app
 
-from simulator.server import DEFAULT_PAYMENT_URL, Refused, entity_refusal
+from simulator.server import DEFAULT_PAYMENT_URL, Refused, RejectionCode, entity_refusal
 from simulator.server.contract import RegistrationRequest
 
 pytestmark = pytest.mark.anyio
@@ -76,17 +76,21 @@ async def test_unknown_keys_are_ignored_like_a_json_binder_would(served: tuple[F
 
 
 async def test_paid_event_answers_200_with_a_redirect_url(served: tuple[FastAPI, FakeModel]) -> None:
+    """As both Microsoft samples read it: the v2.0 portal follows redirectUrl only when status == "Redirect" and
+    keeps purchaseId (a GUID) for the finalization; the RTM payment article shows redirectUrl."""
     app, _ = served
     body = {"attendees": [attendee(passId=PAID.passes[0].id)]}
     async with client(app) as c:
         response = await c.post(REGISTER_PAID, json=body)
     assert response.status_code == 200
-    assert set(response.json()) == {"redirectUrl"}
-    url = urlsplit(response.json()["redirectUrl"])
+    answer = response.json()
+    assert set(answer) == {"status", "purchaseId", "redirectUrl"}
+    assert answer["status"] == "Redirect"
+    url = urlsplit(answer["redirectUrl"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == DEFAULT_PAYMENT_URL
     query = parse_qs(url.query)
     submission_id = response.headers["location"].rsplit("/", 1)[1]
-    assert query["purchaseId"] == [submission_id]
+    assert query["purchaseId"] == [submission_id] == [answer["purchaseId"]]
     assert query["returnUrl"] == [PAID.public_url]
 
 
@@ -95,7 +99,9 @@ async def test_paid_event_uses_the_models_redirect_when_it_gives_one(served: tup
     model.redirect_url = "https://pay.example.com/checkout/123"
     async with client(app) as c:
         response = await c.post(REGISTER_PAID, json={"attendees": [attendee(passId=PAID.passes[1].id)]})
-    assert response.status_code == 200 and response.json() == {"redirectUrl": "https://pay.example.com/checkout/123"}
+    assert response.status_code == 200
+    assert response.json()["redirectUrl"] == "https://pay.example.com/checkout/123"
+    assert response.json()["status"] == "Redirect"
 
 
 async def test_paid_event_without_a_pass_is_refused(served: tuple[FastAPI, FakeModel]) -> None:
@@ -191,7 +197,7 @@ async def test_unknown_event_is_404_before_the_body_is_read(served: tuple[FastAP
 
 async def test_throttled_validation_is_429_with_retry_after(served: tuple[FastAPI, FakeModel]) -> None:
     app, model = served
-    model.refuse_next = Refused(429, "TooManyRequests", "validation read throttled", retry_after_s=17)
+    model.refuse_next = Refused(RejectionCode.THROTTLED, "validation read throttled", retry_after_s=17)
     async with client(app) as c:
         response = await c.post(REGISTER, json={"attendees": [attendee()]}, headers={"Origin": "http://localhost:5173"})
     assert response.status_code == 429
@@ -253,22 +259,22 @@ def test_entity_refusal_accepts_a_valid_request() -> None:
 
 
 @pytest.mark.parametrize(("event_index", "attendees", "code"), [
-    (0, [attendee(), attendee(email="ADA@contoso.com")], "DuplicateAttendee"),
-    (-1, [attendee(passId="nope")], "InvalidPass"),
-    (-1, [attendee()], "PassRequired"),
-    (0, [attendee(attendeeSessions=[{"sessionId": "x"}])], "InvalidSession"),
+    (0, [attendee(), attendee(email="ADA@contoso.com")], RejectionCode.DUPLICATE_ATTENDEE),
+    (-1, [attendee(passId="nope")], RejectionCode.INVALID_PASS),
+    (-1, [attendee()], RejectionCode.PASS_REQUIRED),
+    (0, [attendee(attendeeSessions=[{"sessionId": "x"}])], RejectionCode.INVALID_SESSION),
 ])
-def test_entity_refusal_codes(event_index: int, attendees: list[dict[str, Any]], code: str) -> None:
+def test_entity_refusal_codes(event_index: int, attendees: list[dict[str, Any]], code: RejectionCode) -> None:
     request = RegistrationRequest.model_validate({"attendees": attendees})
     refusal = entity_refusal(CATALOG.events[event_index], request)
-    assert refusal is not None and refusal.status == 400 and refusal.code == code
+    assert refusal is not None and refusal.code is code
 
 
 def test_waitlist_refused_where_the_event_has_none() -> None:
     event = build(paid_events=0, waitlist=False).events[0]
     request = RegistrationRequest.model_validate({"attendees": [attendee(waitlisted=True)]})
     refusal = entity_refusal(event, request)
-    assert refusal is not None and refusal.code == "WaitlistNotAvailable"
+    assert refusal is not None and refusal.code is RejectionCode.WAITLIST_NOT_AVAILABLE
 
 
 async def test_a_body_over_a_mebibyte_is_413(served: tuple[FastAPI, FakeModel]) -> None:

@@ -15,7 +15,7 @@ from simulator.cache import MISS
 from simulator.engine.model import build_model
 from simulator.engine.virtual import run_virtual
 from simulator.engine.workload import workload
-from simulator.plan import calls_for, capacity
+from simulator.plan import call_plan, calls_for, capacity
 from simulator.scenario import Latency, Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -34,16 +34,16 @@ def lognormal_mean_s(latency: Latency) -> float:
 def mean_service_per_registration_s(sc: Scenario) -> float:
     """Mean service time of one registration's calls: per call kind (read/write) its latency mean, weighted
     by the workload's mix — the model's own parameters."""
-    dv, mix = sc.dataverse, sc.workload.mix
+    dv, mix, plan = sc.dataverse, sc.workload.mix, call_plan(sc)
     read_s, write_s = lognormal_mean_s(dv.latency.read), lognormal_mean_s(dv.latency.write)
     sessions = min(sc.workload.sessions_per_submission, sc.catalog.sessions_per_event)
 
     def service(calls: tuple[Any, ...]) -> float:
         return sum(write_s if call.write else read_s for call in calls)
 
-    return (mix.event * service(calls_for(dv.plan, sessions=0, waitlisted=False, paid=False))
-            + mix.session * service(calls_for(dv.plan, sessions=sessions, waitlisted=False, paid=False))
-            + mix.waitlist * service(calls_for(dv.plan, sessions=0, waitlisted=True, paid=False)))
+    return (mix.event * service(calls_for(plan, sessions=0, waitlisted=False, paid=False))
+            + mix.session * service(calls_for(plan, sessions=sessions, waitlisted=False, paid=False))
+            + mix.waitlist * service(calls_for(plan, sessions=0, waitlisted=True, paid=False)))
 
 
 def created_per_s(run: Any, start_s: float, end_s: float) -> float:

@@ -17,6 +17,7 @@ import simpy
 from simulator import plan as plans
 from simulator.cache import MISS, TtlCache
 from simulator.engine.dataverse import Failed
+from simulator.engine.refusals import RejectionCode
 
 if TYPE_CHECKING:
     from simulator.engine.pipeline import EventPipeline, Offer, Outcome, _Instance
@@ -141,8 +142,8 @@ class CacheFront:
                         break
                     if api.on_validation_throttle == "reject" or attempt == api.max_attempts_validation \
                             or failed.status != 429:
-                        pipeline._reject(offer, offered_s, Rejected(
-                            failed.status, f"validation read failed: {failed.reason}", failed.retry_after_s), reply)
+                        code = RejectionCode.THROTTLED if failed.status == 429 else RejectionCode.UNAVAILABLE
+                        pipeline._reject(offer, offered_s, Rejected(code, failed.retry_after_s, failed.reason), reply)
                         return
                     yield self.env.timeout(failed.retry_after_s or 1.0)
             pipeline._decide(offer, offered_s, reply)

@@ -11,11 +11,12 @@ import simpy
 
 from simulator.catalog import Catalog, build_catalog
 from simulator.engine.dataverse import DataverseModel
+from simulator.engine.payments import PaymentDesk
 from simulator.engine.pipeline import EventPipeline, Journal
 from simulator.records import Recorder
 from simulator.scenario import Scenario
 
-__all__ = ["Model", "build_model"]
+__all__ = ["Model", "build_model", "new_model"]
 
 
 @dataclass
@@ -47,5 +48,14 @@ def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | N
     dataverse = DataverseModel(env, scenario.dataverse, random.Random(f"{seed}-latency"), recorder)
     pipeline = EventPipeline(env, scenario, catalog, recorder, dataverse, random.Random(f"{seed}-pipeline"),
                              journal)
+    pipeline.payments = PaymentDesk(env, scenario.payment, random.Random(f"{seed}-payments"),
+                                    admit=pipeline.paid, expire=pipeline.expire_purchase,
+                                    journal=journal if hasattr(journal, "held") else None)  # type: ignore[arg-type]
     env.process(pipeline.sample_levels())
     return Model(env, scenario, catalog, recorder, dataverse, pipeline, random.Random(f"{seed}-arrivals"))
+
+
+def new_model(scenario: Scenario, journal: Journal | None = None, start_s: float = 0.0) -> Model:
+    """The model for ``scenario`` on its own environment, its clock starting at ``start_s`` (a restarted live
+    server resumes at the latest time its journal stored): the HTTP face builds its model without SimPy."""
+    return build_model(simpy.Environment(initial_time=start_s), scenario, journal)

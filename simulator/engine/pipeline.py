@@ -28,13 +28,15 @@ from simulator.cache import MISS, ReadCache, cache_from_scenario
 from simulator.catalog import Catalog, Event
 from simulator.engine.caching import CacheFront, needs_front
 from simulator.engine.dataverse import DataverseModel, Failed
+from simulator.engine.payments import PaymentDesk
+from simulator.engine.refusals import RejectionCode
 from simulator.engine.strategies import needs_strategies, start_processors
 from simulator.matching import People
 from simulator.records import Recorder
 from simulator.retry import AdaptiveThrottle, RetryPolicy, RetryState, policy_from_scenario
 from simulator.scenario import Scenario, format_duration
 
-__all__ = ["Offer", "Accepted", "Rejected", "Submission", "Journal", "EventPipeline"]
+__all__ = ["Offer", "Accepted", "Rejected", "RejectionCode", "Submission", "Journal", "EventPipeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +47,17 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    status: int  # the HTTP status the caller sees
-    reason: str
-    retry_after_s: float | None = None
+    """Refused at validation: ``code`` says why (the HTTP face maps it to a status and an error type);
+    ``detail`` adds what the record keeps beyond the code (the failed read's limit)."""
+
+    code: RejectionCode
+    retry_after_s: float | None = None  # model seconds, when a throttled read says how long to wait
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """What the run record counts this rejection by."""
+        return f"{self.code.value}: {self.detail}" if self.detail else self.code.value
 
 
 Outcome = Accepted | Rejected
@@ -121,7 +131,7 @@ class _WorkQueue:
         return event
 
 
-WITHDRAWN = Rejected(499, "caller went away")  # 499: nginx's "client closed request"; no caller sees it
+WITHDRAWN = Rejected(RejectionCode.WITHDRAWN)  # no caller hears it
 LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
 _SHAPES_CACHED = 4096  # validation key lists kept per (event, sessions named); simulated traffic needs far fewer
 
@@ -171,6 +181,7 @@ class EventPipeline:
             [AdaptiveThrottle(k=scenario.retry.adaptive_k) for _ in range(users)] if scenario.retry.adaptive else None
         )
         self.queue = _WorkQueue(env)
+        self.payments: PaymentDesk | None = None  # paid events: held until paid (set by engine.model)
         self.registered: Counter[str] = Counter()  # event id -> seats taken (accepted, not waitlisted)
         self.session_registered: Counter[str] = Counter()
         self.in_system = 0  # validating or accepted, not yet created or dead-lettered
@@ -286,9 +297,8 @@ class EventPipeline:
                     break
                 if api.on_validation_throttle == "reject" or attempt == api.max_attempts_validation \
                         or failed.status != 429:
-                    raise _ValidationFailed(
-                        Rejected(failed.status, f"validation read failed: {failed.reason}", failed.retry_after_s)
-                    )
+                    code = RejectionCode.THROTTLED if failed.status == 429 else RejectionCode.UNAVAILABLE
+                    raise _ValidationFailed(Rejected(code, failed.retry_after_s, failed.reason))
                 yield self.env.timeout(failed.retry_after_s or 1.0)
 
     def _decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None:
@@ -302,11 +312,11 @@ class EventPipeline:
         waitlisted = offer.waitlisted
         seats = offer.attendees
         if waitlisted and not event.waitlist:
-            self._reject(offer, offered_s, Rejected(400, "event has no waitlist"), reply)
+            self._reject(offer, offered_s, Rejected(RejectionCode.WAITLIST_NOT_AVAILABLE), reply)
             return
         if not waitlisted and event.capacity and self.registered[event.id] + seats > event.capacity:
             if not event.waitlist:
-                self._reject(offer, offered_s, Rejected(409, "event is full"), reply)
+                self._reject(offer, offered_s, Rejected(RejectionCode.EVENT_FULL), reply)
                 return
             waitlisted = True
         if not waitlisted:
@@ -316,12 +326,16 @@ class EventPipeline:
                 # the seats this request takes in the session (one per attendee naming it), not just one more
                 wanted = named.count(session_id) if len(named) > 1 else 1
                 if session.capacity and self.session_registered[session_id] + wanted > session.capacity:
-                    self._reject(offer, offered_s, Rejected(409, "session is full"), reply)
+                    self._reject(offer, offered_s, Rejected(RejectionCode.SESSION_FULL), reply)
                     return
             self.reserve(event.id, offer.session_ids, seats)
         number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
         submission = Submission(number, offer, waitlisted, self._calls(offer, waitlisted), self.env.now)
-        self.admit(submission)
+        if event.paid and not waitlisted and self.payments is not None:
+            self.recorder.accepted(number, submission.accepted_s)  # the purchase is accepted; queued once paid
+            self.payments.hold(submission)
+        else:
+            self.admit(submission)
         if reply is not None:
             reply(Accepted(number, waitlisted))
 
@@ -330,6 +344,20 @@ class EventPipeline:
         self.registered[event_id] += seats
         for session_id in session_ids:
             self.session_registered[session_id] += 1
+
+    def paid(self, submission: Submission) -> None:
+        """A held purchase was paid: journal the registration, then queue it (its acceptance is recorded)."""
+        if self.journal is not None:
+            self.journal.accepted(submission)
+        self.queue.put(submission)
+
+    def expire_purchase(self, submission: Submission, reason: str) -> None:
+        """A held purchase was never paid: its seats go back and it is dead-lettered with ``reason``."""
+        offer = submission.offer
+        if not submission.waitlisted:
+            self.release(offer.event.id, offer.attendees, offer.session_ids)
+        self.recorder.dead_lettered(submission.number, self.env.now, 0, reason)
+        self._leave()
 
     def release(self, event_id: str, seats: int, session_ids: Iterable[str] = ()) -> None:
         """Give back seats taken at acceptance that no registration used: the live server's store found the
@@ -354,6 +382,19 @@ class EventPipeline:
         self.in_system += 1
         calls = self._calls(offer, waitlisted)
         self.admit(Submission(number, offer, waitlisted, calls, accepted_s, attempts=max(1, attempts)))
+
+    def hold_again(self, offer: Offer, expires_s: float) -> None:
+        """Hold a paid offer held before this model started (a restarted live server's purchase) until
+        ``expires_s``; its seats are taken again, its journal entry exists already."""
+        self.reserve(offer.event.id, offer.session_ids, offer.attendees)
+        number = self.recorder.offered(self._kind(offer), self.env.now, offer.submission_id)
+        self.in_system += 1
+        submission = Submission(number, offer, False, self._calls(offer, False), self.env.now)
+        self.recorder.accepted(number, submission.accepted_s)
+        if self.payments is None:
+            self.queue.put(submission)
+        else:
+            self.payments.hold(submission, expires_s)
 
     def admit(self, submission: Submission) -> None:
         """Accept an already validated item: journal it, then queue it (also how the live server resumes)."""
@@ -424,11 +465,16 @@ class EventPipeline:
             if done:
                 return
             submission.attempts += 1
-        self.recorder.created(submission.number, env.now, submission.attempts)
+        self.created(submission)
+
+    def created(self, submission: Submission) -> None:
+        """All of ``submission``'s calls are done: record it, match its people, journal it, let it leave."""
+        now = self.env.now
+        self.recorder.created(submission.number, now, submission.attempts)
         for who in submission.offer.people:
             self.people.match(*who)
         if self.journal is not None:
-            self.journal.created(submission, env.now)
+            self.journal.created(submission, now)
         self._leave()
 
     def _wait_to_retry(self, submission: Submission, failed: Failed) -> Generator[Any, Any, bool]:

@@ -215,15 +215,7 @@ class _Processors:
                 return
             submission.attempts += 1
             retry = True
-        self._created(submission)
-
-    def _created(self, submission: Submission) -> None:
-        pipeline = self.pipeline
-        now = self.env.now
-        pipeline.recorder.created(submission.number, now, submission.attempts)
-        if pipeline.journal is not None:
-            pipeline.journal.created(submission, now)
-        pipeline._leave()
+        self.pipeline.created(submission)
 
     # --- batches -------------------------------------------------------------------------------------------
     def _gather(self, first: Submission) -> list[Submission]:
@@ -260,7 +252,7 @@ class _Processors:
             if failed is None:
                 for item in batch:
                     item.next_call = len(item.calls)
-                    self._created(item)
+                    pipeline.created(item)
                 return
             now = env.now
             state.attempt += 1

@@ -5,22 +5,24 @@
     contract models (v2.0 field names)                                    contract.py
     Store (SQLite, WAL)                                                   store.py
 
-Modules: ``gate`` (origin, CORS, organization, token, admin token), ``api`` (the 19 operations), ``harness``
+Modules: ``operations`` (the 19 operations, each named once: everything below is derived from it), ``gate``
+(origin, CORS, organization, token, admin token), ``api`` (the operations' handlers and FastAPI routes),
+``fastlane`` (the same handlers without FastAPI's machinery), ``openapi`` (the published contract), ``harness``
 (``/_harness/…``, ``/metrics``), ``pages`` (the catalog pre-serialized), ``images`` (QR, portraits, logos),
-``metrics`` (Prometheus), ``errors`` (the exception tree and the error body).
+``metrics`` (Prometheus), ``errors`` (the exception tree, every ``ErrorType``, the error body).
 """
 
 from simulator.server.app import DEFAULT_PAYMENT_URL, create_app, is_loopback
-from simulator.server.errors import ApiError, ConfigurationError, ServerError, StoreError, UnknownSubmission
+from simulator.server.errors import ApiError, ConfigurationError, ErrorType, ServerError, StoreError, UnknownSubmission
 from simulator.server.model import (
     STATS_KEYS,
     Accepted,
     LiveModel,
     Refused,
     RegistrationOutcome,
+    RejectionCode,
     SubmissionStatus,
     entity_refusal,
-    refused_from,
 )
 from simulator.server.store import CreatedRecords, Store, StoredSubmission
 
@@ -35,13 +37,14 @@ __all__ = [
     "SubmissionStatus",
     "STATS_KEYS",
     "entity_refusal",
-    "refused_from",
+    "RejectionCode",
     "Store",
     "StoredSubmission",
     "CreatedRecords",
     "ServerError",
     "ConfigurationError",
     "ApiError",
+    "ErrorType",
     "StoreError",
     "UnknownSubmission",
 ]

@@ -10,7 +10,7 @@ import ipaddress
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,18 +21,21 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.catalog import Catalog, Event
-from simulator.server import api as api_module
+from simulator.scenario import Portal
 from simulator.server import contract as wire
-from simulator.server.api import EVENT_MANAGEMENT, MAX_BODY_BYTES, Registrations, api_router
-from simulator.server.errors import ApiError, ConfigurationError, error_response
-from simulator.server.fastlane import StaticPages, browsed_pages, static_table
+from simulator.server.api import MAX_BODY_BYTES, api_router, handlers
+from simulator.server.assets import assets_router
+from simulator.server.errors import ApiError, ConfigurationError, error_response, failure_response
+from simulator.server.fastlane import FastLane
 from simulator.server.gate import Gate
 from simulator.server.harness import harness_router
 from simulator.server.model import LiveModel, PageReads
 from simulator.server.openapi import complete_schema
-from simulator.server.pages import Images, render_pages
+from simulator.server.operations import API_DESCRIPTION, EVENT_MANAGEMENT
+from simulator.server.pages import Images, render_pages, webapp_ids
 
 __all__ = ["create_app", "is_loopback", "DEFAULT_PAYMENT_URL"]
 
@@ -43,6 +46,25 @@ _VERSION = "1.0"
 _REASONS = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+class EventApi(FastAPI):
+    """FastAPI behind ``front``: the gate and the fast lane answer an HTTP request before FastAPI's own stack
+    (its error, telemetry and body-limit middlewares, its router) sees it, and hand it on only when no fast-lane
+    operation matches. The lane's handlers answer every failure themselves (``api.guarded``), so what the
+    framework's error middleware would add there is nothing; requests FastAPI does route keep all of it."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.front is not None:
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI itself (what the front hands on)."""
+        await super().__call__(scope, receive, send)
 
 
 def is_loopback(host: str) -> bool:
@@ -68,7 +90,7 @@ def create_app(
     *,
     org_id: str,
     token: str,
-    origin: str,
+    origin: str | Sequence[str],
     model: LiveModel,
     admin_token: str | None = None,
     host: str = "127.0.0.1",
@@ -77,24 +99,32 @@ def create_app(
     event_url: str | None = None,
     lifespan: Lifespan | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    images_need_token: bool = False,
+    portal: Portal | None = None,
 ) -> FastAPI:
     """The event API mock for ``catalog``, answering registrations through ``model``.
 
     ``org_id``, ``token`` and ``origin`` are the organization and the web-application record (its token and
-    origin). ``host`` is the address the server binds: when it is not loopback the harness plane needs
+    origin; several origins are each allowed for CORS, the first is the web application's).
+    ``host`` is the address the server binds: when it is not loopback the harness plane needs
     ``admin_token`` (one is generated if none is given; read it from ``app.state.admin_token``). An explicit
     ``admin_token`` is required on loopback too. ``require_origin`` answers 400 to API calls without an Origin
     header, as the outbound API documents (off by default: load and conformance tools send none).
     ``event_url`` is a template for each event's public URL (and QR code), e.g.
     ``"{origin}/event.html?readableEventId={readableEventId}"``; by default the catalog's URL.
     ``lifespan`` is passed to FastAPI (start and stop the live model there). Request bodies larger than
-    ``max_body_bytes`` (64 KiB by default) are refused with 413 before they are read.
+    ``max_body_bytes`` (64 KiB by default) are refused with 413 before they are read. The images (speaker
+    image, sponsorship logo, event QR code) are served without the token unless ``images_need_token``.
+    ``portal`` (a scenario's ``[portal]``): web applications, event images, the registration form embed.
     """
     if not org_id or "/" in org_id:
         raise ConfigurationError(f"org_id {org_id!r} must be a non-empty id without '/', e.g. a GUID")
     if not token:
         raise ConfigurationError("token must not be empty: it is the web application's emApplicationtoken")
-    web_origin = _checked_origin(origin)
+    origins = tuple(dict.fromkeys(_checked_origin(o) for o in ([origin] if isinstance(origin, str) else origin)))
+    if not origins:
+        raise ConfigurationError("origin: give the web application's origin, e.g. http://localhost:5173")
+    web_origin = origins[0]
     if max_body_bytes < 1:
         raise ConfigurationError(f"max_body_bytes must be a positive number of bytes, e.g. 65536; got {max_body_bytes}")
     if event_url is not None:
@@ -116,37 +146,41 @@ def create_app(
         return f"{payment_url}?purchaseId={quote(purchase_id, safe='')}&returnUrl={quote(back, safe='')}"
 
     status_counts: Counter[int] = Counter()
-    app = FastAPI(title=_TITLE, version=_VERSION, description=api_module.__doc__ or "", lifespan=lifespan,
-                  redoc_url=None)
-    pages = render_pages(catalog, public_url)
-    base_path = EVENT_MANAGEMENT.format(organizationId=org_id) + "/"
-    registrations = Registrations(catalog, model, payment_redirect, max_body_bytes)
-    app.include_router(api_router(catalog, pages, Images(catalog, public_url), model, origin=web_origin,
-                                  payment_redirect=payment_redirect, registrations=registrations,
-                                  max_body_bytes=max_body_bytes))
+    app = EventApi(title=_TITLE, version=_VERSION, description=API_DESCRIPTION, lifespan=lifespan, redoc_url=None)
+    portal = portal or Portal()
+    webapps = webapp_ids(org_id, portal.webapps)
+    base_path = EVENT_MANAGEMENT.format(organizationId=org_id)
+    pages = render_pages(catalog, public_url, base_path=base_path + "/", portal=portal, webapps=webapps)
+    images = Images(catalog, public_url)
+    table = handlers(catalog, pages, images, model, origin=web_origin, payment_redirect=payment_redirect,
+                     max_body_bytes=max_body_bytes)
+    app.include_router(assets_router(images))
+    app.include_router(api_router(table, images_need_token))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
                                       status_counts=status_counts, max_body_bytes=max_body_bytes))
-    app.add_middleware(StaticPages, table=static_table(base_path, pages),  # inside the gate: rules still apply
-                       charge=model.page_loaded if isinstance(model, PageReads) else None,
-                       browsed=browsed_pages(base_path, catalog), registrations=registrations,
-                       events_prefix=f"{base_path}events/")
-    app.add_middleware(Gate, org_id=org_id, token=token, origin=web_origin, admin_token=admin_token,
-                       require_origin=require_origin, status_counts=status_counts)
+    lane = FastLane(app.framework, base_path=base_path, pages=pages, catalog=catalog, handlers=table,
+                    charge=model.page_loaded if isinstance(model, PageReads) else None,
+                    count=model.session_registration_count)
+    app.front = Gate(lane, org_id=org_id, token=token, origin=origins, admin_token=admin_token,  # rules first
+                     require_origin=require_origin, status_counts=status_counts,
+                     images_need_token=images_need_token)
     _install_error_handlers(app)
     _install_openapi(app)
     app.state.catalog = catalog
     app.state.model = model
     app.state.org_id = org_id
     app.state.origin = web_origin
+    app.state.origins = origins
+    app.state.webapp_ids = webapps
     app.state.admin_token = admin_token
-    app.state.base_path = base_path
+    app.state.base_path = base_path + "/"
+    app.state.handlers = table  # operation id -> its guarded handler (the routes' and the fast lane's)
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return exc.response()
+        return failure_response(exc, f"{request.method} {request.url.path}")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -162,8 +196,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                               errors=fields)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "InternalServerError", "the request failed; see the server log")
+        return failure_response(exc, f"{request.method} {request.url.path}")
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -123,7 +123,8 @@ class Speaker(_Wire):
     id: str
     image: Image | None
     imageUrl: str | None = Field(
-        description="Relative to the eventmanagement base URL, e.g. speakers/{speakerId}/image (as in v2.0)."
+        description="Absolute URL of the speaker's image (…/eventmanagement/speakers/{speakerId}/image), for an "
+                    "img src: it loads without the token."
     )
     linkedin: str | None
     name: str | None
@@ -163,7 +164,8 @@ class Session(_Wire):
     maxCapacity: int | None
     isCapacityRestricted: bool | None
     registrationCount: int | None = Field(
-        description="Always null here: live counts come from sessions/{sessionId}/registrations/count."
+        description="The session's registrations created so far (as sessions/{sessionId}/registrations/count); "
+                    "Microsoft's sample portal uses it to show a full session and to waitlist attendeeSessions."
     )
 
 
@@ -216,7 +218,8 @@ class Event(_Wire):
     eventLanguage: int | None
     eventName: str | None
     eventType: int | None
-    image: Image | None
+    image: str | None = Field(description="The URL of the event's image, as Microsoft's sample portal uses it "
+                              "(img src); null when the event has none.")
     maxCapacity: int | None
     isCapacityRestricted: bool | None
     publicEventUrl: str | None
@@ -256,8 +259,16 @@ class RegistrationResult(_Wire):
 
 
 class PaymentRedirect(_Wire):
-    """Answer to a registration for an event with a payment gateway (RTM payment-gateway documentation)."""
+    """Answer to a registration for an event with a payment gateway: go pay, then finalize.
 
+    ``redirectUrl`` as Microsoft's RTM payment-gateway article shows it; ``status: "Redirect"`` and
+    ``purchaseId`` as the v2.0 sample portal reads a ``RegistrationResult`` (it follows ``redirectUrl`` only when
+    ``status == "Redirect"`` and keeps ``purchaseId``, a GUID, for the finalization). The seats are held until
+    the payment is confirmed with ``POST …/registrations/finalize {"purchaseId"}`` or the payment timeout ends.
+    """
+
+    status: Literal["Redirect"]
+    purchaseId: str = Field(description="The purchase (msevtmgt_eventpurchase id, a GUID) to finalize once paid.")
     redirectUrl: str
 
 

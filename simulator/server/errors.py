@@ -1,8 +1,8 @@
-"""Errors of the HTTP face, and the one JSON shape every error answer has.
+"""Errors of the HTTP face, every error answer it can give (``ErrorType``), and the one JSON shape they have.
 
     ServerError                 base of this package
     ├── ConfigurationError      create_app was given settings it cannot serve with (also a ValueError)
-    ├── ApiError                an HTTP error answer: status, type, message, field, extra headers
+    ├── ApiError                an HTTP error answer: an ErrorType (status, type), message, field, extra headers
     └── StoreError              the SQLite store cannot do what was asked
         ├── UnknownSubmission   no submission has that id
         └── StoreSettingsMismatch  the database was written under other registration settings (also a
@@ -14,8 +14,10 @@ says only that the request failed, with a correlation id to find the log line.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from enum import Enum
 
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -23,6 +25,7 @@ from starlette.responses import Response
 from simulator.server.contract import ErrorBody, FieldError
 
 __all__ = [
+    "ErrorType",
     "ServerError",
     "ConfigurationError",
     "ApiError",
@@ -32,7 +35,61 @@ __all__ = [
     "error_bytes",
     "error_response",
     "validation_error",
+    "failure_response",
 ]
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorType(Enum):
+    """Every error answer of the mock: its status and the ``type`` of its ``ErrorBody`` (Microsoft's name where
+    Microsoft documents one). Raised as ``ApiError(ErrorType.X, message)``; which operation can give which is in
+    ``operations.py``, and the published contract documents exactly those."""
+
+    # the gate (every operation under the organization; see gate.py)
+    ORIGIN_REQUIRED = 400, "OriginRequired"
+    APPLICATION_TOKEN_REQUIRED = 400, "ApplicationTokenRequired"
+    INVALID_APPLICATION_TOKEN = 401, "InvalidApplicationToken"
+    ORIGIN_NOT_ALLOWED = 403, "OriginNotAllowed"
+    ORGANIZATION_NOT_FOUND = 404, "OrganizationNotFound"
+    # the request body
+    MALFORMED_JSON = 400, "MalformedJson"
+    PAYLOAD_TOO_LARGE = 413, "PayloadTooLarge"
+    UNSUPPORTED_MEDIA_TYPE = 415, "UnsupportedMediaType"
+    INVALID_REQUEST_BODY = 422, "InvalidRequestBody"
+    # resources named in the path
+    EVENT_NOT_FOUND = 404, "EventNotFound"
+    SESSION_NOT_FOUND = 404, "SessionNotFound"
+    SPEAKER_NOT_FOUND = 404, "SpeakerNotFound"
+    SPONSORSHIP_NOT_FOUND = 404, "SponsorshipNotFound"
+    QR_CODE_NOT_FOUND = 404, "QrCodeNotFound"
+    CAPTCHA_NOT_AVAILABLE = 404, "CaptchaNotAvailable"
+    # rules about the catalog a schema cannot express (a well-formed body refused)
+    EVENT_NOT_LIVE = 400, "EventNotLive"
+    INVALID_SESSION = 400, "InvalidSession"
+    PASS_REQUIRED = 400, "PassRequired"
+    INVALID_PASS = 400, "InvalidPass"
+    WAITLIST_NOT_AVAILABLE = 400, "WaitlistNotAvailable"
+    DUPLICATE_ATTENDEE = 400, "DuplicateAttendee"
+    PURCHASE_NOT_FOUND = 400, "PurchaseNotFound"
+    PURCHASE_EXPIRED = 400, "PurchaseExpired"
+    REDIRECT_NOT_ALLOWED = 400, "RedirectNotAllowed"
+    # capacity, and the Dataverse behind validation
+    EVENT_FULL = 409, "EventFull"
+    SESSION_FULL = 409, "SessionFull"
+    TOO_MANY_REQUESTS = 429, "TooManyRequests"
+    SERVICE_UNAVAILABLE = 503, "ServiceUnavailable"
+    # failures: logged, answered without a trace
+    REGISTRATION_FAILED = 500, "RegistrationFailed"
+    INTERNAL_SERVER_ERROR = 500, "InternalServerError"
+    # the harness plane (outside the contract)
+    ADMIN_TOKEN_REQUIRED = 401, "AdminTokenRequired"
+    SUBMISSION_NOT_FOUND = 404, "SubmissionNotFound"
+    FAULT_REJECTED = 400, "FaultRejected"
+
+    def __init__(self, status: int, type_: str) -> None:
+        self.status = status
+        self.type = type_
 
 
 class ServerError(Exception):
@@ -48,8 +105,7 @@ class ApiError(ServerError):
 
     def __init__(
         self,
-        status: int,
-        type_: str,
+        error: ErrorType,
         message: str,
         *,
         field: str | None = None,
@@ -57,8 +113,9 @@ class ApiError(ServerError):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.type = type_
+        self.error = error
+        self.status = error.status
+        self.type = error.type
         self.message = message
         self.field = field
         self.errors = list(errors) if errors is not None else None
@@ -123,8 +180,18 @@ def validation_error(exc: ValidationError) -> ApiError:
     """A 422 naming every bad field (``attendees[0].email: …``), or a 400 for a body that is not JSON."""
     errors = exc.errors(include_url=False)
     if any(e["type"] == "json_invalid" for e in errors):
-        return ApiError(400, "MalformedJson", "the request body is not valid JSON")
+        return ApiError(ErrorType.MALFORMED_JSON, "the request body is not valid JSON")
     fields = [FieldError(field=_field_path(tuple(e["loc"])), message=str(e["msg"]).removeprefix("Value error, "))
               for e in errors]
     text = "; ".join(f"{f.field}: {f.message}" for f in fields)
-    return ApiError(422, "InvalidRequestBody", text, field=fields[0].field, errors=fields)
+    return ApiError(ErrorType.INVALID_REQUEST_BODY, text, field=fields[0].field, errors=fields)
+
+
+def failure_response(exc: Exception, where: str, failure: ErrorType = ErrorType.INTERNAL_SERVER_ERROR) -> Response:
+    """The answer to any exception a handler raised: an ``ApiError``'s own answer; anything else is logged (with
+    ``where``, e.g. ``"POST /api/…"``) and answered ``failure`` (a 500) with no trace. The one place a failure
+    becomes a 500."""
+    if isinstance(exc, ApiError):
+        return exc.response()
+    logger.error("unhandled error on %s", where, exc_info=exc)
+    return error_response(failure.status, failure.type, "the request failed; see the server log")

@@ -104,7 +104,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "202": _dump(_RESULT),
         # The payment-gateway article prints the key with a stray trailing space; the mock sends "redirectUrl".
         "200": _dump(wire.PaymentRedirect(
-            redirectUrl=f"https://localhost:7202/GatewayRedirect/PayWithStripe?purchaseId={_PURCHASE_ID}"
+            status="Redirect", purchaseId=_PURCHASE_ID, redirectUrl=f"https://localhost:7202/GatewayRedirect/PayWithStripe?purchaseId={_PURCHASE_ID}"
                         "&returnUrl=https%3A%2F%2Fmicrosoft.com")),
     },
     "publicApiFinalizeRegistration": {"200": _dump(_RESULT.model_copy(update={
@@ -176,8 +176,17 @@ ERROR_EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
                                  f"is not a session of event {_READABLE_ID}"),
         "PassRequired": _error(400, "PassRequired", f"attendees[0].passId: event {_READABLE_ID} uses a payment "
                                f"gateway; name one of its passes ({_PASS_ID})"),
+        "InvalidPass": _error(400, "InvalidPass", f"attendees[0].passId: {_PASS_ID} is not a pass of event "
+                              f"{_READABLE_ID}", field="attendees[0].passId"),
+        "WaitlistNotAvailable": _error(400, "WaitlistNotAvailable", f"attendees[0].waitlisted: event {_READABLE_ID} "
+                                       "has no waitlist", field="attendees[0].waitlisted"),
+        "DuplicateAttendee": _error(400, "DuplicateAttendee", "attendees[1].email: email@contoso.com appears twice "
+                                    "in one request", field="attendees[1].email"),
         "PurchaseNotFound": _error(400, "PurchaseNotFound", f"no purchase {_PURCHASE_ID!r} for event {_READABLE_ID}",
                                    field="purchaseId"),
+        "PurchaseExpired": _error(400, "PurchaseExpired", f"purchase {_PURCHASE_ID!r} was not paid within the "
+                                  "payment timeout: its seats were released and nothing was registered",
+                                  field="purchaseId"),
         "RedirectNotAllowed": _error(400, "RedirectNotAllowed", "redirectUri must be a path or a URL on the web "
                                      "application's origin https://contoso.com", field="redirectUri"),
     },

@@ -1,107 +1,111 @@
-"""A fast lane for the static catalog: answer ``GET`` of a pre-rendered page straight from a dict.
+"""The fast lane: every operation of the table answered without FastAPI's request machinery.
 
-The catalog is static per scenario, so its pages are bytes made once; routing them through FastAPI's
-request handling cost several times the work of sending them (benchmarks/api.py). This ASGI middleware sits
-inside the gate (token, origin and CORS rules still apply) and in front of FastAPI, and answers exactly the
-paths the FastAPI routes would answer with those same bytes; everything else — and the OpenAPI description of
-these operations — stays with FastAPI.
+The catalog is static per scenario, so its pages are made once (``pages.page_table``), found here by their full
+path and their holes filled per request (``livepages.render``: this request's host, live session counts); routing
+them through FastAPI cost several times the work of sending them (benchmarks/api.py). A page asked for with a
+query parameter it ``varies_with`` (``events/published?webappId=``) goes to its operation's handler. Every
+other operation of ``operations.OPERATIONS`` is matched by its path template (at most one parameter, which
+never contains ``/``) and answered by the same guarded handler its FastAPI route has (``api.handlers``): the
+registration POST of a stampede is spared FastAPI's routing and dependency solving. This ASGI middleware sits
+inside the gate (token, origin and CORS rules still apply) and in front of FastAPI, which answers what the lane
+does not match (an unknown page's 404, a wrong method's 405) and serves the OpenAPI description.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.catalog import Catalog
-from simulator.server.api import Registrations
-from simulator.server.errors import ApiError, error_response
-from simulator.server.pages import Pages
+from simulator.server.api import Handler
+from simulator.server.livepages import Page, render, request_host
+from simulator.server.operations import OPERATIONS, path_parameters
+from simulator.server.pages import Pages, page_table
 
-logger = logging.getLogger(__name__)
-
-__all__ = ["StaticPages", "static_table", "browsed_pages"]
+__all__ = ["FastLane", "static_pages"]
 
 _JSON = b"application/json"
+Template = tuple[str, str, str, Handler]  # (prefix, suffix, parameter name or "", handler)
 
 
-def static_table(base_path: str, pages: Pages) -> dict[str, bytes]:
-    """``{path: body}`` of every JSON catalog page under ``base_path`` (…/eventmanagement/)."""
-    table = {f"{base_path}events/published": pages.published, f"{base_path}users/authenticated":
-             pages.anonymous_user}
-    per_event = {"": pages.event, "/sessions": pages.sessions, "/tracks": pages.tracks, "/passes": pages.passes,
-                 "/speakers": pages.speakers, "/sponsorships": pages.sponsorships,
-                 "/custom-registration-fields": pages.custom_fields}
-    for suffix, by_event in per_event.items():
-        for readable_id, body in by_event.items():
-            table[f"{base_path}events/{readable_id}{suffix}"] = body
-    for session_id, body in pages.session.items():
-        table[f"{base_path}sessions/{session_id}"] = body
+Static = tuple[Page, tuple[str, str] | None, tuple[bytes, ...], Handler | None, dict[str, str]]
+
+
+def static_pages(base_path: str, pages: Pages, catalog: Catalog,
+                 handlers: dict[str, Handler]) -> dict[str, Static]:
+    """``{full path: (page, read-cache key or None, query parameters it varies with, its handler, its path
+    parameters)}`` of every static page under ``base_path`` (``/api/v1.0/orgs/{org}/eventmanagement``)."""
+    table: dict[str, Static] = {}
+    for operation in OPERATIONS:
+        if operation.page is None:
+            continue
+        names = path_parameters(operation.path)
+        varies = tuple(f"{name}=".encode() for name in operation.varies_with)
+        handler = handlers[operation.operation_id] if varies else None
+        for key, (page, cache_key) in page_table(operation, pages, catalog).items():
+            path = base_path + (operation.path.replace(f"{{{names[0]}}}", key) if names else operation.path)
+            table[path] = (page, cache_key, varies, handler, {names[0]: key} if names else {})
     return table
 
 
-def browsed_pages(base_path: str, catalog: Catalog) -> dict[str, tuple[str, str]]:
-    """``{path: read-cache key}`` of the pages the simulator's visitors browse (``plan.browse_keys``)."""
-    keys = {f"{base_path}events/published": ("published", "")}
-    for event in (*catalog.events, *catalog.drafts):
-        for suffix, kind in (("", "event"), ("/sessions", "sessions"), ("/speakers", "speakers"),
-                             ("/sponsorships", "sponsorships")):
-            keys[f"{base_path}events/{event.readable_id}{suffix}"] = (kind, event.id)
-    return keys
+class FastLane:
+    """Answer the table's operations under ``base_path``; pass everything else on. ``charge`` takes the read-cache
+    key of a static page served (``PageReads.page_loaded``); ``count`` a session's live registration count."""
 
-
-class StaticPages:
-    """Serve ``table`` for GET; pass everything else on. With ``charge``, a page listed in ``browsed`` is also
-    charged to the model's read cache (``PageReads.page_loaded``), as the routes do. With ``registrations``,
-    ``POST {events_prefix}{readableEventId}/registrations`` is answered by that operation directly: the hot
-    path of a registration stampede, spared FastAPI's routing and dependency machinery (the route stays, for
-    the OpenAPI description and any path spelled differently)."""
-
-    def __init__(self, app: ASGIApp, *, table: dict[str, bytes],
-                 charge: Callable[[tuple[str, str]], None] | None = None,
-                 browsed: dict[str, tuple[str, str]] | None = None,
-                 registrations: Registrations | None = None, events_prefix: str = "") -> None:
+    def __init__(self, app: ASGIApp, *, base_path: str, pages: Pages, catalog: Catalog,
+                 handlers: dict[str, Handler], charge: Callable[[tuple[str, str]], None] | None = None,
+                 count: Callable[[str], int] | None = None) -> None:
         self.app = app
-        self.table = table
+        self.static = static_pages(base_path, pages, catalog, handlers)
         self.charge = charge
-        self.browsed = browsed or {}
-        self.registrations = registrations
-        self.events_prefix = events_prefix
+        self.count = count
+        self.templates: dict[str, list[Template]] = {}
+        for operation in OPERATIONS:
+            if operation.page is not None:
+                continue
+            names = path_parameters(operation.path)
+            if len(names) > 1:
+                continue  # FastAPI routes it
+            prefix, _, suffix = (base_path + operation.path).partition(f"{{{names[0]}}}" if names else "\0")
+            self.templates.setdefault(operation.method, []).append(
+                (prefix, suffix, names[0] if names else "", handlers[operation.operation_id]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            body = self.table.get(scope["path"])
-            if body is not None:
-                if self.charge is not None and (key := self.browsed.get(scope["path"])) is not None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if method == "GET":
+            found = self.static.get(path)
+            if found is not None:
+                page, key, varies, handler, params = found
+                if handler is not None and any(name in scope["query_string"] for name in varies):
+                    response = await handler(Request({**scope, "path_params": params}, receive))
+                    await response(scope, receive, send)
+                    return
+                if key is not None and self.charge is not None:
                     self.charge(key)
+                body = render(page, request_host(scope), self.count)
                 await send({"type": "http.response.start", "status": 200, "headers": [
                     (b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]})
                 await send({"type": "http.response.body", "body": body})
                 return
-        elif self.registrations is not None and scope["type"] == "http" and scope["method"] == "POST":
-            readable_id = self._registration_event(scope["path"])
-            if readable_id is not None:
-                await self._register(scope, receive, send, readable_id)
-                return
+        for prefix, suffix, name, handler in self.templates.get(method, ()):
+            if not name:
+                if path != prefix:
+                    continue
+                params = {}
+            else:
+                if not (path.startswith(prefix) and path.endswith(suffix)):
+                    continue
+                value = path[len(prefix):len(path) - len(suffix)]
+                if not value or "/" in value:
+                    continue
+                params = {name: value}
+            response = await handler(Request({**scope, "path_params": params}, receive))
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
-
-    def _registration_event(self, path: str) -> str | None:
-        prefix, suffix = self.events_prefix, "/registrations"
-        if path.startswith(prefix) and path.endswith(suffix):
-            readable_id = path[len(prefix):-len(suffix)]
-            if readable_id and "/" not in readable_id:
-                return readable_id
-        return None
-
-    async def _register(self, scope: Scope, receive: Receive, send: Send, readable_id: str) -> None:
-        assert self.registrations is not None
-        try:
-            response = await self.registrations.respond(Request(scope, receive), readable_id)
-        except ApiError as refusal:
-            response = refusal.response()
-        except Exception:  # as the app's own handler: logged, never a stack trace to the caller
-            logger.exception("unhandled error on POST %s", scope["path"])
-            response = error_response(500, "InternalServerError", "the request failed; see the server log")
-        await response(scope, receive, send)

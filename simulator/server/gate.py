@@ -11,9 +11,15 @@ Rules, in order (each answer is an ``ErrorBody``):
 3. On ``/api/v1.0/orgs/{organizationId}/…``: an organization other than the configured one → **404**; then the
    ``emApplicationtoken`` query parameter: missing or empty → **400**, wrong → **401** (compared in constant
    time). ``…/eventmanagement/checkins`` needs no token (as in Microsoft's generated SDK; methods other than
-   ``POST`` get 405 from the router).
+   ``POST`` get 405 from the router). The images — a speaker's image, a sponsorship's logo, an event's QR
+   code — are served without a token unless ``images_need_token``: portals put their URLs in ``<img src>``,
+   which sends no token (Microsoft's v2.0 sample builds ``apiEndpoint + imageUrl`` and ``…/sponsorships/{id}/logo``
+   without one), although the generated RTM SDK marks them token-secured. A token that is sent is still checked.
 4. On the harness plane (``/_harness/…``, ``/metrics``), when an admin token is configured:
    ``Authorization: Bearer <admin token>`` or **401**.
+
+A web application has one origin, but a developer may run the portal on several (``stampede serve --origin``
+repeated: Vite's 5173 and another dev server's 3000); each is allowed alike.
 
 Answers to the web application's origin carry ``Access-Control-Allow-Origin`` with that origin (never ``*``),
 ``Vary: Origin`` and ``Access-Control-Expose-Headers: Location, Retry-After`` so a portal can follow a
@@ -23,12 +29,15 @@ submission and honour a throttle. The real API's exact CORS headers are undocume
 from __future__ import annotations
 
 import hmac
+import re
 from collections import Counter
+from collections.abc import Sequence
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulator.server.errors import error_bytes
+from simulator.server.errors import ErrorType, error_bytes
+from simulator.server.operations import OPERATIONS
 
 __all__ = ["Gate", "API_PREFIX", "HARNESS_PREFIX", "METRICS_PATH", "TOKEN_PARAM"]
 
@@ -37,6 +46,10 @@ HARNESS_PREFIX = "/_harness"
 METRICS_PATH = "/metrics"
 TOKEN_PARAM = b"emApplicationtoken"
 _CHECKINS = "eventmanagement/checkins"
+#: The image operations of the table, after the organization id (``stampede serve --images-need-token`` secures
+#: them).
+_IMAGE_PATHS = (re.sub(r"\{\w+\}", "[^/]+", op.path) for op in OPERATIONS if op.image)  # paths: [a-z/-] only
+IMAGES = re.compile(f"eventmanagement(?:{'|'.join(_IMAGE_PATHS)})/?")
 _ALLOW_METHODS = b"GET, POST, OPTIONS"
 _EXPOSE = b"Location, Retry-After"
 _PREFLIGHT_MAX_AGE = b"600"
@@ -69,17 +82,21 @@ class Gate:
         *,
         org_id: str,
         token: str,
-        origin: str,
+        origin: str | Sequence[str],
         admin_token: str | None = None,
         require_origin: bool = False,
         status_counts: Counter[int] | None = None,
+        images_need_token: bool = False,
     ) -> None:
         self.app = app
         self.org_id = org_id.lower()
         self.token = token.encode()
-        self.origin = origin.encode().lower()
+        origins = [origin] if isinstance(origin, str) else list(origin)
+        self.origins = frozenset(o.encode().lower() for o in origins)
+        self.origin = origins[0].encode().lower()  # the first: the web application's own
         self.admin = b"Bearer " + admin_token.encode() if admin_token else None
         self.require_origin = require_origin
+        self.images_need_token = images_need_token
         self.status_counts = status_counts if status_counts is not None else Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,21 +104,21 @@ class Gate:
             await self.app(scope, receive, send)
             return
         origin = _header(scope, b"origin")
-        cors = origin is not None and origin.lower() == self.origin
+        cors = origin is not None and origin.lower() in self.origins
         if origin is not None and not cors:
-            await self._answer(send, 403, "OriginNotAllowed",
-                               "this origin is not the web application's origin", cors=False)
+            await self._answer(send, ErrorType.ORIGIN_NOT_ALLOWED, "this origin is not the web application's origin",
+                               cors=None)
             return
         if cors and scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
-            await self._preflight(scope, send)
+            await self._preflight(scope, send, origin.lower())  # type: ignore[union-attr]
             return
         refusal = self._refusal(scope, origin)
         if refusal is not None:
-            status, type_, message = refusal
-            await self._answer(send, status, type_, message, cors=cors)
+            error, message = refusal
+            await self._answer(send, error, message, cors=origin.lower() if cors else None)  # type: ignore[union-attr]
             return
         counts = self.status_counts
-        allowed = self.origin
+        allowed = origin.lower() if origin is not None else self.origin
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -116,45 +133,49 @@ class Gate:
 
         await self.app(scope, receive, send_with_headers)
 
-    def _refusal(self, scope: Scope, origin: bytes | None) -> tuple[int, str, str] | None:
+    def _refusal(self, scope: Scope, origin: bytes | None) -> tuple[ErrorType, str] | None:
         path: str = scope["path"]
         if path.startswith(API_PREFIX):
             if origin is None and self.require_origin:
-                return 400, "OriginRequired", "the Origin header is required"
+                return ErrorType.ORIGIN_REQUIRED, "the Origin header is required"
             org, _, rest = path[len(API_PREFIX):].partition("/")
             if org.lower() != self.org_id:
-                return 404, "OrganizationNotFound", f"no organization {org!r} here"
+                return ErrorType.ORGANIZATION_NOT_FOUND, f"no organization {org!r} here"
             if rest.rstrip("/") == _CHECKINS:  # any method: the router, not the token, refuses all but POST (405)
                 return None
             token = _query_param(scope["query_string"], TOKEN_PARAM)
+            if not token and not self.images_need_token and IMAGES.fullmatch(rest):
+                return None  # an <img src> sends no token
             if not token:
-                return 400, "ApplicationTokenRequired", "the emApplicationtoken query parameter is required"
+                return ErrorType.APPLICATION_TOKEN_REQUIRED, "the emApplicationtoken query parameter is required"
             if not hmac.compare_digest(token, self.token):
-                return 401, "InvalidApplicationToken", "the emApplicationtoken is not valid for this organization"
+                return ErrorType.INVALID_APPLICATION_TOKEN, "the emApplicationtoken is not valid for this organization"
             return None
         if self.admin is not None and (path.startswith(HARNESS_PREFIX) or path == METRICS_PATH):
             supplied = _header(scope, b"authorization") or b""
             if not hmac.compare_digest(supplied, self.admin):
-                return 401, "AdminTokenRequired", "the harness plane needs Authorization: Bearer <admin token>"
+                return ErrorType.ADMIN_TOKEN_REQUIRED, "the harness plane needs Authorization: Bearer <admin token>"
         return None
 
-    async def _answer(self, send: Send, status: int, type_: str, message: str, *, cors: bool) -> None:
+    async def _answer(self, send: Send, error: ErrorType, message: str, *, cors: bytes | None) -> None:
+        """An error answer; ``cors`` is the allowed origin to echo, or None."""
+        status = error.status
         self.status_counts[status] += 1
-        body = error_bytes(status, type_, message)
+        body = error_bytes(status, error.type, message)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"vary", b"Origin")]
-        if cors:
-            headers += [(b"access-control-allow-origin", self.origin), (b"access-control-expose-headers", _EXPOSE)]
-        if status == 401 and type_ == "AdminTokenRequired":
+        if cors is not None:
+            headers += [(b"access-control-allow-origin", cors), (b"access-control-expose-headers", _EXPOSE)]
+        if error is ErrorType.ADMIN_TOKEN_REQUIRED:
             headers.append((b"www-authenticate", b"Bearer"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _preflight(self, scope: Scope, send: Send) -> None:
+    async def _preflight(self, scope: Scope, send: Send, origin: bytes) -> None:
         self.status_counts[204] += 1
         requested = _header(scope, b"access-control-request-headers")
         headers = [
-            (b"access-control-allow-origin", self.origin),
+            (b"access-control-allow-origin", origin),
             (b"access-control-allow-methods", _ALLOW_METHODS),
             (b"access-control-allow-headers", requested or b"Content-Type"),
             (b"access-control-max-age", _PREFLIGHT_MAX_AGE),

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from simulator.scenario import parse_duration_s
 from simulator.server.api import MAX_BODY_BYTES, read_body
-from simulator.server.errors import ApiError, validation_error
+from simulator.server.errors import ApiError, ErrorType, validation_error
 from simulator.server.metrics import CONTENT_TYPE, metrics_registry, render_metrics
 from simulator.server.model import LiveModel
 
@@ -93,7 +93,7 @@ def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts:
     async def submission(submissionId: str) -> Response:
         status = await model.submission(submissionId)
         if status is None:
-            raise ApiError(404, "SubmissionNotFound", f"no submission {submissionId!r}")
+            raise ApiError(ErrorType.SUBMISSION_NOT_FOUND, f"no submission {submissionId!r}")
         return _json(dict(status))
 
     @router.post("/_harness/faults", status_code=202)
@@ -106,7 +106,7 @@ def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts:
         try:
             await model.inject_fault(fault.kind, fault.duration, **values)
         except ValueError as exc:
-            raise ApiError(400, "FaultRejected", str(exc)) from None
+            raise ApiError(ErrorType.FAULT_REJECTED, str(exc)) from None
         return _json({"kind": fault.kind, "duration_s": fault.duration, **values}, 202)
 
     @router.get("/_harness/timeseries")

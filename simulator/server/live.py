@@ -29,16 +29,13 @@ import contextlib
 import functools
 import logging
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import simpy
-
 from simulator.catalog import Catalog, Event
-from simulator.engine.model import Model, build_model
+from simulator.engine.model import Model, new_model
 from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
 from simulator.engine.pipeline import Outcome as EngineOutcome
@@ -48,7 +45,15 @@ from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.contract import RegistrationRequest
 from simulator.server.errors import ConfigurationError
-from simulator.server.model import Accepted, Refused, RegistrationOutcome, entity_refusal, refused_from
+from simulator.server.ids import SubmissionIds
+from simulator.server.model import (
+    Accepted,
+    Refused,
+    RegistrationOutcome,
+    RejectionCode,
+    entity_refusal,
+    retry_after_header_s,
+)
 from simulator.server.store import Store, StoreReader
 from simulator.server.tally import StoreTally
 
@@ -56,14 +61,10 @@ __all__ = ["LiveEventModel"]
 
 logger = logging.getLogger(__name__)
 
-_CODES = {  # engine rejection reasons → the error type the caller sees
-    "event is full": "EventFull",
-    "session is full": "SessionFull",
-    "event has no waitlist": "WaitlistNotAvailable",
-}
-_MESSAGES = {  # engine rejection reasons → what the caller reads (the event's readable id and capacity filled in)
-    "event is full": "event {event} is full ({capacity} seats) and has no waitlist",
-    "session is full": "a session named in the request is full (sessions have no waitlist)",
+_MESSAGES = {  # what the caller reads for the engine's own refusals (event, capacity and reason filled in)
+    RejectionCode.EVENT_FULL: "event {event} is full ({capacity} seats) and has no waitlist",
+    RejectionCode.SESSION_FULL: "a session named in the request is full (sessions have no waitlist)",
+    RejectionCode.WAITLIST_NOT_AVAILABLE: "event {event} has no waitlist",
 }
 
 
@@ -84,8 +85,8 @@ class LiveEventModel:
         self.scenario = scenario
         self.store = store
         self._pending: dict[str, _Pending] = {}
-        env = simpy.Environment(initial_time=store.latest_s())
-        self.model: Model = build_model(env, scenario, journal=self)
+        self._ids = SubmissionIds()  # drawn on the event loop only
+        self.model: Model = new_model(scenario, journal=self, start_s=store.latest_s())
         self.model.recorder.keep_submissions = run_record
         self._record_people = run_record
         if (store.matching, store.audience) != (scenario.registration.matching, scenario.registration.audience):
@@ -97,12 +98,18 @@ class LiveEventModel:
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
         self._accepted: list[tuple[str, str, str, float, bool]] = []  # accepted this batch, not yet durable
+        self._held: list[tuple[str, str, str, float, float]] = []  # purchases held this batch, not yet durable
+        payments = self.model.pipeline.payments
+        assert payments is not None
+        payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
+        payments.keep_outcomes = False  # the store keeps every purchase's state: memory stays flat
+        self.payments = payments
         self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
         #                                       told the registration failed, so nothing more is written
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
         self._pages: deque[tuple[str, str]] = deque()  # catalog pages served, not yet charged to a read cache
         self._pages_injected = False
-        self.started_s = env.now
+        self.started_s = self.model.env.now
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
         self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
@@ -139,6 +146,16 @@ class LiveEventModel:
             offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
             resumed += 1
+        now = self.model.env.now
+        for purchase_id, event_id, body, held_s, expires_s in self.store.held_purchases():
+            event = self._events_by_id.get(event_id)
+            if event is None:
+                self.store.expire_purchase(purchase_id, now)
+                continue
+            offer = self._offer(event, RegistrationRequest.model_validate_json(body), purchase_id)
+            # the hold keeps its end; a clock that resumed before the hold began gives it a whole timeout again
+            pipeline.hold_again(offer, max(now, expires_s if now >= held_s else now + expires_s - held_s))
+            resumed += 1
         self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions)
         return resumed
 
@@ -153,14 +170,14 @@ class LiveEventModel:
         kind = "waitlist" if waitlisted else ("session" if sessions else "event")
         # The engine records the code, not the message: messages quote the caller's input, and the record
         # counts rejections by reason, so distinct messages would grow it with every bad request.
-        invalid = Rejected(refusal.status, refusal.code) if refusal else None
+        invalid = Rejected(refusal.code) if refusal else None
         # the model's own record of people (simulator/matching.py) only when it keeps a run record: the store
         # is the durable one, and a long-running server's memory stays flat
         people = tuple((a.email, a.firstName, a.lastName) for a in attendees) if self._record_people else ()
         return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid, people)
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
-        submission_id = str(uuid.uuid4())
+        submission_id = self._ids.next()
         refusal = entity_refusal(event, request)
         self._pending[submission_id] = _Pending(request.model_dump_json(), refusal)
         loop = asyncio.get_running_loop()
@@ -190,13 +207,15 @@ class LiveEventModel:
                 self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
             return Accepted(submission_id)
-        if refusal is not None and outcome.reason == refusal.code:
+        if refusal is not None and outcome.code is refusal.code:
             return refusal
-        message = _MESSAGES.get(outcome.reason, outcome.reason).format(event=event.readable_id,
-                                                                        capacity=event.capacity)
-        # Retry-After is in the model's seconds; an HTTP caller waits on the wall clock (refused_from rounds up)
-        retry_after_wall_s = None if outcome.retry_after_s is None else outcome.retry_after_s / self.driver.time_scale
-        return refused_from(outcome.status, message, retry_after_wall_s, _CODES.get(outcome.reason))
+        template = _MESSAGES.get(outcome.code)
+        message = outcome.reason if template is None else template.format(event=event.readable_id,
+                                                                             capacity=event.capacity)
+        # Retry-After is in the model's seconds; an HTTP caller waits on the wall clock
+        retry_after = None if outcome.retry_after_s is None else retry_after_header_s(
+            outcome.retry_after_s / self.driver.time_scale)
+        return Refused(outcome.code, message, retry_after)
 
     def _forget(self, submission_id: str, _: object, error: BaseException | None) -> None:
         self._pending.pop(submission_id, None)
@@ -211,10 +230,32 @@ class LiveEventModel:
         if pending is not None:  # a resumed submission is already stored
             self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
                                    submission.waitlisted))
+        elif submission.offer.event.paid:  # a held purchase was paid: its stored purchase becomes the submission
+            now_s = self.model.env.now
+            self._write(submission, lambda sid: self.tally.accepted(self.store.confirm_purchase(sid, now_s)))
+
+    def held(self, submission: Submission, expires_s: float) -> None:
+        """A paid submission is held as a purchase until its payment is confirmed (engine/payments.py)."""
+        submission_id = str(submission.offer.submission_id)
+        pending = self._pending.get(submission_id)
+        if pending is not None:  # a resumed purchase is already stored
+            self._held.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
+                               expires_s))
+
+    def abandoned(self, submission: Submission, now_s: float) -> None:
+        """A held purchase timed out unpaid: its seats went back; the store marks it expired."""
+        self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s))
 
     def flush(self) -> None:
-        """Store this batch's acceptances (the driver calls it before releasing their answers). If the store
-        refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
+        """Store this batch's acceptances and held purchases (the driver calls it before releasing their answers).
+        If the store refuses, the batch is dropped and the error raised: the driver tells each caller it failed."""
+        if self._held:
+            held, self._held = self._held, []
+            try:
+                self.store.hold_purchases(held)
+            except Exception:
+                self._unjournalled.update(item[0] for item in held)
+                raise
         if self._accepted:
             batch, self._accepted = self._accepted, []
             try:
@@ -233,6 +274,9 @@ class LiveEventModel:
             if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
                 self.tally.accepted(self.store.accept_many(self._accepted))
                 self._accepted = []
+            if self._held:
+                self.store.hold_purchases(self._held)
+                self._held = []
             write(submission_id)
         except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
             logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
@@ -267,6 +311,30 @@ class LiveEventModel:
                 self.tally.dead_lettered()
 
         self._write(submission, write)
+
+    # --- purchases (event loop → model thread) ---------------------------------------------------------------
+    async def finalize(self, event: Event, purchase_id: str) -> str:
+        """Confirm the payment of purchase ``purchase_id`` of ``event``: ``"confirmed"`` (the registration is
+        accepted now, durably, or was before), ``"expired"`` (the hold timed out: seats released, nothing
+        registered) or ``"unknown"``. A submission of a free event counts as confirmed (nothing to pay)."""
+
+        def confirm(model: Model) -> str:  # on the model thread: the store's writer, and no SQLite on the loop
+            stored = self.store.purchase(purchase_id)
+            if stored is None:
+                known = self.store.submission(purchase_id)
+                return "confirmed" if known is not None and known["event_id"] == event.id else "unknown"
+            if stored["event_id"] != event.id:
+                return "unknown"
+            if stored["state"] != "held":
+                return str(stored["state"])
+            result = self.payments.confirm(purchase_id)
+            if result == "confirmed":
+                self.flush()
+                # before any processor can create it (the accepted hook stored it already unless that failed)
+                self.tally.accepted(self.store.confirm_purchase(purchase_id, model.env.now))
+            return result
+
+        return await asyncio.wrap_future(self.driver.call(confirm))
 
     # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
     def page_loaded(self, key: tuple[str, str]) -> None:
@@ -304,19 +372,26 @@ class LiveEventModel:
         """Counts since this process started (``offered`` … ``dead_lettered``, the cache and Dataverse counts;
         resumed submissions count as offered and accepted again), and the store's all-time ``stored*`` counts
         and ``pending`` (what a restart would resume). So ``created + dead_lettered <= accepted`` holds across
-        restarts, and ``stored_created + stored_dead_lettered + pending == stored``."""
+        restarts, and ``stored_created + stored_dead_lettered + pending == stored``. Paid events: a held purchase
+        (accepted, awaiting payment, resumed after a restart) is pending and not yet stored as a submission; one
+        whose payment timeout ended is dead-lettered (``purchases_*`` count them since start)."""
         journal = self.tally.totals  # one snapshot, read before the recorder: what it settled was accepted first
         recorder = self.model.recorder
         totals = {column: recorder.total(column) for column in _SINCE_START}  # in order: accepted before offered
         return {
             **totals,
             "created": journal.created_here,
-            "dead_lettered": journal.dead_lettered_here,
-            "pending": journal.pending,
+            "dead_lettered": journal.dead_lettered_here + self.payments.abandoned,
+            "pending": journal.pending + len(self.payments.held),
             "resumed": self.resumed,
             "stored": journal.submissions,
             "stored_created": journal.created,
             "stored_dead_lettered": journal.dead_lettered,
+            # paid events since start: purchases held (seats taken, awaiting payment) are pending; expired ones
+            # (never paid) dead-lettered; the store keeps every purchase's state (purchases table)
+            "purchases_held": len(self.payments.held),
+            "purchases_confirmed": self.payments.confirmed,
+            "purchases_expired": self.payments.abandoned,
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,
         }
@@ -356,7 +431,8 @@ class LiveEventModel:
             simulated_s=simulated_s, wall_s=time.perf_counter() - self._started_wall,
             capacity=capacity(self.scenario),
             extra={"time_scale": self.driver.time_scale, "resumed": self.resumed,
-                   "store": self.store.counts(), "started_s": self.started_s,
+                   "store": self.store.counts(), "purchases": self.store.purchase_counts(),
+                   "started_s": self.started_s,
                    "registration": self.registration_summary()},
         )
         return run_files(recorder, summary, scenario_to_toml(self.scenario))

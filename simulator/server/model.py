@@ -8,20 +8,10 @@ Registration outcomes::
 
     RegistrationOutcome = Accepted | Refused
         Accepted(submission_id, redirect_url=None)      durably enqueued → 202 (free) / 200 + redirectUrl (paid)
-        Refused(status, code, message, retry_after_s)   → that status, an ErrorBody with type = code,
-                                                          Retry-After when retry_after_s is set
+        Refused(code, message, retry_after_s, field)    → the status and error type of ``code`` (one table:
+                                                          ``operations.REFUSALS``), Retry-After when set
 
-Refusal codes used by this package (a model may add its own)::
-
-    400 EventNotLive            the event exists but is not live (a draft: not published, closed to registrations)
-    400 InvalidSession          a session that is not one of this event's
-    400 PassRequired            an event with a payment gateway and an attendee without passId
-    400 InvalidPass             a pass that is not one of this event's (or any pass on a free event)
-    400 WaitlistNotAvailable    waitlisted on an event without a waitlist
-    400 DuplicateAttendee       the same email twice in one request
-    409 EventFull / SessionFull capacity reached and no waitlist
-    429 TooManyRequests         a validation read was throttled (reject mode); Retry-After in whole seconds
-    503 ServiceUnavailable      the Dataverse model is in an outage
+The codes are the engine's ``RejectionCode``: the same reasons a simulated run counts its rejections by.
 """
 
 from __future__ import annotations
@@ -32,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from simulator.catalog import Event
+from simulator.engine.refusals import RejectionCode
 from simulator.server.contract import RegistrationRequest
 
 __all__ = [
@@ -40,11 +31,12 @@ __all__ = [
     "RegistrationOutcome",
     "LiveModel",
     "PageReads",
+    "Purchases",
     "SubmissionStatus",
     "STATS_KEYS",
     "SUBMISSION_STATES",
-    "CODE_FOR_STATUS",
-    "refused_from",
+    "RejectionCode",
+    "retry_after_header_s",
     "entity_refusal",
 ]
 
@@ -60,11 +52,11 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The submission was not accepted; the caller sees ``status`` and an error body whose type is ``code`` (and
-    whose ``field`` names the part of the body at fault, when one is)."""
+    """The submission was not accepted, for the reason ``code``; the caller sees that code's status and error
+    type with ``message`` (and ``field`` naming the part of the body at fault, when one is); ``retry_after_s``
+    is the whole wall seconds of ``Retry-After``."""
 
-    status: int
-    code: str
+    code: RejectionCode
     message: str
     retry_after_s: int | None = None
     field: str | None = None
@@ -155,19 +147,18 @@ class PageReads(Protocol):
     def page_loaded(self, key: tuple[str, str]) -> None: ...
 
 
-CODE_FOR_STATUS: dict[int, str] = {
-    400: "InvalidRegistration",
-    404: "NotFound",
-    409: "CapacityReached",
-    429: "TooManyRequests",
-    503: "ServiceUnavailable",
-}
+@runtime_checkable
+class Purchases(Protocol):
+    """Optional for a ``LiveModel``: paid registrations held as purchases until paid (engine/payments.py).
+    ``finalize`` confirms one for ``event``: ``"confirmed"`` (now or before; the registration is accepted),
+    ``"expired"`` (its hold timed out) or ``"unknown"``."""
+
+    async def finalize(self, event: Event, purchase_id: str) -> str: ...
 
 
-def refused_from(status: int, reason: str, retry_after_s: float | None = None, code: str | None = None) -> Refused:
-    """A ``Refused`` from the engine's rejection (status, reason, fractional Retry-After)."""
-    retry = None if retry_after_s is None else max(1, math.ceil(retry_after_s))
-    return Refused(status, code or CODE_FOR_STATUS.get(status, "RegistrationFailed"), reason, retry)
+def retry_after_header_s(wait_s: float) -> int:
+    """``Retry-After`` in whole seconds for a wait of ``wait_s`` wall seconds: rounded up, at least 1."""
+    return max(1, math.ceil(wait_s))
 
 
 def entity_refusal(event: Event, request: RegistrationRequest) -> Refused | None:
@@ -177,38 +168,40 @@ def entity_refusal(event: Event, request: RegistrationRequest) -> Refused | None
     model. A live model runs this after its validation reads, so the reads are paid for as the real API pays
     for them.
     """
+    code = RejectionCode
     if not event.live:
-        return Refused(400, "EventNotLive", f"event {event.readable_id} is not live: it is not published, so it "
+        return Refused(code.EVENT_NOT_LIVE, f"event {event.readable_id} is not live: it is not published, so it "
                        "takes no registrations")
     session_ids = {s.id for s in event.sessions}
     pass_ids = {p.id for p in event.passes}
     seen: set[str] = set()
 
-    def refused(code: str, field: str, text: str) -> Refused:
-        return Refused(400, code, f"{field}: {text}", field=field)
+    def refused(reason: RejectionCode, field: str, text: str) -> Refused:
+        return Refused(reason, f"{field}: {text}", field=field)
 
     for i, attendee in enumerate(request.attendees):
         where = f"attendees[{i}]"
         email = attendee.email.strip().lower()
         if email in seen:
-            return refused("DuplicateAttendee", f"{where}.email", f"{attendee.email} appears twice in one request")
+            return refused(code.DUPLICATE_ATTENDEE, f"{where}.email", f"{attendee.email} appears twice in one request")
         seen.add(email)
         if attendee.waitlisted and not event.waitlist:
-            return refused("WaitlistNotAvailable", f"{where}.waitlisted", f"event {event.readable_id} has no waitlist")
+            return refused(code.WAITLIST_NOT_AVAILABLE, f"{where}.waitlisted",
+                           f"event {event.readable_id} has no waitlist")
         if event.paid:
             if not attendee.passId:
-                return refused("PassRequired", f"{where}.passId", f"event {event.readable_id} uses a payment "
+                return refused(code.PASS_REQUIRED, f"{where}.passId", f"event {event.readable_id} uses a payment "
                                f"gateway; name one of its passes ({', '.join(sorted(pass_ids))})")
             if attendee.passId not in pass_ids:
-                return refused("InvalidPass", f"{where}.passId",
+                return refused(code.INVALID_PASS, f"{where}.passId",
                                f"{attendee.passId} is not a pass of event {event.readable_id}")
         elif attendee.passId:
-            return refused("InvalidPass", f"{where}.passId", f"event {event.readable_id} is free and has no passes")
+            return refused(code.INVALID_PASS, f"{where}.passId", f"event {event.readable_id} is free and has no passes")
         for j, chosen in enumerate(attendee.attendeeSessions):
             if chosen.sessionId not in session_ids:
-                return refused("InvalidSession", f"{where}.attendeeSessions[{j}].sessionId",
+                return refused(code.INVALID_SESSION, f"{where}.attendeeSessions[{j}].sessionId",
                                f"{chosen.sessionId} is not a session of event {event.readable_id}")
             if chosen.waitlisted and not event.waitlist:
-                return refused("WaitlistNotAvailable", f"{where}.attendeeSessions[{j}].waitlisted",
+                return refused(code.WAITLIST_NOT_AVAILABLE, f"{where}.attendeeSessions[{j}].waitlisted",
                                f"event {event.readable_id} has no waitlist")
     return None

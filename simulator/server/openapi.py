@@ -1,9 +1,10 @@
 """The event API's OpenAPI document: FastAPI's generated schema, completed into the published contract.
 
-FastAPI writes the paths, parameters and models. This module adds what a contract needs and a framework cannot
-know:
+FastAPI writes the paths, parameters and models from the table of operations (``operations.py``, through
+``api.route_options``). This module adds, from the same table, what a contract needs and a framework cannot know:
 
-- **every answer each operation can give**, each with the ``ErrorBody`` schema and examples::
+- **every answer each operation can give** (``Operation.documented_refusals``), each with the ``ErrorBody``
+  schema and examples::
 
       every operation        400 401 403 404 429 503   (no 401 on the check-in, which takes no token)
       + a request body       413 415 422
@@ -16,7 +17,8 @@ know:
 - **examples**: the documented request bodies and v2.0-shaped answers (``examples.py``);
 - **the ids' formats**: organization, session, speaker and sponsorship ids are Dataverse GUIDs;
 - **links** for stateful clients: published events → event → its sessions, speakers, passes… → a registration
-  (with a session or a pass taken from the previous answer) → its count and its finalization;
+  (with a session or a pass taken from the previous answer) → its count and its finalization (a paid one's
+  purchase → finalize);
 - the real host as ``servers`` and the token's ``apiKey`` security scheme.
 
 Published as ``conformance/event-api.openapi.json`` (``python -m conformance.generate``); a test fails when the
@@ -28,25 +30,24 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from simulator.server.errors import ErrorType
 from simulator.server.examples import ERROR_EXAMPLES, PARAMETER_EXAMPLES, REQUEST_EXAMPLES, RESPONSE_EXAMPLES
+from simulator.server.operations import BY_ID, OPERATIONS, Operation
 
 __all__ = ["complete_schema", "BUSINESS_REFUSALS"]
 
 JSON = "application/json"
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
-_SECURED = (400, 401, 403, 404, 429, 503)
-_WITH_BODY = (413, 415, 422)
 #: Error ``type`` values a well-formed request can still be refused with (400), by operation: rules about the
 #: catalog that a schema cannot express (a session of another event, a pass on a free event…).
 BUSINESS_REFUSALS: dict[str, tuple[str, ...]] = {
-    "publicApiRegister": ("EventNotLive", "InvalidSession", "PassRequired", "InvalidPass", "WaitlistNotAvailable",
-                          "DuplicateAttendee"),
-    "publicApiFinalizeRegistration": ("PurchaseNotFound",),
-    "publicApiCreateCheckInAndRedirect": ("RedirectNotAllowed",),
+    operation.operation_id: rules for operation in OPERATIONS
+    if (rules := tuple(error.type for error in operation.refusals if error.status == 400))
 }
 
 _ANSWERS: dict[int, str] = {
-    400: "Bad request: emApplicationtoken missing (or Origin missing when the server requires it)",
+    400: "Bad request: emApplicationtoken missing (ApplicationTokenRequired, as Microsoft documents for a missing "
+         "token, rather than 401), or Origin missing when the server requires it (OriginRequired)",
     401: "emApplicationtoken not valid for this organization",
     403: "Origin is not the web application's origin (answered without CORS headers)",
     404: "Unknown organization, or no such resource",
@@ -58,26 +59,8 @@ _ANSWERS: dict[int, str] = {
          "seconds",
     503: "Unavailable (a Dataverse outage); retry later",
 }
-_BODY_400 = ("Bad request: emApplicationtoken missing, the body is not JSON, or a rule about the catalog refused "
-             "a well-formed body ({refusals})")
-_SUCCESS: dict[str, str] = {
-    "publicApiGetEvents": "Live events published to the web application",
-    "publicApiGetEvent": "The event (registrationForm carries the form embed when the event uses one)",
-    "publicApiGetCaptcha": "The CAPTCHA challenge (outbound marketing only; an RTM-only organization answers 404 "
-                           "CaptchaNotAvailable)",
-    "publicApiGetCustomRegistrationFields": "The event's custom registration fields",
-    "publicApiGetEventSessions": "The event's sessions",
-    "publicApiGetEventTracks": "The event's session tracks",
-    "publicApiGetEventPasses": "The event's passes (present on events with a payment gateway)",
-    "publicApiGetEventSpeakers": "The event's speakers, each with their sessions",
-    "publicApiGetEventSponsorships": "The event's sponsorships",
-    "publicApiGetSessionById": "The session",
-    "publicApiGetUser": "The visitor: always anonymous (RTM has no user authentication)",
-    "publicApiGetRegistrationsCount": "Event registrations created so far (never decreases)",
-    "publicApiGetSessionRegistrationCount": "Session registrations created so far (never decreases)",
-    "publicApiFinalizeRegistration": "The purchase is known for this event",
-    "publicApiCreateCheckInAndRedirect": "Checked in (no redirectUri given)",
-}
+_BODY_400 = ("Bad request: {token}the body is not JSON, or a rule about the catalog refused a well-formed body "
+             "({refusals}): a business refusal is a 400 whose ErrorBody.type names the rule")
 _GUID_PARAMETERS = {"organizationId", "sessionId", "speakerId", "sponsorshipId"}
 _PARAMETER_DESCRIPTIONS = {
     "organizationId": "The organization (Dataverse environment) id",
@@ -170,6 +153,11 @@ def _links() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
             "GetSessionRegistrationCount": to("publicApiGetSessionRegistrationCount", "The session's count",
                                               sessionId="$response.body#/id"),
         },
+        ("publicApiRegister", "200"): {
+            "FinalizePurchase": to("publicApiFinalizeRegistration", "Confirm this purchase's payment: the "
+                                   "registration is created only then", readableEventId=_path("readableEventId"),
+                                   body={"purchaseId": "$response.body#/purchaseId"}),
+        },
         ("publicApiRegister", "202"): {
             "GetRegistrationsCount": to("publicApiGetRegistrationsCount", "The event's count (grows once created)",
                                         readableEventId=_path("readableEventId")),
@@ -194,61 +182,34 @@ def _parameters(operation: dict[str, Any]) -> None:
             parameter["description"] = _PARAMETER_DESCRIPTIONS[name]
 
 
-def _error_examples(operation_id: str, path: str, status: int) -> dict[str, Any]:
-    names: list[str] = list(ERROR_EXAMPLES[status])
-    if status == 400:
-        names = [] if operation_id == "publicApiCreateCheckInAndRedirect" else ["ApplicationTokenRequired"]
-        if operation_id in BUSINESS_REFUSALS:
-            names.append("MalformedJson")
-        names += [n for n in BUSINESS_REFUSALS.get(operation_id, ()) if n in ERROR_EXAMPLES[400]]
-    elif status == 404:
-        names = [f"{kind}NotFound" for placeholder, kind in (("{readableEventId}", "Event"), ("{sessionId}", "Session"),
-                                                               ("{speakerId}", "Speaker"),
-                                                               ("{sponsorshipId}", "Sponsorship"))
-                 if placeholder in path]
-        names += {"publicApiGetCaptcha": ["CaptchaNotAvailable"]}.get(operation_id, [])
-        names.append("OrganizationNotFound")
-    return {name: {"$ref": f"#/components/examples/{name}"} for name in names}
+def _error_answer(operation: Operation, status: int, errors: list[ErrorType]) -> dict[str, Any]:
+    description = _ANSWERS[status]
+    if status == 400 and operation.operation_id in BUSINESS_REFUSALS:
+        description = _BODY_400.format(refusals=", ".join(BUSINESS_REFUSALS[operation.operation_id]),
+                                       token="emApplicationtoken missing (ApplicationTokenRequired), "
+                                       if operation.secured else "")
+    examples = {error.type: {"$ref": f"#/components/examples/{error.type}"} for error in errors
+                if error.type in ERROR_EXAMPLES.get(status, {})}
+    answer: dict[str, Any] = {"description": description,
+                              "content": {JSON: {"schema": _ERROR_REF, "examples": examples}}}
+    if status == 429:
+        answer["headers"] = {"Retry-After": _header("Retry-After")}
+    return answer
 
 
-def _responses(operation_id: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
-    responses: dict[str, Any] = operation.get("responses", {})
-    secured = operation.get("security") != []
-    statuses = [s for s in _SECURED if secured or s != 401]
-    if "requestBody" in operation:
-        statuses += _WITH_BODY
-    if operation_id == "publicApiRegister":
-        statuses.append(409)
-    for status in statuses:
-        description = _ANSWERS[status]
-        if status == 400 and operation_id in BUSINESS_REFUSALS:
-            description = _BODY_400.format(refusals=", ".join(BUSINESS_REFUSALS[operation_id]))
-        if status not in (400, 404):  # a route's own text is more specific, except for these two many-cause ones
-            description = responses.get(str(status), {}).get("description", description)
-        answer: dict[str, Any] = {"description": description,
-                                  "content": {JSON: {"schema": _ERROR_REF,
-                                                     "examples": _error_examples(operation_id, path, status)}}}
-        if status == 429:
-            answer["headers"] = {"Retry-After": _header("Retry-After")}
-        responses[str(status)] = answer
-    if not secured:
-        responses.pop("401", None)
-    for code, example in RESPONSE_EXAMPLES.get(operation_id, {}).items():
-        media = responses[code].setdefault("content", {}).setdefault(JSON, {})
-        media["example"] = example
-    if operation_id in _SUCCESS:
-        success = "201" if operation_id == "publicApiCreateCheckInAndRedirect" else "200"
-        responses[success]["description"] = _SUCCESS[operation_id]
-    if operation_id == "publicApiGetCaptcha":
-        responses["200"]["content"] = {JSON: {"schema": {"$ref": "#/components/schemas/Captcha"},
-                                              "example": RESPONSE_EXAMPLES[operation_id]["200"]}}
-    if operation_id in ("publicApiGetRegistrationsCount", "publicApiGetSessionRegistrationCount"):
-        responses["200"]["content"][JSON]["schema"] = {"type": "integer", "minimum": 0}
-    if operation_id == "publicApiRegister":
-        for code in ("200", "202"):
-            responses[code]["headers"] = {"Location": _header("Location")}
-    if operation_id == "publicApiCreateCheckInAndRedirect":
-        responses["302"]["headers"] = {"Location": _header("RedirectLocation")}
+def _responses(operation: Operation, generated: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's success answers completed with their headers and examples, plus every error answer."""
+    responses = dict(generated)
+    by_status: dict[int, list[ErrorType]] = {}
+    for error in dict.fromkeys(operation.documented_refusals()):
+        by_status.setdefault(error.status, []).append(error)
+    for status, errors in by_status.items():
+        responses[str(status)] = _error_answer(operation, status, errors)
+    for answer in operation.answers:
+        if answer.headers:
+            responses[str(answer.status)]["headers"] = {name: _header(ref) for name, ref in answer.headers}
+    for code, example in RESPONSE_EXAMPLES.get(operation.operation_id, {}).items():
+        responses[code].setdefault("content", {}).setdefault(JSON, {})["example"] = example
     return dict(sorted(responses.items()))
 
 
@@ -268,11 +229,11 @@ def complete_schema(schema: dict[str, Any]) -> dict[str, Any]:
     components["headers"] = copy.deepcopy(_HEADERS)
     components["examples"] = {name: {"summary": f"{status} {name}", "value": copy.deepcopy(value)}
                               for status, named in ERROR_EXAMPLES.items() for name, value in named.items()}
-    for path, operations in schema.get("paths", {}).items():
+    for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             operation_id = operation["operationId"]
             _parameters(operation)
-            operation["responses"] = _responses(operation_id, path, operation)
+            operation["responses"] = _responses(BY_ID[operation_id], operation.get("responses", {}))
             for (source, status), answer_links in links.items():
                 if source == operation_id:
                     operation["responses"][status]["links"] = copy.deepcopy(answer_links)

@@ -95,6 +95,18 @@ CREATE TABLE IF NOT EXISTS waitlist_items (
     UNIQUE (contact_id, event_id, session_id)
 );
 """
+_PURCHASES = """
+CREATE TABLE IF NOT EXISTS purchases (
+    id         TEXT PRIMARY KEY,
+    event_id   TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('held', 'confirmed', 'expired')),
+    held_s     REAL NOT NULL,
+    expires_s  REAL NOT NULL,
+    settled_s  REAL
+);
+CREATE INDEX IF NOT EXISTS purchases_by_state ON purchases (state, held_s);
+"""
 _PEOPLE = """
 CREATE TABLE IF NOT EXISTS contacts (
     id         INTEGER PRIMARY KEY,
@@ -214,6 +226,7 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=5000")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            self._db.executescript(_PURCHASES)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
             if "waitlisted" not in columns:  # a database written before the column existed
                 self._db.execute("ALTER TABLE submissions ADD COLUMN waitlisted INTEGER NOT NULL DEFAULT 0")
@@ -491,6 +504,56 @@ class Store:
             tables = {table: int(self._db.execute(sql).fetchone()[0]) for table, sql in _TABLE_COUNTS.items()}
         return {"submissions": by_state, **tables}
 
+    # --- purchases (paid events: the registration follows the payment) --------------------------------------
+    # A paid registration is first a held purchase: its seats are taken, no submission exists yet. Confirming
+    # it (finalize) stores the submission as accepted in the same transaction; a hold that times out is expired.
+    def hold_purchases(self, items: Iterable[tuple[str, str, str, float, float]]) -> int:
+        """Record ``(id, event_id, body, held_s, expires_s)`` purchases as held, in one commit; how many new."""
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany("INSERT INTO purchases (id, event_id, body, state, held_s, expires_s) "
+                           "VALUES (?, ?, ?, 'held', ?, ?) ON CONFLICT (id) DO NOTHING", list(items))
+            return db.total_changes - before
+
+    def confirm_purchase(self, purchase_id: str, accepted_s: float) -> int:
+        """The payment is confirmed: the purchase becomes an accepted submission (same id), in one commit; 1 when
+        that submission is new, 0 when the purchase was confirmed before (or expired)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT event_id, body FROM purchases WHERE id = ? AND state = 'held'",
+                             (purchase_id,)).fetchone()
+            if row is None:
+                return 0  # confirmed before (idempotent), or expired: the caller asked the model first
+            db.execute("UPDATE purchases SET state = 'confirmed', settled_s = ? WHERE id = ?",
+                       (accepted_s, purchase_id))
+            return db.execute("INSERT INTO submissions (id, event_id, body, state, accepted_s) VALUES (?, ?, ?, "
+                              "'accepted', ?) ON CONFLICT (id) DO NOTHING",
+                              (purchase_id, row[0], row[1], accepted_s)).rowcount
+
+    def expire_purchase(self, purchase_id: str, now_s: float) -> None:
+        """No confirmation within the payment timeout: the hold ends (its seats were given back)."""
+        with self._transaction() as db:
+            db.execute("UPDATE purchases SET state = 'expired', settled_s = ? WHERE id = ? AND state = 'held'",
+                       (now_s, purchase_id))
+
+    def held_purchases(self) -> list[tuple[str, str, str, float, float]]:
+        """``(id, event_id, body, held_s, expires_s)`` of purchases still held, oldest first (to resume)."""
+        rows = self._all("SELECT id, event_id, body, held_s, expires_s FROM purchases WHERE state = 'held' "
+                         "ORDER BY held_s, id")
+        return [(str(a), str(b), str(c), float(d), float(e)) for a, b, c, d, e in rows]
+
+    def purchase(self, purchase_id: str) -> dict[str, Any] | None:
+        """``{"id", "event_id", "state", "held_s", "expires_s", "settled_s"}`` of a purchase, or None."""
+        row = self._one("SELECT id, event_id, state, held_s, expires_s, settled_s FROM purchases WHERE id = ?",
+                        (purchase_id,))
+        if row is None:
+            return None
+        return dict(zip(("id", "event_id", "state", "held_s", "expires_s", "settled_s"), row, strict=True))
+
+    def purchase_counts(self) -> dict[str, int]:
+        """Purchases by state: ``held``, ``confirmed``, ``expired`` (abandoned)."""
+        counts = dict.fromkeys(("held", "confirmed", "expired"), 0)
+        counts.update({str(k): int(v) for k, v in self._all("SELECT state, COUNT(*) FROM purchases GROUP BY state")})
+        return counts
 
 SUBMISSION_SQL = ("SELECT id, event_id, state, attempts, accepted_s, created_s, dead_lettered_s, last_error "
                   "FROM submissions WHERE id = ?")

@@ -1,0 +1,139 @@
+"""Paid registrations: the registration follows the payment (Microsoft, payment-gateway-integration.md).
+
+    paid offer ─► validation, seats ─► accepted as a held purchase (the caller is sent to pay)
+                   ─┬─ payment confirmed in time ─► the registration: journal, queue, processors ─► created
+                    └─ timeout ─► seats released, dead-lettered ("payment not completed within …")
+
+A held purchase keeps its seats for ``payment.timeout`` — the payment provider's "Payment timeout (minutes)":
+"the maximum amount of time the registration reservation should wait for successful payment confirmation before
+releasing the spot and canceling the transaction". The purchase is the accepted submission (the caller was
+answered with it); its registration is journalled and queued for the processors only when the payment is
+confirmed. A purchase never confirmed is dead-lettered with the reason ``ABANDONED`` (``summary.json``
+``dead_letter_reasons``, ``submissions.csv`` ``reason``): nothing accepted is lost, and offered = accepted +
+rejected, accepted = created + dead-lettered + pending hold as for free events.
+
+Who confirms: in simulated runs, simulated buyers — a ``payment.abandoned`` share never pays, the others pay
+after a delay drawn from ``payment.delay`` (log-normal through its median and p99; a delay past the timeout
+is an abandoned purchase too). In the live server, the caller's ``POST …/registrations/finalize``
+(``confirm``); nobody is simulated.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import simpy
+
+from simulator.scenario import Payment, format_duration
+
+__all__ = ["PaymentDesk", "Purchase", "PurchaseJournal", "ABANDONED", "Z_99"]
+
+Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
+ABANDONED = "payment not completed within the payment timeout"
+
+
+class _Held(Protocol):  # the pipeline's Submission, as far as payments need it
+    number: int
+    waitlisted: bool
+    accepted_s: float
+    offer: Any
+
+
+class PurchaseJournal(Protocol):
+    """The durable side of purchases (the live server's store); every method is called on the model thread."""
+
+    def held(self, submission: Any, expires_s: float) -> None: ...
+    def abandoned(self, submission: Any, now_s: float) -> None: ...
+
+
+@dataclass(slots=True)
+class Purchase:
+    """A held purchase: its submission (not yet accepted), when its hold ends, and whether it was settled."""
+
+    submission: Any
+    expires_s: float
+    settled: bool = False
+
+
+class PaymentDesk:
+    """Holds paid submissions until their payment is confirmed or their hold times out.
+
+    ``admit`` accepts a confirmed submission (the pipeline's journal-then-queue); ``expire`` gives its seats
+    back and rejects the offer. ``buyers`` simulates the callers' payments (simulated runs); without, only
+    ``confirm`` settles a purchase (the live server's finalize).
+    """
+
+    def __init__(self, env: simpy.Environment, settings: Payment, rng: random.Random, *,
+                 admit: Callable[[Any], None], expire: Callable[[Any, str], None], buyers: bool = True,
+                 journal: PurchaseJournal | None = None) -> None:
+        self.env = env
+        self.settings = settings
+        self.rng = rng
+        self.admit = admit
+        self.expire = expire
+        self.buyers = buyers
+        self.journal = journal
+        self.held: dict[str, Purchase] = {}  # by purchase id (the submission id; its number in simulated runs)
+        self.outcomes: dict[str, str] = {}  # settled purchases (live only: a repeated finalize gets the same answer)
+        self.keep_outcomes = not buyers
+        self.confirmed = 0
+        self.abandoned = 0
+        median_s, p99_s = settings.delay.median, settings.delay.p99
+        self._mu = math.log(median_s) if median_s > 0 else -30.0
+        self._sigma = math.log(p99_s / median_s) / Z_99 if median_s > 0 and p99_s > 0 else 0.0
+
+    @staticmethod
+    def purchase_id(submission: _Held) -> str:
+        return str(submission.offer.submission_id or submission.number)
+
+    def hold(self, submission: _Held, expires_s: float | None = None) -> None:
+        """Hold ``submission``'s seats until ``expires_s`` (default: now + the payment timeout)."""
+        now = self.env.now
+        expires = now + self.settings.timeout if expires_s is None else expires_s
+        purchase = Purchase(submission, expires)
+        self.held[self.purchase_id(submission)] = purchase
+        if self.journal is not None:
+            self.journal.held(submission, expires)
+        paid_in_s: float | None = None
+        if self.buyers and self.rng.random() >= self.settings.abandoned:
+            paid_in_s = math.exp(self.rng.gauss(self._mu, self._sigma))
+        self.env.process(self._wait(purchase, paid_in_s))
+
+    def _wait(self, purchase: Purchase, paid_in_s: float | None) -> Generator[Any, Any, None]:
+        remaining_s = max(0.0, purchase.expires_s - self.env.now)
+        if paid_in_s is not None and paid_in_s < remaining_s:
+            yield self.env.timeout(paid_in_s)
+            self._settle(purchase, paid=True)
+            return
+        yield self.env.timeout(remaining_s)
+        self._settle(purchase, paid=False)
+
+    def confirm(self, purchase_id: str) -> str:
+        """A payment confirmation (finalize): ``"confirmed"`` (now or before), ``"expired"`` or ``"unknown"``."""
+        purchase = self.held.get(purchase_id)
+        if purchase is None:
+            return self.outcomes.get(purchase_id, "unknown")
+        self._settle(purchase, paid=True)
+        return "confirmed"
+
+    def _settle(self, purchase: Purchase, *, paid: bool) -> None:
+        if purchase.settled:  # confirmed by finalize before its hold ended
+            return
+        purchase.settled = True
+        submission = purchase.submission
+        purchase_id = self.purchase_id(submission)
+        self.held.pop(purchase_id, None)
+        if self.keep_outcomes:
+            self.outcomes[purchase_id] = "confirmed" if paid else "expired"
+        if paid:
+            self.confirmed += 1
+            self.admit(submission)
+            return
+        self.abandoned += 1
+        if self.journal is not None:
+            self.journal.abandoned(submission, self.env.now)
+        self.expire(submission, f"{ABANDONED} ({format_duration(self.settings.timeout)})")

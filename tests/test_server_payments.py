@@ -1,0 +1,146 @@
+"""Paid registrations over the live model: the registration follows the payment.
+
+Microsoft's payment-gateway article: the registration answer sends the attendee to pay; the purchase holds the
+seat; the payment is confirmed, and only then is the registration created; a reservation not paid within the
+payment provider's "Payment timeout (minutes)" releases the spot. Each test reads the answers as a portal does
+(the v2.0 sample: ``status == "Redirect"`` → go to ``redirectUrl``, keep ``purchaseId``; then finalize).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from live_support import wait_for
+
+from simulator.scenario import parse_scenario
+from simulator.server.serve import Served, build_served
+from simulator.server.store import Store
+
+pytestmark = pytest.mark.anyio
+TOKEN = "payments-token"
+# browser-session.service.ts of Microsoft's sample portal (EventsManagementWebApp v1.46.0)
+GUID = re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?", re.I)
+TIME_SCALE = 600.0  # a 10-minute payment timeout passes in 1 s
+TIMEOUT = "10m"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _scenario(**payment: Any) -> Any:
+    return parse_scenario({"name": "paid", "catalog": {"events": 1, "paid_events": 1, "capacity": 1,
+                                                       "waitlist": False}, "payment": {"timeout": TIMEOUT, **payment}})
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    served = build_served(_scenario(), db_path=tmp_path / "paid.db", time_scale=TIME_SCALE, token=TOKEN)
+    served.model.start()
+    try:
+        yield served
+    finally:
+        served.model.stop()
+        served.store.close()
+
+
+def client(served: Served) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=served.app), base_url="http://mock")
+
+
+def url(served: Served, tail: str) -> str:
+    return f"{served.app.state.base_path}{tail}?emApplicationtoken={TOKEN}"
+
+
+def buyer(served: Served, email: str) -> dict[str, Any]:
+    event = served.model.catalog.events[0]
+    return {"attendees": [{"firstName": "Ada", "lastName": "Lovelace", "email": email,
+                           "passId": event.passes[0].id}]}
+
+
+async def test_the_registration_is_created_only_when_finalize_confirms_the_payment(served: Served) -> None:
+    event = served.model.catalog.events[0]
+    register, count = f"events/{event.readable_id}/registrations", f"events/{event.readable_id}/registrations/count"
+    async with client(served) as c:
+        first = await c.post(url(served, register), json=buyer(served, "ada@example.com"))
+        assert first.status_code == 200
+        answer = first.json()
+        assert answer["status"] == "Redirect" and answer["redirectUrl"]
+        assert GUID.fullmatch(answer["purchaseId"])  # the v2.0 sample keeps a purchaseId only if it is a GUID
+        # the seat is held: capacity 1, so a second buyer finds the event full
+        second = await c.post(url(served, register), json=buyer(served, "grace@example.com"))
+        assert second.status_code == 409 and second.json()["type"] == "EventFull"
+        assert (await c.get(url(served, count))).json() == 0  # nothing registered before anyone pays
+        assert served.store.counts()["submissions"]["accepted"] == 0
+        assert served.store.purchase_counts()["held"] == 1
+        done = await c.post(url(served, f"{register}/finalize"), json={"purchaseId": answer["purchaseId"]})
+        assert done.status_code == 200 and done.json()["status"] == "Success"
+        assert done.json()["purchaseId"] == answer["purchaseId"]
+        await wait_for(lambda: _json(c, url(served, count)), lambda n: n == 1, timeout_s=30)
+        again = await c.post(url(served, f"{register}/finalize"), json={"purchaseId": answer["purchaseId"]})
+        assert again.status_code == 200  # a repeated finalize is answered the same, and registers nothing more
+        assert (await c.get(url(served, count))).json() == 1
+        stats = (await c.get("/_harness/stats")).json()
+    assert served.store.purchase_counts() == {"held": 0, "confirmed": 1, "expired": 0}
+    # settled: the confirmed purchase is one stored, created submission (what stampede load waits for)
+    assert (stats["stored"], stats["stored_created"], stats["pending"]) == (1, 1, 0)
+    assert stats["created"] + stats["dead_lettered"] >= stats["accepted"]
+
+
+async def test_an_unpaid_purchase_releases_its_seat_after_the_payment_timeout(served: Served) -> None:
+    event = served.model.catalog.events[0]
+    register = f"events/{event.readable_id}/registrations"
+    async with client(served) as c:
+        unpaid = (await c.post(url(served, register), json=buyer(served, "ada@example.com"))).json()
+
+        async def register_grace() -> int:
+            return (await c.post(url(served, register), json=buyer(served, "grace@example.com"))).status_code
+
+        # 409 while Ada's hold lasts (10 model minutes = 1 wall second), then Grace gets the released seat
+        assert await wait_for(register_grace, lambda status: status == 200, timeout_s=30, interval_s=0.2) == 200
+        late = await c.post(url(served, f"{register}/finalize"), json={"purchaseId": unpaid["purchaseId"]})
+        assert late.status_code == 400 and late.json()["type"] == "PurchaseExpired"
+        stats = (await c.get("/_harness/stats")).json()
+    assert stats["purchases_expired"] == 1 and stats["purchases_held"] == 1
+    assert stats["dead_lettered"] == 1  # the abandoned purchase, with its reason: nothing accepted is lost
+    assert stats["pending"] == 1 and stats["created"] == 0  # Grace's purchase, held until she pays
+    assert served.store.registration_count(event.id) == 0
+
+
+async def test_a_held_purchase_survives_a_restart_and_can_still_be_finalized(tmp_path: Path) -> None:
+    db = tmp_path / "paid.db"
+    scenario = _scenario(timeout="1h")
+    first = build_served(scenario, db_path=db, time_scale=1.0, token=TOKEN)
+    first.model.start()
+    event = first.model.catalog.events[0]
+    register = f"events/{event.readable_id}/registrations"
+    try:
+        async with client(first) as c:
+            answer = (await c.post(url(first, register), json=buyer(first, "ada@example.com"))).json()
+    finally:
+        first.model.stop()
+        first.store.close()
+    second = build_served(scenario, db_path=db, time_scale=1.0, token=TOKEN)
+    second.model.start()
+    try:
+        async with client(second) as c:
+            full = await c.post(url(second, register), json=buyer(second, "grace@example.com"))
+            assert full.status_code == 409  # the held seat was restored with the purchase
+            done = await c.post(url(second, f"{register}/finalize"), json={"purchaseId": answer["purchaseId"]})
+            assert done.status_code == 200 and done.json()["status"] == "Success"
+            await wait_for(lambda: _json(c, url(second, f"{register}/count")), lambda n: n == 1, timeout_s=30)
+    finally:
+        second.model.stop()
+        second.store.close()
+    with Store(db) as store:
+        assert store.purchase_counts() == {"held": 0, "confirmed": 1, "expired": 0}
+
+
+async def _json(c: httpx.AsyncClient, target: str) -> Any:
+    return (await c.get(target)).json()
