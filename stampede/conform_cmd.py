@@ -38,18 +38,6 @@ def _scenario_count(contract_path: Path) -> int:
     return len(contract_operations(contract)) * _PHASES_PER_OPERATION + 1
 
 
-def _check_reachable(url: str, base_url: str, timeout_s: float = 10.0) -> None:
-    """Fail fast, in one line, when nothing answers at the URL: before any per-operation row is printed."""
-    import httpx
-
-    try:
-        httpx.get(base_url, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        reason = str(exc).strip() or type(exc).__name__
-        console.fail(f"--url {url}: cannot reach {base_url} ({reason}); check the address and that the API is up, "
-                     "or leave out --url to test a local mock")
-
-
 def conform(
     url: Annotated[str | None, typer.Option(help="The API host to test, e.g. https://public-eur.mkt.dynamics.com "
                                                  "(default: start a local mock and test it).")] = None,
@@ -75,7 +63,7 @@ def conform(
     from conformance.generate import CONTRACT_PATH
     from conformance.mock import LocalMock, MockError, start_mock
     from conformance.report import junit_xml, summary_text
-    from conformance.runner import Target, run_conformance
+    from conformance.runner import Target, run_conformance, unreachable
 
     if rate_limit is not None and not _RATE.match(rate_limit):
         console.fail(f"--rate-limit {rate_limit!r}: expected auto or a rate like 10/s, 300/m")
@@ -89,8 +77,11 @@ def conform(
         if not token or not org_id:
             console.fail("--url needs --token (the web application's emApplicationtoken) and --org (the "
                          "organization id), e.g. --url https://public-eur.mkt.dynamics.com --token … --org …")
-        _check_reachable(url, base_url)
         target = Target(base_url, token, org_id, origin, "the given URL")
+        reason = unreachable(target)  # fail fast, in one line, before any per-operation row
+        if reason is not None:
+            console.fail(f"--url {url}: {reason}; check the address and that the API is up, or leave out --url to "
+                         "test a local mock")
         pace: str | None = rate_limit or "auto"
     else:
         if token or org or origin:
