@@ -118,8 +118,9 @@ def contract_operations(contract: dict[str, Any]) -> dict[str, str]:
             for path, methods in contract.get("paths", {}).items() for method, operation in methods.items()}
 
 
-def _unreachable(target: Target, timeout_s: float = 10.0) -> str | None:
-    """Why ``target`` cannot be tested at all (no connection), or None."""
+def unreachable(target: Target, timeout_s: float = 10.0) -> str | None:
+    """Why ``target`` cannot be tested at all (no connection), or None (``stampede conform`` asks first, to fail
+    fast in one line)."""
     try:
         httpx.get(target.base_url, timeout=timeout_s)
     except httpx.HTTPError as exc:
@@ -167,11 +168,11 @@ def run_conformance(
     """
     contract = json.loads(contract_path.read_text(encoding="utf-8"))
     labels = contract_operations(contract)
-    unreachable = _unreachable(target)
-    if unreachable is not None:  # one clear error instead of one per generated request
+    cannot_reach = unreachable(target)
+    if cannot_reach is not None:  # one clear error instead of one per generated request
         return Report(target=target, contract=str(contract_path), seed=seed or 0, max_examples=max_examples,
                       operations={label: OperationResult(label, op_id) for label, op_id in labels.items()},
-                      errors=[unreachable])
+                      errors=[cannot_reach])
     if known_ids is None:
         known_ids = discover_ids(target)
     config = conformance_config(org_id=target.org_id, token=target.token, origin=target.origin,

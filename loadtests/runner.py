@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from loadtests import LOCUSTFILE, outcome
+from loadtests.traffic import Schedule
 from simulator.engine.virtual import run_virtual
 from simulator.scenario import Scenario, scenario_to_toml
 
@@ -46,6 +47,7 @@ _READY_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 30.0
 _LOCUST_MARGIN_S = 60.0  # beyond the arrival window and the drain, for start-up and shut-down
 _POLL_S = 0.25
+_PROGRESS_S = 1.0  # how often progress is read from the server while Locust runs
 
 
 class LoadError(RuntimeError):
@@ -92,9 +94,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def run_load(settings: LoadSettings, say: Callable[[str], None] = lambda _: None) -> LoadRun:
+@dataclass(frozen=True)
+class LoadProgress:
+    """How far the traffic has got: registrations the mock has answered of those the schedule plans, and how
+    many it has created so far (read from ``/_harness/stats`` while Locust runs and while the run settles)."""
+
+    planned: int
+    received: int
+    created: int
+
+
+def run_load(settings: LoadSettings, say: Callable[[str], None] = lambda _: None,
+             on_progress: Callable[[LoadProgress], None] | None = None) -> LoadRun:
     """Run the whole load test; the run directory holds the server's files, Locust's CSV/HTML and logs. The
-    returned summary is the live summary.json completed with ``load`` and ``simulated`` (the caller writes it)."""
+    returned summary is the live summary.json completed with ``load`` and ``simulated`` (the caller writes it).
+    ``on_progress`` is called about once a second while the traffic runs and the run settles."""
     started = time.perf_counter()
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -106,9 +120,11 @@ def run_load(settings: LoadSettings, say: Callable[[str], None] = lambda _: None
         tally_file = Path(scratch) / "tally.json"
         with _server(settings, scenario_file, Path(scratch) / "live.db", token, admin_token) as server:
             say(f"event API mock at {server.url} (time scale {settings.time_scale:g}; log: {run_dir / 'serve.log'})")
-            locust_exit_code = _run_locust(settings, server.url_for_workers, scenario_file, token, tally_file, say)
+            report = _progress_reporter(settings, server.url, admin_token, on_progress)
+            locust_exit_code = _run_locust(settings, server.url_for_workers, scenario_file, token, tally_file, say,
+                                           report)
             say("settling: waiting for every accepted submission to be created or dead-lettered")
-            settled, settle_s = _settle(server.url, admin_token, settings.settle_timeout_s)
+            settled, settle_s = _settle(server.url, admin_token, settings.settle_timeout_s, report)
             say(f"{'settled' if settled else 'not settled'} after {settle_s:.1f} s; stopping the server")
             server.stop()
         if not tally_file.is_file():
@@ -219,8 +235,25 @@ def _locust_command(settings: LoadSettings, host_url: str, scenario_file: Path, 
     return command
 
 
+def _progress_reporter(settings: LoadSettings, url: str, admin_token: str | None,
+                       on_progress: Callable[[LoadProgress], None] | None) -> Callable[[], None] | None:
+    """A callable that reads the server's counts and hands them to ``on_progress`` (None without one)."""
+    if on_progress is None:
+        return None
+    planned = sum(1 for _ in Schedule(settings.scenario, settings.time_scale))
+
+    def report() -> None:
+        try:
+            stats = _stats(url, admin_token)
+        except OSError:
+            return  # a slow answer under load: the next tick reports
+        on_progress(LoadProgress(planned, int(stats["offered"]), int(stats["created"])))
+
+    return report
+
+
 def _run_locust(settings: LoadSettings, host_url: str, scenario_file: Path, token: str, tally_file: Path,
-                say: Callable[[str], None]) -> int:
+                say: Callable[[str], None], report: Callable[[], None] | None = None) -> int:
     command = _locust_command(settings, host_url, scenario_file, token, tally_file)
     timeout_s = settings.window_s + settings.drain_s + _LOCUST_MARGIN_S
     if settings.expect_workers > 0:
@@ -234,11 +267,17 @@ def _run_locust(settings: LoadSettings, host_url: str, scenario_file: Path, toke
     with (settings.run_dir / "locust.log").open("w", encoding="utf-8") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline_s = time.monotonic() + timeout_s
         try:
-            return process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise LoadError(f"Locust did not finish within {timeout_s:.0f} s; see {settings.run_dir / 'locust.log'}"
-                            ) from None
+            while True:
+                try:
+                    return process.wait(timeout=max(0.0, min(_PROGRESS_S, deadline_s - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline_s:
+                        raise LoadError(f"Locust did not finish within {timeout_s:.0f} s; see "
+                                        f"{settings.run_dir / 'locust.log'}") from None
+                    if report is not None:
+                        report()
         finally:
             _stop(process, signal.SIGTERM, 10.0, group=True)
 
@@ -255,10 +294,15 @@ def _stats(url: str, admin_token: str | None) -> dict[str, Any]:
         return data
 
 
-def _settle(url: str, admin_token: str | None, timeout_s: float) -> tuple[bool, float]:
+def _settle(url: str, admin_token: str | None, timeout_s: float, report: Callable[[], None] | None = None
+            ) -> tuple[bool, float]:
     """Poll the server until nothing accepted is pending (bounded); (settled, wall seconds waited)."""
     started = time.monotonic()
+    reported_s = started
     while True:
+        if report is not None and time.monotonic() - reported_s >= _PROGRESS_S:
+            report()
+            reported_s = time.monotonic()
         try:
             stats = _stats(url, admin_token)
         except OSError as exc:

@@ -6,7 +6,7 @@ Public surface::
     load_run(path) -> RunData                            a run directory as numpy arrays and dicts
     run_charts(run) -> list[Chart]                       the single-run figures with titles and captions (pure)
     comparison_charts(runs, labels, varied) -> list[Chart]   one line per variant on each figure (pure)
-    throughput_figure / throttling_figure / cache_figure / latency_figure (run) -> Figure   (pure)
+    cumulative_figure / throughput_figure / throttling_figure / cache_figure / latency_figure (run) -> Figure   (pure)
     cache_settings_figure(runs, labels, varied) -> Figure    hit ratio, 429 share, created, p95 vs cache TTL
     run_verdict(run) / comparison_verdict(runs, labels, varied) -> Verdict   the verdict in words
     varied_settings(runs), variant_labels(runs), comparison_table(runs, labels), rank(runs)
@@ -29,7 +29,14 @@ from reports.comparison import (
     varied_settings,
 )
 from reports.errors import NotARunDirectory, ReportError, RunDataError
-from reports.figures import cache_figure, latency_figure, run_charts, throttling_figure, throughput_figure
+from reports.figures import (
+    cache_figure,
+    cumulative_figure,
+    latency_figure,
+    run_charts,
+    throttling_figure,
+    throughput_figure,
+)
 from reports.plotting import Chart
 from reports.rundata import RunData, Submissions, Timeseries, is_run_dir, load_run
 from reports.verdict import Verdict, comparison_verdict, rank, run_verdict
@@ -50,6 +57,7 @@ __all__ = [
     "comparison_charts",
     "comparison_table",
     "comparison_verdict",
+    "cumulative_figure",
     "default_comparison_dir",
     "is_run_dir",
     "latency_figure",

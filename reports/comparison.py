@@ -397,7 +397,8 @@ def comparison_charts(
         Chart(
             "latency",
             "Retry latency",
-            "Left: share of offered submissions created within the time on the x axis (log scale), one line per "
+            "Left: share of offered submissions created within the time on the x axis (minutes and hours; "
+            "dotted where a variant created nothing more), one line per "
             "variant; further left and higher is better, and where a line ends shows how many were created in the "
             "end. Middle: p95 time-to-created by when the submission was made. Right: share of created "
             "registrations by the number of attempts they needed (log scale, so rare long retry chains show).",

@@ -9,14 +9,25 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from reports.headline import format_count, format_duration, format_rate, format_share
-from reports.plotting import COLOR, Chart, duration_axis, new_figure, shade_faults, time_axis
+from reports.plotting import (
+    COLOR,
+    Chart,
+    duration_axis,
+    legend_below,
+    new_figure,
+    set_duration_axis,
+    shade_faults,
+    time_axis,
+)
 from reports.rundata import RunData
 from reports.series import (
+    CumulativeSeries,
     attempts_histogram,
     cache_series,
+    cumulative_series,
     latency_by_submission_time,
     throttling_series,
     throughput_series,
@@ -25,6 +36,7 @@ from reports.series import (
 
 __all__ = [
     "cache_figure",
+    "cumulative_figure",
     "latency_figure",
     "run_charts",
     "throttling_figure",
@@ -37,51 +49,118 @@ def _span_s(run: RunData) -> float:
     return float(t_s[-1] + run.bin_s) if len(t_s) else run.bin_s
 
 
-def throughput_figure(run: RunData) -> Figure:
-    data = throughput_series(run)
+def cumulative_figure(run: RunData) -> Figure:
+    """Offered, accepted, created (and dead-lettered) so far against time: the backlog is the gap between
+    accepted and settled, and the last created record is marked — "when is the last one in Dataverse?"."""
+    data = cumulative_series(run)
     scale, unit = time_axis(_span_s(run))
     x = data.t_s / scale
     figure = new_figure(10, 4.8)
     ax = figure.add_subplot()
     shade_faults(ax, run, scale)
-    lines = [
-        ax.plot(x, data.offered_per_s, drawstyle="steps-post", color=COLOR["offered"], label="offered /s")[0],
-        ax.plot(x, data.accepted_per_s, drawstyle="steps-post", color=COLOR["accepted"], label="accepted /s")[0],
-        ax.plot(x, data.created_per_s, drawstyle="steps-post", color=COLOR["created"], lw=1, alpha=0.55,
-                label="created /s")[0],
-    ]
-    if data.window_s:
-        lines.append(
-            ax.plot(x + data.bin_s / scale, data.created_window_per_s, color=COLOR["created_window"], lw=2.2,
-                    label=f"created /s over the last {format_duration(data.window_s)}")[0]
-        )
-    if data.ceiling_created_per_s is not None:
-        lines.append(
-            ax.axhline(
-                data.ceiling_created_per_s,
-                color=COLOR["ceiling"],
-                ls="--",
-                label=f"analytic ceiling {format_rate(data.ceiling_created_per_s)}",
-            )
-        )
+    # Offered is drawn wide and pale under accepted: where validation rejects little the two nearly coincide.
+    ax.plot(x, data.offered, color=COLOR["offered"], lw=5, alpha=0.45,
+            label=f"offered ({format_count(data.offered[-1])})")
+    ax.plot(x, data.accepted, color=COLOR["accepted"], lw=1.6,
+            label=f"accepted ({format_count(data.accepted[-1])})")
+    settled = data.created + data.dead_lettered
+    ax.fill_between(x, settled, data.accepted, color=COLOR["queue"], alpha=0.18, lw=0,
+                    label=f"backlog: accepted, still waiting (peak {format_count(float(data.backlog.max()))})")
+    ax.plot(x, data.created, color=COLOR["created"], lw=2.2, label=f"created ({format_count(data.created[-1])})")
+    if data.dead_lettered[-1] > 0:
+        ax.plot(x, data.dead_lettered, color=COLOR["failed"], lw=1.2,
+                label=f"dead-lettered ({format_count(data.dead_lettered[-1])})")
+    top = float(max(data.offered[-1], 1.0))
+    if data.last_offered_s is not None:
+        ax.axvline(data.last_offered_s / scale, color=COLOR["offered"], ls=":", lw=1.2)
+        ax.annotate(f"last arrival\n{format_duration(data.last_offered_s)}", xy=(data.last_offered_s / scale, 0.04),
+                    xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points", ha="right",
+                    fontsize=9, color="#555",
+                    bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    if data.last_created_s is not None:
+        last_x = data.last_created_s / scale
+        ax.axvline(last_x, color=COLOR["created_window"], ls="--", lw=1.4)
+        after = _after_last_arrival(data)
+        if data.backlog[-1] > 0:
+            after += f"\n{format_count(float(data.backlog[-1]))} still waiting at the end"
+        ax.annotate(f"last created {format_duration(data.last_created_s)}\n{after}", xy=(last_x, 0.5),
+                    xycoords=("data", "axes fraction"), xytext=(-6, 0), textcoords="offset points", ha="right",
+                    fontsize=10, fontweight="bold", color=COLOR["created_window"],
+                    bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": COLOR["created_window"], "alpha": 0.9})
     ax.set_xlabel(f"time since start ({unit})")
-    ax.set_ylabel("submissions per second")
-    ax.set_ylim(bottom=0)
-    ax.set_xlim(left=0)
+    ax.set_ylabel("submissions so far")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_count(value)))
+    ax.set_ylim(0, top * 1.05)
+    ax.set_xlim(left=0, right=max(float(x[-1]), (data.last_created_s or 0.0) / scale) * 1.02 or 1.0)
     ax.grid(alpha=0.3)
-    twin = ax.twinx()
+    handles, labels = ax.get_legend_handles_labels()
+    legend_below(figure, handles, labels, columns=len(labels))  # below the axes: never over the marks
+    ax.set_title(f"Offered, accepted and created so far — {run.name}", fontsize=11)
+    return figure
+
+
+def _after_last_arrival(data: CumulativeSeries) -> str:
+    if data.last_created_s is None or data.last_offered_s is None:
+        return ""
+    drain_s = data.last_created_s - data.last_offered_s
+    return f"{format_duration(drain_s)} after the last arrival" if drain_s > 0 else "before the last arrival"
+
+
+def throughput_figure(run: RunData) -> Figure:
+    """Top: demand (offered, accepted per second) and the queue; bottom, on its own scale: created per
+    second against the analytic ceiling."""
+    data = throughput_series(run)
+    scale, unit = time_axis(_span_s(run))
+    x = data.t_s / scale
+    figure = new_figure(10, 6.4)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[1, 1])
+    for ax in (top, bottom):
+        shade_faults(ax, run, scale, label=ax is top)
+        ax.grid(alpha=0.3)
+    lines = [
+        top.plot(x, data.offered_per_s, drawstyle="steps-post", color=COLOR["offered"], lw=4, alpha=0.45,
+                 label="offered /s")[0],
+        top.plot(x, data.accepted_per_s, drawstyle="steps-post", color=COLOR["accepted"], label="accepted /s")[0],
+    ]
+    top.set_ylabel("submissions per second")
+    top.set_ylim(bottom=0)
+    top.set_title(f"Demand and queue — {run.name}", fontsize=11)
+    twin = top.twinx()
     lines.append(
         twin.plot(x, data.queue_depth, drawstyle="steps-post", color=COLOR["queue"], ls=":", lw=1.8,
                   label="queue depth (right)")[0]
     )
     twin.set_ylabel("queue depth (submissions)", color=COLOR["queue"])
     twin.set_ylim(bottom=0)
-    ax.legend(handles=lines, loc="upper right", fontsize=9)
-    ax.set_title(f"Throughput — {run.name}", fontsize=11)
+    twin.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_count(value)))
+    top.legend(handles=lines, loc="upper right", fontsize=9)
+
+    ceiling_top = data.created_axis_top_per_s
+    bottom.plot(x, np.minimum(data.created_per_s, ceiling_top), drawstyle="steps-post", color=COLOR["created"],
+                lw=1, alpha=0.3, label="created /s per bin")
+    if data.window_s:
+        bottom.plot(x + data.bin_s / scale, data.created_window_per_s, color=COLOR["created_window"], lw=2.2,
+                    label=f"created /s over the last {format_duration(data.window_s)}")
+    if data.ceiling_created_per_s is not None:
+        bottom.axhline(data.ceiling_created_per_s, color=COLOR["ceiling"], ls="--", lw=1.6,
+                       label=f"analytic ceiling {format_rate(data.ceiling_created_per_s)}")
+    peak = float(np.nanmax(data.created_per_s)) if len(data.created_per_s) else 0.0
+    if peak > ceiling_top:
+        bottom.text(0.01, 0.97, f"per-bin bursts reach {format_rate(peak)} (clipped at the top)",
+                    transform=bottom.transAxes, va="top", fontsize=8, color="#555",
+                    bbox={"boxstyle": "square,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
+    bottom.set_ylim(0, ceiling_top)
+    bottom.set_ylabel("created per second")
+    bottom.set_xlabel(f"time since start ({unit})")
+    bottom.set_xlim(left=0)
+    bottom.legend(loc="upper right", fontsize=9)
+    bottom.set_title("Created against the ceiling", fontsize=11)
     return figure
 
 
 def throttling_figure(run: RunData) -> Figure:
+    """Top: Dataverse calls admitted per second; bottom, on its own axis: the 429s, split by the limit
+    that refused them, with their one-minute average on top."""
     data = throttling_series(run)
     scale, unit = time_axis(_span_s(run))
     x = data.t_s / scale
@@ -91,29 +170,33 @@ def throttling_figure(run: RunData) -> Figure:
         shade_faults(ax, run, scale, label=ax is top)
         ax.grid(alpha=0.3)
     top.plot(x, data.admitted_per_s, drawstyle="steps-post", color=COLOR["admitted"], label="admitted /s")
-    top.plot(x, data.throttled_per_s, drawstyle="steps-post", color=COLOR["throttled"], label="throttled (429) /s")
     if data.failed_per_s is not None and np.any(data.failed_per_s):
         top.plot(x, data.failed_per_s, drawstyle="steps-post", color=COLOR["failed"], label="failed (503) /s")
-    top.set_ylabel("Dataverse calls per second")
+    top.set_ylabel("calls admitted per second")
     top.set_ylim(bottom=0)
     top.legend(loc="upper right", fontsize=9)
     top.set_title(f"Dataverse calls — {run.name}", fontsize=11)
     names = list(data.throttled_by)
+    total = float(data.throttled_per_s.sum() * data.bin_s)
     bottom.stackplot(
         x,
         *(data.throttled_by[name] for name in names),
-        labels=[f"throttled by {name}" for name in names],
+        labels=[f"429 by {name} limit" for name in names],
         colors=[COLOR[name] for name in names],
         step="post",
-        alpha=0.8,
+        alpha=0.55,
     )
-    if not np.any(data.throttled_per_s):
+    if np.any(data.throttled_per_s):
+        bottom.plot(x + data.bin_s / scale, data.throttled_smooth_per_s, color=COLOR["throttled_smooth"], lw=2,
+                    label=f"429s /s over the last {format_duration(data.smooth_s)} ({format_count(total)} in all)")
+    else:
         bottom.text(0.5, 0.5, "no call was throttled", transform=bottom.transAxes, ha="center", color="#555")
-    bottom.set_ylabel("throttled calls per second")
+    bottom.set_ylabel("429s per second")
     bottom.set_xlabel(f"time since start ({unit})")
     bottom.set_ylim(bottom=0)
     bottom.set_xlim(left=0)
     bottom.legend(loc="upper right", fontsize=9)
+    bottom.set_title("Throttled calls (429)", fontsize=11)
     return figure
 
 
@@ -146,18 +229,33 @@ def cache_figure(run: RunData) -> Figure:
 
 
 def draw_cdf(ax: Axes, seconds: np.ndarray, share: np.ndarray, **style: object) -> None:
-    ax.step(np.maximum(seconds, 1e-3), share, where="post", **style)  # type: ignore[arg-type]
+    """The CDF as steps from (0, 0), on a linear axis of seconds (``style_cdf_axes`` labels it)."""
+    ax.step(np.concatenate([[0.0], seconds]), np.concatenate([[0.0], share]), where="post",
+            **style)  # type: ignore[arg-type]
 
 
-def style_cdf_axes(ax: Axes) -> None:
-    """Axes of a time-to-created CDF (log seconds, share created), in a run's figure and in comparisons."""
-    ax.set_xscale("log")
+def style_cdf_axes(ax: Axes, top_s: float | None = None) -> None:
+    """Axes of a time-to-created CDF (linear time ticked in s / min / h, share created), in a run's figure and
+    in comparisons; ``top_s`` defaults to the slowest time drawn. Call it after drawing the curves: each is
+    continued flat (dotted) to the right edge, since the share created stays where it ended."""
+    if top_s is None:
+        drawn = ax.dataLim.x1
+        top_s = float(drawn) if np.isfinite(drawn) and drawn > 0 else 1.0
+    set_duration_axis(ax, top_s)
+    right_s = ax.get_xlim()[1]
+    for line in list(ax.get_lines()):
+        # A variant that created its last record early (or created few) ends near x = 0 on a linear axis, where
+        # it would vanish into the spine: continue its final share, dotted, to the right edge.
+        x, y = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+        if x.size and x[-1] < right_s:
+            ax.plot([x[-1], right_s], [y[-1], y[-1]], color=line.get_color(), ls=":", lw=line.get_linewidth(),
+                    label="_continued")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("time from submission to created record (s, log)")
+    ax.set_xlabel("time from submission to created record")
     ax.set_ylabel("share of offered submissions created")
     ax.set_title("Time to created (CDF)", fontsize=11)
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
 
 
 def latency_figure(run: RunData) -> Figure:
@@ -200,17 +298,34 @@ def latency_figure(run: RunData) -> Figure:
 _FAULTS_NOTE = " Pink bands mark the scenario's fault windows."
 
 
+def _cumulative_caption(run: RunData) -> str:
+    data = cumulative_series(run)
+    last = (f" The last record was created at {format_duration(data.last_created_s)} (dashed line)"
+            if data.last_created_s is not None else " No record was created")
+    after = f", {_after_last_arrival(data)} (dotted line)." if data.last_created_s is not None else "."
+    if data.backlog[-1] > 0:
+        after += (f" {format_count(float(data.backlog[-1]))} accepted submissions were still waiting when the run "
+                  "ended, so the last registration is later than this run shows.")
+    return (
+        "How many submissions had been offered (grey), accepted with a 202 (blue) and created in Dataverse "
+        "(green) by each time since the start. The shaded gap between accepted and created is the backlog: "
+        "accepted submissions still queued, in progress or waiting to retry; where it closes, every accepted "
+        "registration is in Dataverse. The gap between offered and accepted is what validation rejected."
+        + last + after + _FAULTS_NOTE * bool(run.scenario_value("faults"))
+    )
+
+
 def _throughput_caption(run: RunData) -> str:
     ceiling = run.summary_value("capacity.ceiling_created_per_s")
     line = f" ({format_rate(ceiling)})" if ceiling is not None else ""
     return (
-        "Grey: submissions offered per second; blue: accepted (answered 202); light green: registrations "
-        "created in Dataverse per time bin; dark green: created per second averaged over the trailing limit "
-        f"window. The dashed red line is the analytic ceiling{line}: keys × requests limit ÷ window ÷ Dataverse "
-        "calls per registration. Per-bin creation can burst far above the ceiling when a fresh window opens; "
-        "the dark green line is what the limit caps, so while offered stays above the ceiling it runs flat "
-        "near the red line and the dotted purple queue depth (right axis) grows. The backlog is drained when "
-        "the queue returns to zero."
+        "Top: submissions offered (grey) and accepted with a 202 (blue) per second, and the queue of accepted "
+        "submissions waiting for a processor (dotted purple, right axis). Bottom, on its own scale: "
+        "registrations created per second — per time bin (light green) and averaged over the trailing limit "
+        f"window (dark green) — against the analytic ceiling{line}, dashed red: keys × requests limit ÷ window "
+        "÷ Dataverse calls per registration. Per-bin creation bursts when a fresh window opens; the dark green "
+        "line is what the limit caps, so while the queue grows it runs flat at the red line. The backlog is "
+        "drained when the queue returns to zero."
         + _FAULTS_NOTE * bool(run.scenario_value("faults"))
     )
 
@@ -218,12 +333,12 @@ def _throughput_caption(run: RunData) -> str:
 def _throttling_caption(run: RunData) -> str:
     binding = run.summary_value("dataverse.binding_limit", "none")
     return (
-        "Top: Dataverse calls admitted (green) and throttled with 429 (red) per second, all keys together "
-        "(and failed with 503 in black, if an outage made any). "
-        "Bottom: the throttled calls stacked by the limit that refused them (requests, execution time, "
-        "concurrency). The tallest band names the binding limit; "
-        f"in this run the summary reports “{binding}”. Throttled calls come back as retries, so a red line "
-        "that persists after arrivals stop means the retry policy is feeding the limit."
+        "Top: Dataverse calls admitted per second, all keys together (and failed with 503 in black, if an "
+        "outage made any). Bottom, on its own axis: calls throttled with 429 per second, stacked by the limit "
+        "that refused them (requests, execution time, concurrency), with the dark red line averaging them over "
+        "the last minute. The tallest band names the binding limit; "
+        f"in this run the summary reports “{binding}”. Throttled calls come back as retries, so 429s that "
+        "persist after arrivals stop mean the retry policy is feeding the limit."
     )
 
 
@@ -239,8 +354,8 @@ def _cache_caption(run: RunData) -> str:
 def _latency_caption(run: RunData) -> str:
     created = run.submissions.count("created")
     return (
-        "Left: share of all offered submissions whose record was created within the time on the x axis (log "
-        f"scale); the curve ends at the created share ({format_count(created)} of "
+        "Left: share of all offered submissions whose record was created within the time on the x axis "
+        f"(minutes and hours); the curve ends at the created share ({format_count(created)} of "
         f"{format_count(len(run.submissions))}) and the gap above it is what was rejected, dead-lettered or "
         "still pending. Middle: p50/p95/p99 time-to-created for submissions grouped by when they were "
         "submitted — rising lines mean later arrivals wait behind the backlog. Right: how many attempts each "
@@ -249,8 +364,10 @@ def _latency_caption(run: RunData) -> str:
 
 
 def run_charts(run: RunData) -> list[Chart]:
-    """The four figures of a single-run report, with titles and captions."""
+    """The figures of a single-run report, with titles and captions, the planner's question first."""
     return [
+        Chart("cumulative", "When is the last registration in Dataverse?", _cumulative_caption(run),
+              cumulative_figure(run)),
         Chart("throughput", "Throughput", _throughput_caption(run), throughput_figure(run)),
         Chart("throttling", "Dataverse throttling", _throttling_caption(run), throttling_figure(run)),
         Chart("cache", "Read cache", _cache_caption(run), cache_figure(run)),

@@ -136,6 +136,8 @@ HEADLINE: tuple[Metric, ...] = (
     Metric("rejected", "Rejected at validation", _number("submissions.rejected"), format_count, "lower",
            short="Rejected"),
     Metric("pending", "Pending at end", _number("submissions.pending"), format_count, "lower", short="Pending"),
+    Metric("last_created", "Last created (from the start of the run)", _number("last_created_s"), format_duration,
+           "lower", False, short="Last created"),
     Metric("p50", "Time to created p50", _number("time_to_created_s.p50"), format_duration, "lower", short="p50"),
     Metric("p95", "Time to created p95", _number("time_to_created_s.p95"), format_duration, "lower", short="p95"),
     Metric("p99", "Time to created p99", _number("time_to_created_s.p99"), format_duration, "lower", short="p99"),

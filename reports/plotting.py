@@ -14,6 +14,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from reports.rundata import RunData, duration_s
 
@@ -21,6 +22,9 @@ __all__ = [
     "COLOR",
     "Chart",
     "duration_axis",
+    "duration_label",
+    "duration_step_s",
+    "duration_ticks",
     "legend_below",
     "new_figure",
     "shade_faults",
@@ -38,6 +42,7 @@ COLOR = {
     "ceiling": "#d62728",
     "admitted": "#2ca02c",
     "throttled": "#d62728",
+    "throttled_smooth": "#7f0000",
     "requests": "#d62728",
     "execution": "#ff7f0e",
     "concurrency": "#9467bd",
@@ -89,6 +94,44 @@ def duration_axis(values_s: np.ndarray) -> tuple[float, str]:
     if top > 180:
         return 60.0, "min"
     return 1.0, "s"
+
+
+_TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def duration_step_s(top_s: float, max_ticks: int = 8) -> float:
+    """A round tick step (seconds, minutes or hours) giving at most ``max_ticks`` ticks up to ``top_s``."""
+    for step in _TICK_STEPS_S:
+        if top_s / step <= max_ticks:
+            return float(step)
+    return float(86400 * -(-top_s // (86400 * max_ticks)))
+
+
+def duration_label(seconds: float) -> str:
+    """A tick label a person reads at once: "0", "30 s", "15 min", "1 h", "1 h 30", "26 h"."""
+    if seconds <= 0:
+        return "0"
+    if seconds < 60:
+        return f"{seconds:g} s"
+    if seconds < 3600:
+        return f"{seconds / 60:g} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d}" if minutes else f"{hours} h"
+
+
+def duration_ticks(top_s: float) -> list[tuple[float, str]]:
+    """The ticks of a linear duration axis from 0 to ``top_s``: (seconds, label)."""
+    step = duration_step_s(max(top_s, 1.0))
+    return [(i * step, duration_label(i * step)) for i in range(int(top_s // step) + 1)]
+
+
+def set_duration_axis(ax: Axes, top_s: float, which: str = "x") -> None:
+    """A linear axis of seconds from 0 to ``top_s``, ticked and labelled in s / min / h (``duration_ticks``)."""
+    top = max(top_s, 1.0)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(MultipleLocator(duration_step_s(top)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: duration_label(float(value))))
+    (ax.set_xlim if which == "x" else ax.set_ylim)(0, top * 1.03)
 
 
 def variant_colors(count: int) -> list[str]:

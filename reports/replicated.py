@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from reports.plotting import COLOR, Chart, duration_axis, new_figure, time_axis
 from reports.rundata import RunData
 
 __all__ = ["METRIC_PATHS", "Replicated", "load_replicated", "interval_text", "replication_charts",
-           "drawn_inputs_html"]
+           "DrawnInputs", "drawn_inputs"]
 
 # The summary.json path behind each headline metric that has an interval.
 METRIC_PATHS = {
@@ -168,28 +167,29 @@ def replication_charts(run: RunData) -> list[Chart]:
     return [Chart("replications", "Across replications", caption, bands_figure(run, data))]
 
 
-def drawn_inputs_html(run: RunData) -> list[str]:
-    """A section listing each uncertain input's distribution and the range its draws covered."""
+@dataclass(frozen=True)
+class DrawnInputs:
+    """The report's "Replications and uncertain inputs" section (rendered by ``templates/run.html.j2``):
+    ``rows`` are (input, distribution, min drawn, median, max drawn)."""
+
+    n: int
+    level: str
+    rows: list[tuple[str, str, str, str, str]]
+
+
+def drawn_inputs(run: RunData) -> DrawnInputs | None:
+    """Each uncertain input's distribution and the range its draws covered; None for an unreplicated run."""
     data = load_replicated(run)
     if data is None:
-        return []
-    level = f"{data.confidence:.0%}"
-    lines = ['<section id="replications">', "<h2>Replications and uncertain inputs</h2>",
-             f"<p>{data.n} replications; headline figures are means with their {level} Student-t interval "
-             f"(± half-width). Per-replication figures and draws: replications.csv.</p>"]
-    if not data.uncertain:
-        return [*lines, "<p>No uncertain inputs: replications differ by seed only.</p>", "</section>"]
-    lines += ['<table class="headline">',
-              "<thead><tr><th>input</th><th>distribution</th><th>min drawn</th><th>median</th>"
-              "<th>max drawn</th></tr></thead>", "<tbody>"]
+        return None
+    rows = []
     for key, described in data.uncertain.items():
         values = [_number(row.get(key, "")) for row in data.rows]
         numbers = np.asarray([v for v in values if not math.isnan(v)])
         cells = (["—"] * 3 if numbers.size == 0 else
                  [f"{numbers.min():.4g}", f"{float(np.median(numbers)):.4g}", f"{numbers.max():.4g}"])
-        lines.append(f"<tr><td>{escape(key)}</td><td>{escape(described)}</td>"
-                     + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
-    return [*lines, "</tbody>", "</table>", "</section>"]
+        rows.append((key, described, cells[0], cells[1], cells[2]))
+    return DrawnInputs(data.n, f"{data.confidence:.0%}", rows)
 
 
 def _number(text: Any) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reports.html import Picture, _page
+from reports.html import Picture, environment, figures_data
 from reports.plotting import Chart, new_figure
 from reports.write import REPORT_FILE, render
 
@@ -59,15 +59,10 @@ def write_sensitivity_report(run_dir: str | Path, ranking: list[str]) -> Path:
     """report.html (and a PNG per chart) inside ``run_dir``; returns the report's path."""
     target = Path(run_dir)
     pictures: list[Picture] = [render(chart) for chart in sensitivity_charts(_rows(target))]
-    from html import escape
-
-    from reports.html import _figures
-
-    body = [f"<h1>Sensitivity — {escape(target.name)}</h1>", "<section id=\"ranking\"><h2>Ranking</h2><ul>",
-            *[f"<li>{escape(line)}</li>" for line in ranking], "</ul></section>", *_figures(pictures),
-            "<footer>sensitivity.csv holds the indices; points.csv the inputs and metrics of every run.</footer>"]
     for picture in pictures:
         (target / f"{picture.slug}.png").write_bytes(picture.png)
     report = target / REPORT_FILE
-    report.write_text(_page(f"Sensitivity — {target.name}", body), encoding="utf-8")
+    page = environment().get_template("sensitivity.html.j2").render(
+        title=f"Sensitivity — {target.name}", ranking=ranking, figures=figures_data(pictures))
+    report.write_text(page, encoding="utf-8")
     return report

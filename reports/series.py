@@ -16,6 +16,7 @@ from reports.rundata import RunData, Timeseries, duration_s
 __all__ = [
     "AttemptsHistogram",
     "CacheSeries",
+    "CumulativeSeries",
     "LatencyByTime",
     "ThrottlingSeries",
     "ThroughputSeries",
@@ -23,6 +24,8 @@ __all__ = [
     "attempts_histogram",
     "cache_series",
     "coarsen",
+    "created_axis_top_per_s",
+    "cumulative_series",
     "latency_by_submission_time",
     "throttling_series",
     "throughput_series",
@@ -70,6 +73,21 @@ class ThroughputSeries:
     """Created per second over the trailing limit window (``window_s``) — the rate the sliding-window limit
     actually caps. Per-bin creation is bursty (a fresh window's budget can be spent at once), so this is
     the line to hold against the ceiling."""
+    created_axis_top_per_s: float
+    """Top of the created-vs-ceiling panel: room above the ceiling and the windowed rate, so both read
+    clearly; per-bin bursts above it are drawn clipped (and said so)."""
+
+
+def created_axis_top_per_s(ceiling_per_s: float | None, window_per_s: np.ndarray, per_bin: np.ndarray) -> float:
+    """1.5 × the larger of the ceiling and the windowed created rate — the scale on which "flat at the
+    ceiling" is visible; per-bin bursts (a fresh window spent at once) would flatten it, so they do not
+    set it unless nothing else does."""
+    finite = window_per_s[np.isfinite(window_per_s)]
+    top = max(ceiling_per_s or 0.0, float(finite.max()) if finite.size else 0.0)
+    if top <= 0:
+        finite_bins = per_bin[np.isfinite(per_bin)]
+        top = float(finite_bins.max()) if finite_bins.size else 0.0
+    return 1.5 * top if top > 0 else 1.0
 
 
 def trailing_mean_per_s(counts: np.ndarray, bin_s: float, window_s: float) -> np.ndarray:
@@ -86,6 +104,8 @@ def throughput_series(run: RunData) -> ThroughputSeries:
     ceiling = run.summary_value("capacity.ceiling_created_per_s")
     window_s = duration_s(run.scenario_value("dataverse.window"))
     created = ts["created"]
+    created_window = trailing_mean_per_s(created, ts.bin_s, window_s or ts.bin_s)
+    ceiling_per_s = float(ceiling) if ceiling is not None else None
     return ThroughputSeries(
         t_s=ts.t_s,
         bin_s=ts.bin_s,
@@ -93,9 +113,52 @@ def throughput_series(run: RunData) -> ThroughputSeries:
         accepted_per_s=ts.rate_per_s("accepted"),
         created_per_s=ts.rate_per_s("created"),
         queue_depth=ts["queue_depth"],
-        ceiling_created_per_s=float(ceiling) if ceiling is not None else None,
+        ceiling_created_per_s=ceiling_per_s,
         window_s=window_s,
-        created_window_per_s=trailing_mean_per_s(created, ts.bin_s, window_s or ts.bin_s),
+        created_window_per_s=created_window,
+        created_axis_top_per_s=created_axis_top_per_s(ceiling_per_s, created_window, ts.rate_per_s("created")),
+    )
+
+
+@dataclass(frozen=True)
+class CumulativeSeries:
+    """Figure 0: how many submissions were offered, accepted, created and dead-lettered by each time
+    (``t_s`` are bin ends, starting at 0 with all counts 0). The gap between accepted and settled
+    (created + dead-lettered) is the backlog; ``last_created_s`` is when the last record was created
+    (None when none was), ``last_offered_s`` when the last submission arrived."""
+
+    t_s: np.ndarray
+    offered: np.ndarray
+    accepted: np.ndarray
+    created: np.ndarray
+    dead_lettered: np.ndarray
+    last_created_s: float | None
+    last_offered_s: float | None
+
+    @property
+    def backlog(self) -> np.ndarray:
+        """Accepted and not yet settled at each time: queued, in progress or waiting to retry."""
+        return self.accepted - self.created - self.dead_lettered
+
+
+def cumulative_series(run: RunData) -> CumulativeSeries:
+    ts = coarsen(run.timeseries)
+    start = float(ts.t_s[0]) if len(ts) else 0.0
+
+    def running(name: str) -> np.ndarray:
+        values = ts[name] if name in ts.columns else np.zeros(len(ts))
+        return np.concatenate([[0.0], np.cumsum(values, dtype=float)])
+
+    subs = run.submissions
+    created_s = subs.created_s[subs.created & ~np.isnan(subs.created_s)]
+    return CumulativeSeries(
+        t_s=np.concatenate([[start], ts.t_s + ts.bin_s]),
+        offered=running("offered"),
+        accepted=running("accepted"),
+        created=running("created"),
+        dead_lettered=running("dead_lettered"),
+        last_created_s=float(created_s.max()) if created_s.size else None,
+        last_offered_s=float(np.nanmax(subs.offered_s)) if len(subs) else None,
     )
 
 
@@ -115,6 +178,13 @@ class ThrottlingSeries:
     throttled_by: dict[str, np.ndarray]
     failed_per_s: np.ndarray | None
     """Calls that failed outright (503 during an outage), when the run records them."""
+    smooth_s: float
+    throttled_smooth_per_s: np.ndarray
+    """429s per second over the trailing ``smooth_s`` (a minute, or one bin if bins are longer): per-bin
+    429s come in thin bursts when a window turns over, which this line keeps visible."""
+
+
+THROTTLE_SMOOTH_S = 60.0
 
 
 def throttling_series(run: RunData) -> ThrottlingSeries:
@@ -130,6 +200,8 @@ def throttling_series(run: RunData) -> ThrottlingSeries:
         throttled_per_s=ts.rate_per_s("dv_throttled"),
         throttled_by=throttled_by,
         failed_per_s=ts.rate_per_s("dv_failed") if "dv_failed" in ts.columns else None,
+        smooth_s=max(THROTTLE_SMOOTH_S, ts.bin_s),
+        throttled_smooth_per_s=trailing_mean_per_s(ts["dv_throttled"], ts.bin_s, max(THROTTLE_SMOOTH_S, ts.bin_s)),
     )
 
 

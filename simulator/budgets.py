@@ -128,7 +128,10 @@ class RatioBudget:
             last_at_this_time = index + 1 == len(changes) or changes[index + 1][0] != at_s
             # From the counts, as balance() computes it: a running float sum drifts below 1 by an ulp.
             if last_at_this_time and self.reserve + self.ratio * deposits - withdrawals >= 1.0:
-                return max(at_s - now_s, 0.0)
+                wait_s = max(at_s - now_s, 0.0)
+                while now_s + wait_s < at_s:  # so that now + wait reaches at_s exactly, not an ulp before
+                    wait_s = math.nextafter(wait_s, math.inf)
+                return wait_s
         return ttl_s if self.reserve >= 1.0 else None
 
     def __repr__(self) -> str:

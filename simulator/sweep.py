@@ -9,13 +9,16 @@ Errors::
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from simulator.scenario import parse_duration_s
 
 __all__ = ["SweepError", "Vary", "parse_vary", "grid", "Slo", "parse_slo", "Search", "parse_search",
-           "smallest_meeting"]
+           "smallest_meeting", "smallest_within"]
 
 
 class SweepError(ValueError):
@@ -90,25 +93,127 @@ def parse_slo(text: str) -> Slo:
     )
 
 
+SearchKind = Literal["integer", "number", "duration"]
+TOLERANCE_SHARE = 0.01  # default --tolerance of a float or duration search: 1 % of the range
+
+
 @dataclass(frozen=True)
 class Search:
+    """``key=LOW..HIGH``: whole numbers are searched exactly; floats and durations (seconds inside) by
+    bisection until the bracket is at most ``tolerance`` wide."""
+
     key: str
-    low: int
-    high: int
+    low: float
+    high: float
+    kind: SearchKind = "integer"
+    tolerance: float = 1.0
+
+    def override(self, value: float) -> str:
+        """The ``--set`` text for one probe (durations as seconds, which every duration key accepts)."""
+        return f"{self.key}={int(value)}" if self.kind == "integer" else f"{self.key}={float(value)!r}"
+
+    def show(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        if self.kind == "integer":
+            return str(int(value))
+        if self.kind == "number":
+            return f"{value:.6g}"
+        for unit, seconds in (("h", 3600.0), ("m", 60.0)):
+            if value >= seconds:
+                return f"{value / seconds:.4g}{unit}"
+        return f"{value:.4g}s"
+
+    @property
+    def max_probes(self) -> int:
+        """The most values the bisection evaluates (``high`` first, then halving the bracket)."""
+        if self.kind == "integer":
+            return 1 + math.ceil(math.log2(self.high - self.low + 1))
+        if self.high == self.low:
+            return 1
+        return 2 + max(0, math.ceil(math.log2((self.high - self.low) / self.tolerance)))
+
+    def smallest(self, meets: Callable[[Any], bool]) -> float | None:
+        """The smallest value meeting ``meets`` (exact for integers, within ``tolerance`` above it otherwise)."""
+        if self.kind == "integer":
+            return smallest_meeting(int(self.low), int(self.high), meets)
+        return smallest_within(self.low, self.high, meets, self.tolerance)
 
 
-def parse_search(text: str) -> Search:
-    """``"dataverse.app_users=1..16"`` → Search("dataverse.app_users", 1, 16)."""
-    key, sep, span = text.partition("=")
-    low, dots, high = span.partition("..")
+_SEARCH_EXAMPLE = "e.g. --search dataverse.app_users=1..16, --search retry.cap=1m..10m or --search retry.base=0.5..8"
+
+
+def _bound(text: str) -> tuple[SearchKind, float] | None:
+    text = text.strip()
+    for kind, read in (("integer", int), ("number", float)):
+        try:
+            value = float(read(text))
+        except ValueError:
+            continue
+        return (kind, value) if math.isfinite(value) else None  # type: ignore[return-value]
     try:
-        search = Search(key.strip(), int(low), int(high))
+        return "duration", parse_duration_s(text)
     except ValueError:
-        search = None
-    if not sep or not dots or search is None or not search.key or search.low > search.high:
-        raise SweepError(f"--search {text!r}: expected key=LOW..HIGH with whole numbers, "
-                         "e.g. --search dataverse.app_users=1..16")
-    return search
+        return None
+
+
+def parse_search(text: str, tolerance: str | None = None) -> Search:
+    """``"dataverse.app_users=1..16"`` → Search("dataverse.app_users", 1, 16); ``"retry.cap=1m..10m"`` → a
+    duration search in seconds (60..600); ``"retry.base=0.5..8"`` → a float search. ``tolerance`` (the
+    ``--tolerance`` text: a number, or a duration for a duration search) defaults to 1 % of the range."""
+    key, sep, span = text.partition("=")
+    low_text, dots, high_text = span.partition("..")
+    low, high = _bound(low_text), _bound(high_text)
+    if not sep or not dots or not key.strip() or low is None or high is None:
+        raise SweepError(f"--search {text!r}: expected key=LOW..HIGH with numbers or durations, {_SEARCH_EXAMPLE}")
+    kinds = {low[0], high[0]}
+    if "duration" in kinds:
+        kind: SearchKind = "duration"
+    elif kinds == {"integer"}:
+        kind = "integer"
+    else:
+        kind = "number"
+    if low[1] > high[1]:
+        raise SweepError(f"--search {text!r}: the range is reversed ({low_text.strip()} is above "
+                         f"{high_text.strip()}); write it low to high, e.g. --search "
+                         f"{key.strip()}={high_text.strip()}..{low_text.strip()}")
+    if kind == "integer":
+        if tolerance is not None:
+            raise SweepError(f"--tolerance {tolerance!r}: whole-number ranges are searched exactly; --tolerance "
+                             "is for a float or duration range, e.g. --search retry.cap=1m..10m --tolerance 10s")
+        return Search(key.strip(), low[1], high[1])
+    return Search(key.strip(), low[1], high[1], kind, _tolerance(tolerance, kind, high[1] - low[1]))
+
+
+def _tolerance(text: str | None, kind: SearchKind, width: float) -> float:
+    if text is None:
+        return width * TOLERANCE_SHARE if width > 0 else 1.0
+    try:
+        value = parse_duration_s(text) if kind == "duration" else float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        example = "10s" if kind == "duration" else "0.1"
+        raise SweepError(f"--tolerance {text!r}: expected a positive {'duration' if kind == 'duration' else 'number'}"
+                         f", e.g. --tolerance {example}")
+    return value
+
+
+def smallest_within(low: float, high: float, meets: Callable[[float], bool], tolerance: float) -> float | None:
+    """The smallest value in [low, high] meeting ``meets``, to within ``tolerance`` (the answer is at most that
+    far above the true threshold, and always a value that was seen to meet it); None if ``high`` does not.
+    Same monotone assumption as :func:`smallest_meeting`."""
+    if not meets(high):
+        return None
+    if low == high or meets(low):
+        return low
+    while high - low > tolerance:
+        middle = (low + high) / 2
+        if meets(middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def smallest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | None:

@@ -51,6 +51,7 @@ def compare(
     baseline: Annotated[int, typer.Option(help="The variant the others are compared with, counting from 1 in "
                                                "the table's order.")] = 1,
     cluster: replication_options.Cluster = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the runs in an existing --out directory.")] = False,
 ) -> None:
     """Run every combination of the --vary values and compare them side by side."""
     try:
@@ -66,6 +67,7 @@ def compare(
                                     "e.g. --baseline 1")
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
+    console.check_out(out, force, nested=True)
     n = replication_count(replications, bool(entries))
     name = scenarios[0].name
     if out is None:

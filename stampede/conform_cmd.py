@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,18 @@ def _split_url(url: str) -> tuple[str, str | None]:
                      "https://public-eur.mkt.dynamics.com (or the base URL with /api/v1.0/orgs/<org>/eventmanagement/)")
     match = _ORG_IN_PATH.match(parts.path)
     return f"{parts.scheme}://{parts.netloc}", match.group(1) if match else None
+
+
+# Schemathesis runs each operation once per phase — the contract's examples, coverage, fuzzing — then the
+# stateful sequences once; a phase with nothing to do is skipped, so the bar may finish early, never late.
+_PHASES_PER_OPERATION = 3
+
+
+def _scenario_count(contract_path: Path) -> int:
+    from conformance.runner import contract_operations
+
+    contract = json.loads(contract_path.read_text(encoding="utf-8"))
+    return len(contract_operations(contract)) * _PHASES_PER_OPERATION + 1
 
 
 def conform(
@@ -50,7 +63,7 @@ def conform(
     from conformance.generate import CONTRACT_PATH
     from conformance.mock import LocalMock, MockError, start_mock
     from conformance.report import junit_xml, summary_text
-    from conformance.runner import Target, run_conformance
+    from conformance.runner import Target, run_conformance, unreachable
 
     if rate_limit is not None and not _RATE.match(rate_limit):
         console.fail(f"--rate-limit {rate_limit!r}: expected auto or a rate like 10/s, 300/m")
@@ -65,6 +78,10 @@ def conform(
             console.fail("--url needs --token (the web application's emApplicationtoken) and --org (the "
                          "organization id), e.g. --url https://public-eur.mkt.dynamics.com --token … --org …")
         target = Target(base_url, token, org_id, origin, "the given URL")
+        reason = unreachable(target)  # fail fast, in one line, before any per-operation row
+        if reason is not None:
+            console.fail(f"--url {url}: {reason}; check the address and that the API is up, or leave out --url to "
+                         "test a local mock")
         pace: str | None = rate_limit or "auto"
     else:
         if token or org or origin:
@@ -78,7 +95,7 @@ def conform(
     try:
         console.err.print(f"testing {target.base_url} ({target.description}) against {contract_path} …",
                           highlight=False)
-        with console.count_progress("conformance scenarios", None) as advance:
+        with console.count_progress("conformance scenarios", _scenario_count(contract_path)) as advance:
             report = run_conformance(target, contract_path=contract_path, max_examples=max_examples,
                                      rate_limit=pace, seed=seed, on_scenario=lambda label: advance())
     finally:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from stampede.outdir import OutDirError, check_out_dir, make_out_dir
 
 # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
@@ -46,8 +50,10 @@ def progress(label: str, enabled: bool = True) -> Iterator[Callable[[float, floa
 def run_directory(out_dir: Path | None, name: str) -> Path:
     """``out_dir`` (created if absent), else ``runs/<name>-<UTC yyyymmddThhmmss>/`` made unique."""
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return out_dir
+        try:
+            return make_out_dir(out_dir)
+        except OutDirError as exc:
+            fail(str(exc))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     base = Path("runs") / f"{name}-{stamp}"
     candidate, n = base, 1
@@ -56,6 +62,15 @@ def run_directory(out_dir: Path | None, name: str) -> Path:
         candidate = base.with_name(f"{base.name}-{n}")
     candidate.mkdir(parents=True)
     return candidate
+
+
+def check_out(out_dir: Path | None, force: bool, nested: bool = False) -> None:
+    """Refuse a --out that cannot hold the run (a file, unwritable, or a run already without --force),
+    before any work starts."""
+    try:
+        check_out_dir(out_dir, force=force, nested=nested)
+    except OutDirError as exc:
+        fail(str(exc))
 
 
 def write_files(run_dir: Path, files: dict[str, str]) -> None:
@@ -77,11 +92,47 @@ def count_progress(label: str, total: int | None) -> Iterator[Callable[[], None]
     if not err.is_terminal:
         yield lambda: None
         return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), console=err, transient=True)
+    counter = "{task.completed}/{task.total}" if total is not None else "{task.completed}"
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(counter), TimeElapsedColumn(),
+                   console=err, transient=True)
     with bar:
         task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
+
+        def advance() -> None:  # an estimate of the total (conform's phases) may be passed: never overshoot it
+            done = bar.tasks[0].completed + 1
+            bar.update(task, completed=done if total is None else min(done, total))
+
+        yield advance
+
+
+@contextlib.contextmanager
+def load_progress(label: str, line_every_s: float = 10.0) -> Iterator[Callable[[Any], None]]:
+    """While ``stampede load`` runs: arrivals sent of those planned, and records created so far; yields
+    ``update(progress)`` for ``loadtests.runner.LoadProgress``. Not on a terminal (CI logs): a line at most
+    every ``line_every_s`` instead of a bar."""
+    if not err.is_terminal:
+        last_s = [-math.inf]
+
+        def line(progress: Any) -> None:
+            now_s = time.monotonic()
+            if now_s - last_s[0] >= line_every_s:
+                last_s[0] = now_s
+                err.print(f"[dim]  {progress.received:,} of {progress.planned:,} planned arrivals sent · "
+                          f"{progress.created:,} created[/]", highlight=False)
+
+        yield line
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.fields[sent]} of {task.fields[planned]} planned arrivals sent · "
+                              "{task.fields[created]} created"), TimeElapsedColumn(), console=err, transient=True)
+    with bar:
+        task = bar.add_task(label, total=None, sent="0", planned="?", created="0")
+
+        def update(progress: Any) -> None:
+            bar.update(task, total=max(progress.planned, 1), completed=min(progress.received, progress.planned),
+                       sent=f"{progress.received:,}", planned=f"{progress.planned:,}", created=f"{progress.created:,}")
+
+        yield update
 
 
 def print_plan(result: dict[str, Any]) -> None:
@@ -89,14 +140,18 @@ def print_plan(result: dict[str, Any]) -> None:
     for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
         table.add_column(column, justify="right")
     for row in result["tried"]:
-        table.add_row(str(row["value"]), _slo_metric_text(row), _met_cell(row),
+        table.add_row(row.get("value_text", str(row["value"])), _slo_metric_text(row), _met_cell(row),
                       f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
     out.print(table)
+    analytic = result.get("analytic_text", result["analytic_value"])
+    bound = ("no analytic minimum: the ceiling never covers the demand in this range"
+             if result["analytic_value"] is None else f"analytic minimum, ceiling ≥ mean demand: {analytic}")
+    within = f" (to within {result['tolerance_text']})" if "tolerance_text" in result else ""
     if result["value"] is None:
-        out.print(f"[bold red]no value in the range meets the SLO[/] (analytic minimum: {result['analytic_value']})")
+        out.print(f"[bold red]no value in the range meets the SLO[/] ({bound})", highlight=False)
     else:
-        out.print(f"[bold]smallest {result['key']} meeting the SLO: {result['value']}[/] "
-                  f"(analytic minimum, ceiling ≥ mean demand: {result['analytic_value']})")
+        out.print(f"[bold]smallest {result['key']} meeting the SLO: {result.get('value_text', result['value'])}"
+                  f"{within}[/] ({bound})", highlight=False)
 
 
 def _slo_metric_text(row: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ def load(
         help="Host name workers use to reach this machine (default: its host name).")] = None,
     master_port: Annotated[int, typer.Option(help="Locust master port (0: a free one).")] = 0,
     report: Annotated[bool, typer.Option(help="Write report.html and figures into the run directory.")] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
 ) -> None:
     """Serve the scenario live, load it with Locust, wait for it to settle, and write a live run directory."""
     overrides = list(set_ or [])
@@ -63,18 +64,20 @@ def load(
     if bind not in ("127.0.0.1", "localhost", "::1") and expect_workers <= 0:
         console.fail(f"--bind {bind}: listening beyond loopback is only for workers on other machines; add "
                      "--expect-workers N")
+    console.check_out(out, force)
     run_dir = console.run_directory(out, resolved.name)
     settings = LoadSettings(resolved, run_dir, resolved.load.time_scale, processes=processes,
                             expect_workers=expect_workers, bind_host=bind, advertise_host=advertise,
                             master_port=master_port, settle_timeout_s=settle_timeout)
     try:
-        run = run_load(settings, say=lambda text: console.err.print(f"[dim]{text}[/]", highlight=False))
+        with console.load_progress(f"load {resolved.name}") as on_progress:
+            run = run_load(settings, say=lambda text: console.err.print(f"[dim]{text}[/]", highlight=False),
+                           on_progress=on_progress)
     except LoadError as exc:
         console.fail(str(exc))
     (run_dir / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
-    if report:
-        console.write_report(run_dir)
-    console.print_summary(run.summary, run_dir)
+    report_path = console.write_report(run_dir) if report else None
+    console.print_summary(run.summary, run_dir, report_path)
     console.print_load(run.summary)
     try:
         violated = [str(check) for check in checks if check.holds(run.summary)]

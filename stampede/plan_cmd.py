@@ -15,7 +15,7 @@ from simulator.engine.probe import met_text, probe
 from simulator.plan import capacity
 from simulator.replications import ReplicationsError, check_options, replication_count
 from simulator.scenario import ScenarioError
-from simulator.sweep import SweepError, parse_search, parse_slo, smallest_meeting
+from simulator.sweep import Search, SweepError, parse_search, parse_slo
 from simulator.uncertain import check_not_uncertain, parse_uncertain
 from stampede import console, replication_options
 
@@ -27,10 +27,14 @@ def plan(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     slo: Annotated[list[str], typer.Option(help='SLO over summary.json, e.g. "time_to_created_s.p95<=900" '
                                                  '(repeatable: all must hold).')],
-    search: Annotated[str, typer.Option(help="key=LOW..HIGH, e.g. dataverse.app_users=1..16.")],
+    search: Annotated[str, typer.Option(help="key=LOW..HIGH: whole numbers (dataverse.app_users=1..16), floats "
+                                             "(retry.base=0.5..8) or durations (retry.cap=1m..10m).")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every probe (repeatable).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    tolerance: Annotated[str | None, typer.Option(help="For a float or duration --search: stop bisecting once "
+                                                       "the bracket is this narrow, e.g. 10s (default: 1% of the "
+                                                       "range).")] = None,
     replications: replication_options.Replications = None,
     workers: replication_options.Workers = None,
     sampling: replication_options.Sampling = "lhs",
@@ -42,9 +46,9 @@ def plan(
     """Find the smallest value of the searched key for which every SLO holds (bisection over LOW..HIGH)."""
     try:
         slos = [parse_slo(text) for text in slo]
-        span = parse_search(search)
+        span = parse_search(search, tolerance)
         base = list(set_ or [])
-        [first] = resolve_variants(scenario, [base + [f"{span.key}={span.low}"]], seed)
+        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed)
         check_options(replications, confidence, precision, workers, sampling)
         if not 0 < probability <= 1:
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
@@ -56,11 +60,11 @@ def plan(
     n = replication_count(replications, bool(entries))
     replicated = n > 1 or bool(entries)
 
-    tried: dict[int, dict[str, Any]] = {}
+    tried: dict[float, dict[str, Any]] = {}
 
-    def meets(value: int) -> bool:
+    def meets(value: float) -> bool:
         if value not in tried:
-            overrides = base + [f"{span.key}={value}"]
+            overrides = base + [span.override(value)]
             try:
                 [resolved] = resolve_variants(scenario, [overrides], seed)
                 if replicated:
@@ -90,13 +94,21 @@ def plan(
             if not as_json:
                 row = tried[value]
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
-                console.err.print(f"  {span.key}={value}: {row['metrics']} → {verdict}", highlight=False)
+                console.err.print(f"  {span.key}={span.show(value)}: {row['metrics']} → {verdict}", highlight=False)
         return bool(tried[value]["met"])
 
+    label = f"searching {span.key} in {span.show(span.low)}..{span.show(span.high)}"
     try:
-        with executor_for(cluster) as (executor, gather), \
-                console.count_progress(f"searching {span.key} in {span.low}..{span.high}", None) as _:
-            found = smallest_meeting(span.low, span.high, meets)
+        with executor_for(cluster) as (executor, gather), console.count_progress(label, span.max_probes) as advance:
+
+            def probe_once(value: float) -> bool:
+                new = value not in tried
+                met = meets(value)
+                if new:
+                    advance()
+                return met
+
+            found = span.smallest(probe_once)
     except ClusterError as exc:
         console.fail(str(exc))
     analytic = _analytic_minimum(scenario, base, span, seed)
@@ -108,6 +120,12 @@ def plan(
         "analytic_value": analytic,
         "tried": [tried[v] for v in sorted(tried)],
     }
+    if span.kind != "integer":
+        result.update(kind=span.kind, tolerance=span.tolerance, tolerance_text=span.show(span.tolerance),
+                      value_text=span.show(found),
+                      analytic_text=span.show(analytic))
+        for row in result["tried"]:
+            row["value_text"] = span.show(row["value"])
     if replicated:
         result["probability"] = probability
         result["replications"] = n
@@ -122,14 +140,17 @@ def plan(
     raise typer.Exit(0 if found is not None else 1)
 
 
-def _analytic_minimum(scenario: Path, base: list[str], span: Any, seed: int | None) -> int | None:
-    """Smallest value whose analytic ceiling (created/s) covers the mean demand — no simulation needed."""
-    values = list(range(span.low, span.high + 1))
-    resolved = resolve_variants(scenario, [base + [f"{span.key}={v}"] for v in values], seed)
-    for value, variant in zip(values, resolved, strict=True):
-        if capacity(variant)["ceiling_created_per_s"] >= mean_rate_per_s(variant.workload):
-            return value
-    return None
+def _analytic_minimum(scenario: Path, base: list[str], span: Search, seed: int | None) -> float | None:
+    """Smallest value whose analytic ceiling (created/s) covers the mean demand — no simulation needed; for
+    a float or duration range, bisected to the same tolerance."""
+
+    def covers(value: float) -> bool:
+        [variant] = resolve_variants(scenario, [base + [span.override(value)]], seed)
+        return bool(capacity(variant)["ceiling_created_per_s"] >= mean_rate_per_s(variant.workload))
+
+    if span.kind != "integer":
+        return span.smallest(covers)
+    return next((value for value in range(int(span.low), int(span.high) + 1) if covers(value)), None)
 
 
 def register(app: typer.Typer) -> None:

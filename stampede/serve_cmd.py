@@ -10,6 +10,7 @@ import typer
 from simulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from simulator.server.errors import ConfigurationError
 from stampede import console
+from stampede.listen import ListenError, bind_listener, check_port
 
 
 def serve(
@@ -17,7 +18,7 @@ def serve(
                                                          "default: built-in defaults.")] = None,
     host: Annotated[str, typer.Option(help="Address to bind; non-loopback needs the admin token for /_harness.")]
     = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free port).")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on, 1–65535 (0 = any free port).")] = 8000,
     time_scale: Annotated[float, typer.Option(help="Simulated seconds per wall second (60: a 5-minute window "
                                                     "passes in 5 s).")] = 1.0,
     db: Annotated[Path, typer.Option(help="SQLite file for accepted submissions and created records; "
@@ -36,6 +37,7 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted; larger ones get 413.")]
     = 64 * 1024,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a scenario key (repeatable).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
 ) -> None:
     """Serve the event API mock until interrupted (Ctrl-C)."""
     import uvicorn
@@ -43,6 +45,10 @@ def serve(
     from simulator.server.live import LiveEventModel
     from simulator.server.serve import build_served
 
+    try:
+        check_port(port)
+    except ListenError as exc:
+        console.fail(str(exc))
     try:
         resolved: Scenario = (load_scenario(scenario, list(set_ or [])) if scenario is not None
                               else parse_scenario(_defaults(set_), "--set"))
@@ -55,17 +61,24 @@ def serve(
             console.write_files(run_dir, model.run_files())
             console.err.print(f"live run directory: {run_dir}")
 
+    console.check_out(out, force)
+    # Bind first: a busy port or a bad address is reported before the store (the --db file) exists.
+    try:
+        listener = bind_listener(host, port)
+    except ListenError as exc:
+        console.fail(str(exc))
     try:
         served = build_served(resolved, db_path=db, time_scale=time_scale, host=host, org_id=org, token=token,
                               origin=list(origin or []), admin_token=admin_token, on_stop=write_run,
                               images_need_token=images_need_token,
                               max_body_bytes=max_body_bytes, run_record=out is not None)
     except ConfigurationError as exc:
+        listener.close()
         console.fail(str(exc))
     config = uvicorn.Config(served.app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     console.print_serving(served, host, port, db, time_scale, server)
-    server.run()
+    server.run(sockets=[listener])
 
 
 def _defaults(overrides: list[str] | None) -> dict[str, object]:

@@ -43,6 +43,7 @@ def simulate(
     confidence: replication_options.Confidence = 0.95,
     precision: replication_options.Precision = None,
     cluster: replication_options.Cluster = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
 ) -> None:
     """Run a scenario in virtual time and write its run directory."""
     overrides = list(set_ or [])
@@ -53,6 +54,7 @@ def simulate(
         entries = parse_uncertain(resolved, source)
     except (ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
+    console.check_out(out, force)
     n = replication_count(replications, bool(entries))
     if n == 1 and not entries and cluster is None:
         with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:

@@ -47,7 +47,9 @@ def test_ratio_budget_retries_at_most_ratio_of_requests_plus_min_per_window(
     for k in (1, 2, 3):
         t_s = k * ttl_s
         for end_s in retries:
-            start_s = end_s - t_s  # the window (start, end]
+            # the window (start, end]; a hair shorter, since the budget's own expiry test (at + ttl <= now) and
+            # end - t round differently by an ulp
+            start_s = end_s - t_s + 1e-9 * max(1.0, end_s)
             in_window = bisect.bisect_right(retries, end_s) - bisect.bisect_right(retries, start_s)
             asked = bisect.bisect_right(requests, end_s) - bisect.bisect_right(requests, start_s)
             assert in_window <= ratio * asked + min_per_s * t_s + 1e-9

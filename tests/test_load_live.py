@@ -32,7 +32,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> Run:
     run_dir = tmp_path_factory.mktemp("live-smoke")
     # The second --fail-on holds on purpose: the exit code must say so, and the run directory must be complete.
     result = subprocess.run(
-        [sys.executable, "-m", "stampede", "load", str(SMOKE), "--out", str(run_dir), "--no-report",
+        [sys.executable, "-m", "stampede", "load", str(SMOKE), "--out", str(run_dir),
          "--fail-on", "load.lost>0", "--fail-on", "load.scheduled>0"],
         capture_output=True, text=True, timeout=240, cwd=ROOT,
     )
@@ -93,3 +93,14 @@ def test_the_run_directory_is_a_live_run_with_locusts_files_beside_it(smoke: Run
     latency = smoke.load["latency_ms"]
     assert latency["registration_from_intended"]["p50"] >= latency["registration"]["p50"]
     assert latency["page"]["count"] == smoke.load["visits"]["pages"] > 0
+
+
+def test_progress_is_shown_during_the_traffic_and_the_report_is_named(smoke: Run) -> None:
+    # Not a terminal here, so progress comes as lines (a bar on a terminal): sent of planned, created so far.
+    planned = smoke.load["scheduled"]
+    lines = [line for line in smoke.result.stderr.splitlines() if "planned arrivals sent" in line]
+    assert lines, smoke.result.stderr[-3000:]
+    assert all(f"of {planned:,} planned arrivals sent" in line and "created" in line for line in lines)
+    report = smoke.dir / "report.html"
+    assert report.is_file()
+    assert str(report) in " ".join(smoke.result.stdout.split()) or "report.html" in smoke.result.stdout

@@ -97,7 +97,9 @@ def test_report_opens_offline_in_chromium(tmp_path: Path) -> None:
     html = report.read_text(encoding="utf-8")
 
     images = IMG.findall(html)
-    assert len(images) == html.count("<img ") == 4, "an <img> without an embedded PNG would fetch or break"
+    figures = len(reports.run_charts(reports.load_run(run_dir)))
+    assert figures == 5 and 'id="fig-cumulative"' in html, "the report lacks the cumulative figure"
+    assert len(images) == html.count("<img ") == figures, "an <img> without an embedded PNG would fetch or break"
     for data in images:
         pixels = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
         assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
@@ -105,10 +107,10 @@ def test_report_opens_offline_in_chromium(tmp_path: Path) -> None:
 
     browser = chromium()
     assert browser is not None
-    assert images_in_browser(browser, html, tmp_path, "probe") == (4, 0), "the browser could not show every image"
+    assert images_in_browser(browser, html, tmp_path, "probe") == (figures, 0), "the browser could not show every image"
     # The probe itself must be able to fail: corrupt one image and it is reported broken.
     corrupt = html.replace('src="data:image/png;base64,iVBOR', 'src="data:image/png;base64,AAAA', 1)
-    assert images_in_browser(browser, corrupt, tmp_path, "corrupt") == (4, 1)
+    assert images_in_browser(browser, corrupt, tmp_path, "corrupt") == (figures, 1)
 
     shot = screenshot(browser, report, tmp_path / "shot.png", tmp_path / "profile")
     assert shot.shape[0] >= 1000 and shot.shape[1] >= 1000

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,10 @@ from matplotlib import image as mpimg
 from typer.testing import CliRunner
 
 import reports
+from reports.html import environment
 from stampede import report_cmd
+
+ROOT = Path(__file__).resolve().parents[1]
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
@@ -38,7 +44,7 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_single_run_report_is_written_into_the_run_directory(single: tuple[Path, str]) -> None:
     report, _ = single
     assert report.name == "report.html"
-    for slug in ("throughput", "throttling", "cache", "latency"):
+    for slug in ("cumulative", "throughput", "throttling", "cache", "latency"):
         png = report.parent / f"{slug}.png"
         assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -56,7 +62,7 @@ def test_headline_table_comes_first_then_verdict_then_figures(single: tuple[Path
 def test_one_embedded_png_per_figure_each_with_a_caption(single: tuple[Path, str]) -> None:
     _, html = single
     images = decode_images(html)
-    assert len(images) == html.count("<img ") == html.count("<figcaption>") == 4
+    assert len(images) == html.count("<img ") == html.count("<figcaption>") == 5
     for png in images:
         pixels = mpimg.imread(io.BytesIO(png), format="png")
         assert pixels.shape[0] > 300 and pixels.shape[1] > 600
@@ -65,9 +71,37 @@ def test_one_embedded_png_per_figure_each_with_a_caption(single: tuple[Path, str
 def test_report_is_self_contained_and_escaped(single: tuple[Path, str]) -> None:
     _, html = single
     assert "<script" not in html  # the description's tag is shown as text, not run
-    assert "Blast &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
+    assert re.search(r"Blast &lt;script&gt;alert\((&#x27;|&#39;)x(&#x27;|&#39;)\)&lt;/script&gt; &amp; more", html)
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "@import" not in html and "url(" not in html
+
+
+def test_templates_autoescape_every_value(tmp_path: Path) -> None:
+    # A run name and a variant label are user text too: a directory called <b>…</b> is shown, not parsed.
+    run_dir = make_run(tmp_path, "<b>bold&", submissions=200)
+    html = reports.write_report([run_dir]).read_text(encoding="utf-8")
+    assert "<b>" not in html and "Stampede report — &lt;b&gt;bold&amp;" in html
+    assert environment().autoescape is True
+
+
+def test_an_installed_copy_finds_its_templates(tmp_path: Path) -> None:
+    # Build the packages as an install would (setuptools' build_py reads pyproject's package-data), then
+    # render from that copy, outside the source tree: templates left out of the package data fail here.
+    build = tmp_path / "lib"
+    subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py", "-d",
+                    str(build)], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    run_dir = make_run(tmp_path, "installed", submissions=200)
+    code = (
+        "import reports, sys\n"
+        f"assert reports.__file__.startswith({str(build)!r}), reports.__file__\n"
+        f"print(reports.write_report([{str(run_dir)!r}]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(build)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "<h1>Stampede report — installed</h1>" in html and 'id="fig-cumulative"' in html
 
 
 @pytest.fixture(scope="module")

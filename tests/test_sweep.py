@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.sweep import SweepError, Vary, grid, parse_search, parse_slo, parse_vary, smallest_meeting
+from simulator.sweep import (
+    SweepError,
+    Vary,
+    grid,
+    parse_search,
+    parse_slo,
+    parse_vary,
+    smallest_meeting,
+    smallest_within,
+)
 
 SUMMARY = {"time_to_created_s": {"p95": 800.0}, "submissions": {"dead_lettered": 0}, "name": "x"}
 
@@ -40,7 +49,8 @@ def test_slo_on_a_missing_or_non_numeric_key_names_it() -> None:
         parse_slo("name==1").metric(SUMMARY)
 
 
-@pytest.mark.parametrize("bad", ["dataverse.app_users=1-16", "dataverse.app_users", "x=5..1", "=1..2"])
+@pytest.mark.parametrize("bad", ["dataverse.app_users=1-16", "dataverse.app_users", "=1..2", "retry.cap=1m..soon",
+                                 "x=nan..1"])
 def test_malformed_search_is_refused(bad: str) -> None:
     with pytest.raises(SweepError, match="LOW..HIGH"):
         parse_search(bad)
@@ -60,3 +70,72 @@ def test_bisection_finds_the_smallest_value_and_tries_few(answer: int) -> None:
 
 def test_bisection_says_none_when_even_the_top_fails() -> None:
     assert smallest_meeting(1, 8, lambda v: False) is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("x=5..1", "--search 'x=5..1': the range is reversed (5 is above 1); write it low to high, e.g. --search x=1..5"),
+    ("retry.cap=10m..1m", "reversed (10m is above 1m)"),
+    ("retry.base=2.5..0.5", "reversed"),
+])
+def test_a_reversed_range_is_called_reversed(text: str, message: str) -> None:
+    with pytest.raises(SweepError, match="reversed") as raised:
+        parse_search(text)
+    assert message in str(raised.value)
+
+
+def test_durations_and_floats_are_searched_in_seconds_and_numbers() -> None:
+    cap = parse_search("retry.cap=1m..10m")
+    assert (cap.key, cap.low, cap.high, cap.kind) == ("retry.cap", 60.0, 600.0, "duration")
+    assert cap.tolerance == pytest.approx(5.4)  # 1 % of the 540 s range by default
+    assert cap.override(90.0) == "retry.cap=90.0" and cap.show(90.0) == "1.5m" and cap.show(30.0) == "30s"
+    assert parse_search("retry.cap=1m..10m", "10s").tolerance == 10.0
+    base = parse_search("retry.base=0.5..8", "0.1")
+    assert (base.kind, base.low, base.high, base.tolerance) == ("number", 0.5, 8.0, 0.1)
+    assert parse_search("retry.base=1..8.0").kind == "number"  # one float bound makes a float search
+    users = parse_search("dataverse.app_users=1..16")
+    assert (users.kind, users.override(3)) == ("integer", "dataverse.app_users=3")
+
+
+@pytest.mark.parametrize(("search", "tolerance", "message"), [
+    ("retry.cap=1m..10m", "0s", "--tolerance '0s': expected a positive duration"),
+    ("retry.base=0.5..8", "-1", "--tolerance '-1': expected a positive number"),
+    ("retry.base=0.5..8", "fast", "expected a positive number"),
+    ("dataverse.app_users=1..16", "1", "whole-number ranges are searched exactly"),
+])
+def test_a_bad_tolerance_is_refused(search: str, tolerance: str, message: str) -> None:
+    with pytest.raises(SweepError) as raised:
+        parse_search(search, tolerance)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("threshold_s", [60.0, 61.0, 137.25, 599.0, 600.0])
+def test_bisection_over_a_duration_lands_within_the_tolerance(threshold_s: float) -> None:
+    span = parse_search("retry.cap=1m..10m", "2s")
+    tried: list[float] = []
+
+    def meets(value: float) -> bool:
+        tried.append(value)
+        return value >= threshold_s
+
+    found = span.smallest(meets)
+    assert found is not None and threshold_s <= found <= threshold_s + 2.0
+    assert meets(found)
+    assert len(set(tried)) <= span.max_probes
+
+
+def test_continuous_bisection_says_none_when_the_top_fails_and_low_when_it_meets() -> None:
+    assert smallest_within(0.5, 8.0, lambda v: False, 0.1) is None
+    assert smallest_within(0.5, 8.0, lambda v: True, 0.1) == 0.5
+
+
+@pytest.mark.parametrize("answer", [1, 2, 7, 16])
+def test_the_integer_probe_count_is_an_upper_bound(answer: int) -> None:
+    span = parse_search("dataverse.app_users=1..16")
+    tried: set[int] = set()
+
+    def meets(value: int) -> bool:
+        tried.add(value)
+        return value >= answer
+
+    assert span.smallest(meets) == answer
+    assert len(tried) <= span.max_probes == 5
