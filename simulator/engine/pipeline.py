@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import simpy
 
 from simulator import plan as plans
-from simulator.cache import MISS, ReadCache, cache_from_scenario
+from simulator.cache import ReadCache, cache_from_scenario
 from simulator.catalog import Catalog, Event
 from simulator.engine.caching import CacheFront, needs_front
 from simulator.engine.dataverse import DataverseModel, Failed
@@ -262,8 +262,7 @@ class EventPipeline:
 
     def _lookup(self, instance: _Instance, keys: Any, now: float) -> list[tuple[str, str]]:
         """The keys the instance's cache misses (counting hits and misses)."""
-        get = instance.cache.get
-        missing = [key for key in keys if get(key, now) is MISS]
+        missing = instance.cache.misses(keys, now)
         index = self.recorder.index(now)
         self._cache_hits[index] += len(keys) - len(missing)
         if missing:
