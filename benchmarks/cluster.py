@@ -99,6 +99,9 @@ def model_against_floor(submissions: int, repeat: int) -> None:
           f"{found['minimal_per_cpu_s']:>8,.0f} /CPU-s")
     print(f"    ratio model / minimal  {found['ratio_wall']:>10.2f} wall    {found['ratio_cpu']:>8.2f} CPU   "
           "(target >= 0.75)")
+    print(f"    minimal, all 3 limits  {found['limits_per_cpu_s']:>10,.0f} /CPU-s   (+ execution and concurrency "
+          "limits per key, as the model's)")
+    print(f"    ratio model / that     {found['ratio_limits_cpu']:>19.2f} CPU")
 
 
 def main() -> None:
