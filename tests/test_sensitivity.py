@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from simulator.scenario import parse_scenario
-from simulator.sensitivity import (SensitivityError, check_metrics, design, ranking, read_sensitivity_csv,
-                                  sensitivity_csv)
+from simulator.sensitivity import (
+    SensitivityError,
+    check_metrics,
+    design,
+    ranking,
+    read_sensitivity_csv,
+    sensitivity_csv,
+)
 from simulator.uncertain import parse_uncertain
 
 STAMPEDE = str(Path(sys.executable).with_name("stampede"))
