@@ -32,7 +32,7 @@ from simulator.server.store import Store
 
 UNLIMITED = {"requests_limit": 100_000_000, "execution_limit": "1000h", "window": "10s",
              "concurrency_limit": 100_000, "worker_slots": 100_000}
-RECORDED = ("accept_many", "record_attempt", "mark_created", "mark_dead_lettered")
+RECORDED = ("accept_many", "create_many", "record_attempt", "mark_created", "mark_dead_lettered")
 
 
 class Recording:

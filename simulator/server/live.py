@@ -29,6 +29,7 @@ import contextlib
 import functools
 import logging
 import time
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from simulator.engine.realtime import DriverStopped, DriverStuck, RealtimeDriver
 from simulator.plan import capacity, registration_summary
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
+from simulator.server.answers import LoopAnswers
 from simulator.server.contract import RegistrationRequest
 from simulator.server.errors import ConfigurationError
 from simulator.server.ids import SubmissionIds
@@ -54,7 +56,7 @@ from simulator.server.model import (
     entity_refusal,
     retry_after_header_s,
 )
-from simulator.server.store import Store, StoreReader
+from simulator.server.store import CreatedRecords, Creation, Store, StoreReader
 from simulator.server.tally import StoreTally
 
 __all__ = ["LiveEventModel"]
@@ -114,6 +116,9 @@ class LiveEventModel:
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
         self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
+        # the model thread's answers, handed to each event loop in batches (one wake-up per batch)
+        self._answers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopAnswers] = \
+            weakref.WeakKeyDictionary()
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -183,11 +188,10 @@ class LiveEventModel:
         self._pending[submission_id] = _Pending(request.model_dump_json(), refusal)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[EngineOutcome] = loop.create_future()
-
-        def answered(outcome: EngineOutcome | None, error: BaseException | None) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
-                loop.call_soon_threadsafe(_resolve, answer, outcome, error)
-
+        answers = self._answers.get(loop)
+        if answers is None:
+            answers = self._answers[loop] = LoopAnswers(loop)
+        answered = functools.partial(answers.put, answer)
         offer = self._offer(event, request, submission_id, refusal)
         try:
             self.driver.offer(offer, answered)
@@ -275,8 +279,8 @@ class LiveEventModel:
                         self._unjournalled.update(item[0] for item in accepted)
                     else:
                         effects.append(functools.partial(self.tally.accepted, new))
-                for submission, now_s in created:
-                    self._store_created(submission, now_s, effects)
+                if created:
+                    self._store_created(created, effects)
         except Exception as exc:  # the commit failed: nothing of this turn is stored
             logger.exception("journal flush failed; %d creations stay pending in the store", len(created))
             if accepted and refused is None:
@@ -313,17 +317,32 @@ class LiveEventModel:
         if str(submission.offer.submission_id) not in self._unjournalled:
             self._created.append((submission, now_s))
 
-    def _store_created(self, submission: Submission, now_s: float, effects: list[Callable[[], None]]) -> None:
-        submission_id = str(submission.offer.submission_id)
-        if submission_id in self._unjournalled:
-            return
-        decided_waitlist = submission.waitlisted and not submission.offer.waitlisted
+    def _store_created(self, created: list[tuple[Submission, float]], effects: list[Callable[[], None]]) -> None:
+        """The turn's creations as one set (a few statements for all); if the set fails, one by one, so that
+        only the one that fails stays pending (logged)."""
+        todo = [(s, now_s) for s, now_s in created if str(s.offer.submission_id) not in self._unjournalled]
+        creations = [Creation(str(s.offer.submission_id), now_s, s.attempts,
+                              True if s.waitlisted and not s.offer.waitlisted else None) for s, now_s in todo]
         try:
-            records = self.store.mark_created(submission_id, now_s, attempts=submission.attempts,
-                                              waitlisted=True if decided_waitlist else None)
-        except Exception:  # swallowed on purpose (see _write); the row stays pending and resumes at next start
-            logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
+            written = self.store.create_many(creations)
+        except Exception:
+            logger.warning("writing %d creations as a set failed; writing them one by one", len(creations))
+        else:
+            for (submission, _), records in zip(todo, written, strict=True):
+                self._settle(submission, records, effects)
             return
+        for (submission, _), creation in zip(todo, creations, strict=True):
+            try:
+                records = self.store.mark_created(creation.submission_id, creation.created_s,
+                                                  attempts=creation.attempts, waitlisted=creation.waitlisted)
+            except Exception:  # swallowed on purpose (see _write); the row stays pending and resumes at next start
+                logger.exception("journal write for submission %s failed; it stays pending in the store",
+                                 creation.submission_id)
+                continue
+            self._settle(submission, records, effects)
+
+    def _settle(self, submission: Submission, records: CreatedRecords, effects: list[Callable[[], None]]) -> None:
+        """Once the commit succeeded: count what was created and give back the seats no registration used."""
         if records.already_created:
             return
         offer = submission.offer
@@ -488,13 +507,3 @@ def _ignore_model(_: Model) -> None:
 
 def _ignore_result(_: object, error: BaseException | None) -> None:
     """Charging pages answers nobody; a model that stopped simply charges no more."""
-
-
-def _resolve(future: asyncio.Future[EngineOutcome], outcome: EngineOutcome | None,
-             error: BaseException | None) -> None:
-    if future.done():  # the caller went away (cancelled request)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(outcome)  # type: ignore[arg-type]
