@@ -45,6 +45,7 @@ from typing import Any, Literal
 
 from simulator import consent
 from simulator.matching import RULES
+from simulator.server.checkpoint import Checkpointer
 from simulator.server.creation import CreatedRecords, Creation, write_created
 from simulator.server.errors import StoreError, StoreSettingsMismatch, UnknownSubmission
 
@@ -120,7 +121,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     person_key TEXT,
     UNIQUE (audience, person_key)
 );
-CREATE INDEX IF NOT EXISTS contacts_by_email ON contacts (email);
+DROP INDEX IF EXISTS contacts_by_email;
 CREATE VIEW IF NOT EXISTS leads AS SELECT * FROM contacts WHERE audience = 'lead';
 CREATE TABLE IF NOT EXISTS consents (
     id            INTEGER PRIMARY KEY,
@@ -214,6 +215,7 @@ class Store:
         self._db.execute(_SYNCHRONOUS[synchronous])
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._checkpointer: Checkpointer | None = None
         with self._lock:
             self._db.executescript(_SCHEMA)
             self._db.executescript(_PURCHASES)
@@ -225,6 +227,9 @@ class Store:
             except BaseException:
                 self._db.close()  # refused (or failed): no connection is left open behind the error
                 raise
+        if self.path != ":memory:":  # checkpoints off the writer's thread (simulator/server/checkpoint.py)
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = Checkpointer(self.path)
 
     def _open_people(self) -> None:
         """The people tables (rebuilt from a database written before matching rules), then the settings check."""
@@ -254,6 +259,8 @@ class Store:
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._db.close()
 
@@ -283,6 +290,11 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._committed()
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.nudge()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -306,6 +318,7 @@ class Store:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                     raise
+                self._committed()
             finally:
                 self._batch_depth = 0
 
