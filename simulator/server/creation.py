@@ -61,38 +61,53 @@ class CreatedRecords:
 
 _REPEAT = CreatedRecords(already_created=True)
 
-_MARK_CREATED = (
-    "UPDATE submissions SET state = 'created', created_s = j.value ->> 1, "
-    "attempts = COALESCE(j.value ->> 2, submissions.attempts) FROM json_each(?) AS j "
-    "WHERE submissions.id = j.value ->> 0 AND submissions.state != 'created' "
-    "RETURNING id, event_id, body, waitlisted"
-)
-_KNOWN = "SELECT s.id FROM json_each(?) AS j CROSS JOIN submissions AS s ON s.id = j.value"
-_MATCHED = ("SELECT c.person_key, c.id FROM json_each(?) AS j CROSS JOIN contacts AS c "
+# Each statement runs in one step, whatever the size of the set: the sqlite3 module lets go of the GIL around
+# every step (every row of an ``executemany``, every row fetched), and under load each time the model thread took
+# it back it waited for the event loop to let go (up to the switch interval). Sets go in as one JSON array
+# (``json_each``); reads come back as one JSON value (``json_group_array``/``json_group_object``).
+_SUBMISSIONS = ("SELECT json_group_array(json_array(s.id, s.event_id, json(s.body), s.waitlisted, "
+                "s.state = 'created')) FROM json_each(?) AS j CROSS JOIN submissions AS s ON s.id = j.value")
+_MARK_CREATED = ("UPDATE submissions SET state = 'created', created_s = j.value ->> 1, "
+                 "attempts = COALESCE(j.value ->> 2, submissions.attempts) FROM json_each(?) AS j "
+                 "WHERE submissions.id = j.value ->> 0")
+_MATCHED = ("SELECT json_group_object(c.person_key, c.id) FROM json_each(?) AS j CROSS JOIN contacts AS c "
             "ON c.audience = ? AND c.person_key = j.value")
-_THEIR_REGISTRATIONS = ("SELECT r.contact_id, r.event_id, r.id FROM json_each(?) AS j "
-                        "CROSS JOIN event_registrations AS r ON r.contact_id = j.value")
-_THEIR_SESSIONS = ("SELECT r.contact_id, r.session_id FROM json_each(?) AS j "
-                   "CROSS JOIN session_registrations AS r ON r.contact_id = j.value")
-_THEIR_WAITLIST = ("SELECT w.contact_id, w.event_id, w.session_id FROM json_each(?) AS j "
-                   "CROSS JOIN waitlist_items AS w ON w.contact_id = j.value")
-_LAST_CONTACT = "SELECT COALESCE(MAX(id), 0) FROM contacts"
-_LAST_REGISTRATION = "SELECT COALESCE(MAX(id), 0) FROM event_registrations"
-_INSERT_CONTACT = ("INSERT INTO contacts (id, email, first_name, last_name, created_s, updated_s, audience, "
-                   "person_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-_UPDATE_CONTACT = "UPDATE contacts SET first_name = ?, last_name = ?, updated_s = ? WHERE id = ?"
-_UPSERT_CONSENT = (
+_THEIRS = (  # what contacts seen before already hold: registrations, session registrations, waitlist items
+    "SELECT (SELECT json_group_array(json_array(r.contact_id, r.event_id, r.id)) FROM json_each(?1) AS j "
+    "CROSS JOIN event_registrations AS r ON r.contact_id = j.value), "
+    "(SELECT json_group_array(json_array(r.contact_id, r.session_id)) FROM json_each(?1) AS j "
+    "CROSS JOIN session_registrations AS r ON r.contact_id = j.value), "
+    "(SELECT json_group_array(json_array(w.contact_id, w.event_id, w.session_id)) FROM json_each(?1) AS j "
+    "CROSS JOIN waitlist_items AS w ON w.contact_id = j.value)"
+)
+_LAST_IDS = ("SELECT (SELECT COALESCE(MAX(id), 0) FROM contacts), "
+             "(SELECT COALESCE(MAX(id), 0) FROM event_registrations)")
+_INSERT_CONTACTS = ("INSERT INTO contacts (id, email, first_name, last_name, created_s, updated_s, audience, "
+                    "person_key) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, "
+                    "value ->> 6, value ->> 7 FROM json_each(?)")
+_UPDATE_CONTACTS = ("UPDATE contacts SET first_name = j.value ->> 0, last_name = j.value ->> 1, "
+                    "updated_s = j.value ->> 2 FROM json_each(?) AS j WHERE contacts.id = j.value ->> 3")
+_UPSERT_CONSENTS = (  # in the set's order: a later answer for the same contact point and purpose wins
     "INSERT INTO consents (contact_point, purpose_id, opted_in, submission_id, updated_s) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_point, purpose_id) DO UPDATE SET "
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) WHERE true "
+    "ORDER BY key ON CONFLICT (contact_point, purpose_id) DO UPDATE SET "
     "opted_in = COALESCE(excluded.opted_in, opted_in), submission_id = excluded.submission_id, "
     "updated_s = excluded.updated_s"
 )
-_INSERT_REGISTRATION = ("INSERT INTO event_registrations (id, contact_id, event_id, pass_id, responses, "
-                        "submission_id, created_s) VALUES (?, ?, ?, ?, ?, ?, ?)")
-_INSERT_SESSION = ("INSERT INTO session_registrations (contact_id, event_id, session_id, event_registration_id, "
-                   "submission_id, created_s) VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_REGISTRATIONS = ("INSERT INTO event_registrations (id, contact_id, event_id, pass_id, responses, "
+                         "submission_id, created_s) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
+                         "value ->> 4, value ->> 5, value ->> 6 FROM json_each(?)")
+_INSERT_SESSIONS = ("INSERT INTO session_registrations (contact_id, event_id, session_id, event_registration_id, "
+                    "submission_id, created_s) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
+                    "value ->> 4, value ->> 5 FROM json_each(?) ORDER BY key")
 _INSERT_WAITLIST = ("INSERT INTO waitlist_items (contact_id, event_id, session_id, submission_id, created_s) "
-                    "VALUES (?, ?, ?, ?, ?)")
+                    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) "
+                    "ORDER BY key")
+
+
+def _one(db: sqlite3.Connection, sql: str, *params: Any) -> Any:
+    """The single value of a one-row, one-column read, JSON-decoded."""
+    return json.loads(db.execute(sql, params).fetchone()[0])
 
 
 @dataclass(slots=True)
@@ -126,25 +141,18 @@ def write_created(db: sqlite3.Connection, creations: Sequence[Creation], *, matc
     first_of: dict[str, int] = {}
     for index, creation in enumerate(creations):
         first_of.setdefault(creation.submission_id, index)
-    marks = [[c.submission_id, c.created_s, c.attempts] for i, c in enumerate(creations)
-             if first_of[c.submission_id] == i]
-    rows = {row[0]: row for row in db.execute(_MARK_CREATED, (json.dumps(marks),)).fetchall()}
-    if len(rows) < len(first_of):  # repeats (already created), or never accepted
-        missing = [sid for sid in first_of if sid not in rows]
-        known = {row[0] for row in db.execute(_KNOWN, (json.dumps(missing),)).fetchall()}
-        for submission_id in missing:
-            if submission_id not in known:
-                raise UnknownSubmission(submission_id)
-
+    stored = {row[0]: row for row in _one(db, _SUBMISSIONS, json.dumps(list(first_of)))}
+    for submission_id in first_of:
+        if submission_id not in stored:
+            raise UnknownSubmission(submission_id)
     todo: list[tuple[int, Creation, str, bool | None, list[_Person]]] = []
     for index, creation in enumerate(creations):
-        row = rows.get(creation.submission_id)
-        if row is None or first_of[creation.submission_id] != index:
-            continue
-        _, event_id, body, stored_waitlisted = row
+        _, event_id, body, stored_waitlisted, already_created = stored[creation.submission_id]
+        if already_created or first_of[creation.submission_id] != index:
+            continue  # a repeat: created before, or earlier in this set
         waitlisted = creation.waitlisted if creation.waitlisted is not None else (True if stored_waitlisted else None)
         people = []
-        for attendee in json.loads(body).get("attendees", []):
+        for attendee in body.get("attendees", []):
             email = normalize_email(str(attendee["email"]))
             first, last = str(attendee["firstName"]), str(attendee["lastName"])
             people.append(_Person(email, first, last, person_key(matching, email, first, last), attendee))
@@ -152,20 +160,21 @@ def write_created(db: sqlite3.Connection, creations: Sequence[Creation], *, matc
     results = [_REPEAT] * len(creations)
     if not todo:
         return results
+    db.execute(_MARK_CREATED, (json.dumps([[c.submission_id, c.created_s, c.attempts] for _, c, *_ in todo]),))
 
     keys = sorted({p.key for *_, people in todo for p in people if p.key is not None})
-    by_key: dict[str, int] = dict(db.execute(_MATCHED, (json.dumps(keys), audience)).fetchall()) if keys else {}
+    by_key: dict[str, int] = _one(db, _MATCHED, json.dumps(keys), audience) if keys else {}
     registrations: dict[tuple[int, str], int] = {}
     sessions: set[tuple[int, str]] = set()
     waitlist: set[tuple[int, str, str]] = set()
     if by_key:  # people seen before: what they already hold decides duplicates
-        earlier = json.dumps(sorted(set(by_key.values())))
-        registrations = {(c, e): r for c, e, r in db.execute(_THEIR_REGISTRATIONS, (earlier,)).fetchall()}
-        sessions = {(c, s) for c, s in db.execute(_THEIR_SESSIONS, (earlier,)).fetchall()}
-        waitlist = {(c, e, s) for c, e, s in db.execute(_THEIR_WAITLIST, (earlier,)).fetchall()}
+        held = db.execute(_THEIRS, (json.dumps(sorted(set(by_key.values()))),)).fetchone()
+        registrations = {(c, e): r for c, e, r in json.loads(held[0])}
+        sessions = {(c, s) for c, s in json.loads(held[1])}
+        waitlist = {(c, e, s) for c, e, s in json.loads(held[2])}
     earlier_ids = set(by_key.values())
-    next_contact = int(db.execute(_LAST_CONTACT).fetchone()[0]) + 1
-    next_registration = int(db.execute(_LAST_REGISTRATION).fetchone()[0]) + 1
+    last_contact, last_registration = db.execute(_LAST_IDS).fetchone()
+    next_contact, next_registration = int(last_contact) + 1, int(last_registration) + 1
 
     new_contacts: dict[int, list[Any]] = {}
     updated: dict[int, tuple[str, str, float, int]] = {}
@@ -204,7 +213,7 @@ def write_created(db: sqlite3.Connection, creations: Sequence[Creation], *, matc
                 registration_id, next_registration = next_registration, next_registration + 1
                 registrations[(contact_id, event_id)] = registration_id
                 registration_rows.append((registration_id, contact_id, event_id, attendee.get("passId"),
-                                          json.dumps(attendee.get("responses") or []), submission_id, now_s))
+                                          attendee.get("responses") or [], submission_id, now_s))
                 counts.event_registrations += 1
             else:
                 counts.duplicates += 1
@@ -223,17 +232,17 @@ def write_created(db: sqlite3.Connection, creations: Sequence[Creation], *, matc
         results[index] = counts.records()
 
     if new_contacts:  # parents first: the registrations' foreign keys are checked as they go in
-        db.executemany(_INSERT_CONTACT, new_contacts.values())
+        db.execute(_INSERT_CONTACTS, (json.dumps(list(new_contacts.values())),))
     if updated:
-        db.executemany(_UPDATE_CONTACT, updated.values())
+        db.execute(_UPDATE_CONTACTS, (json.dumps(list(updated.values())),))
     if consent_rows:
-        db.executemany(_UPSERT_CONSENT, consent_rows)
+        db.execute(_UPSERT_CONSENTS, (json.dumps(consent_rows),))
     if registration_rows:
-        db.executemany(_INSERT_REGISTRATION, registration_rows)
+        db.execute(_INSERT_REGISTRATIONS, (json.dumps(registration_rows),))
     if session_rows:
-        db.executemany(_INSERT_SESSION, session_rows)
+        db.execute(_INSERT_SESSIONS, (json.dumps(session_rows),))
     if waitlist_rows:
-        db.executemany(_INSERT_WAITLIST, waitlist_rows)
+        db.execute(_INSERT_WAITLIST, (json.dumps(waitlist_rows),))
     return results
 
 
