@@ -1,4 +1,8 @@
-"""Answers from the model thread to an event loop, handed over in batches.
+"""Offers from an event loop to the model thread, and answers back, handed over in batches.
+
+An event loop iteration reads every request that arrived together; :class:`LoopOffers` hands the offers it made
+to the model thread in one injection at the end of the iteration (one wake-up of the model thread, one turn,
+one commit), instead of one per request.
 
 The model thread answers a turn's registrations together (after its group commit). Waking the event loop once
 per answer (``call_soon_threadsafe``: a write to the loop's self-pipe, which lets go of the GIL and wakes the
@@ -15,9 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["LoopAnswers"]
+Done = Callable[[Any, BaseException | None], None]
+
+__all__ = ["LoopAnswers", "LoopOffers"]
 
 
 class LoopAnswers:
@@ -47,3 +54,31 @@ class LoopAnswers:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+
+class LoopOffers:
+    """Offers made during one iteration of an event loop, handed to ``submit`` together at its end (on the loop);
+    if ``submit`` refuses them (the model stopped), each offer's ``answered`` hears why."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, submit: Callable[[Sequence[tuple[Any, Done]]], None]
+                 ) -> None:
+        self._loop = loop
+        self._submit = submit
+        self._queued: list[tuple[Any, Done]] = []
+
+    def put(self, offer: Any, answered: Done) -> None:
+        """(the loop's thread) Offer at the end of this iteration."""
+        self._queued.append((offer, answered))
+        if len(self._queued) == 1:
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """(the loop's thread) Hand over what is queued now."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        try:
+            self._submit(queued)
+        except Exception as exc:  # every caller is answered, whatever refused the offers
+            for _, answered in queued:
+                answered(None, exc)

@@ -1,10 +1,10 @@
 """The real ``LiveModel``: the simulator's own model in wall-clock time, journalled in SQLite.
 
-    HTTP handler ─ register() ─► RealtimeDriver.offer() ─► EventPipeline (validation reads through the
-                                                            instance's cache, capacity) ─► journal.accepted
-                                                            = Store.accept (durable) ─► answer ─► 202
+    HTTP handler ─ register() ─► LoopOffers (the loop iteration's offers together) ─► RealtimeDriver.offer_many
+                 ─► EventPipeline (validation reads through the instance's cache, capacity) ─► journal.accepted
+                 ─► flush: Store.accept_many (durable, one commit per turn) ─► LoopAnswers ─► 202
     model thread: processors ─► Dataverse model (limits, 429, Retry-After, retries, deadline)
-                  ─► journal.created = Store.mark_created (contacts, registrations) | dead_lettered
+                  ─► journal.created ─► flush: Store.create_many (contacts, registrations) | dead_lettered
 
 A request is one submission: its attendees share one work item whose plan repeats per attendee, and it takes
 a seat per attendee (waitlisted attendees included — a simplification). A request that the catalog shows to
@@ -44,7 +44,7 @@ from simulator.engine.realtime import DriverStopped, DriverStuck, RealtimeDriver
 from simulator.plan import capacity, registration_summary
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
-from simulator.server.answers import LoopAnswers
+from simulator.server.answers import LoopAnswers, LoopOffers
 from simulator.server.contract import RegistrationRequest
 from simulator.server.errors import ConfigurationError
 from simulator.server.ids import SubmissionIds
@@ -116,8 +116,9 @@ class LiveEventModel:
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
         self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
-        # the model thread's answers, handed to each event loop in batches (one wake-up per batch)
-        self._answers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopAnswers] = \
+        # per event loop: the model thread's answers (one loop wake-up per batch) and the loop's offers (one
+        # model-thread wake-up per loop iteration)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[LoopAnswers, LoopOffers]] = \
             weakref.WeakKeyDictionary()
 
     # --- lifecycle -----------------------------------------------------------------------------------------
@@ -188,13 +189,13 @@ class LiveEventModel:
         self._pending[submission_id] = _Pending(request.model_dump_json(), refusal)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[EngineOutcome] = loop.create_future()
-        answers = self._answers.get(loop)
-        if answers is None:
-            answers = self._answers[loop] = LoopAnswers(loop)
-        answered = functools.partial(answers.put, answer)
+        side = self._loops.get(loop)
+        if side is None:
+            side = self._loops[loop] = (LoopAnswers(loop), LoopOffers(loop, self.driver.offer_many))
+        answers, offers = side
         offer = self._offer(event, request, submission_id, refusal)
         try:
-            self.driver.offer(offer, answered)
+            offers.put(offer, functools.partial(answers.put, answer))  # with the iteration's other offers
             outcome = await answer
         except asyncio.CancelledError:
             # The caller went away (client timeout, shutdown). Undecided, the model refuses the offer and takes no
@@ -202,6 +203,7 @@ class LiveEventModel:
             # thread, after the decision, so an acceptance never finds it missing (which would keep an unstored
             # seat).
             offer.withdrawn = True
+            offers.flush()  # an offer still queued goes first: the forget below comes after its decision
             try:
                 self.driver.submit(_ignore_model, functools.partial(self._forget, submission_id))
             except DriverStopped:  # no model thread left to decide: drop it here
