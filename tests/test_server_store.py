@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,22 @@ def test_concurrent_accepts_from_threads_all_land(store: Store) -> None:
 def test_synchronous_must_be_normal_or_full(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         Store(tmp_path / "x.db", synchronous="OFF")  # type: ignore[arg-type]
+
+
+def test_the_log_is_checkpointed_off_the_writers_thread(tmp_path: Path) -> None:
+    """The writer never checkpoints (its commits stay short); the store's checkpointer copies the log into the
+    database file after commits, so the log does not grow without bound, and nothing committed is lost."""
+    path = tmp_path / "checkpointed.db"
+    with Store(path) as store:
+        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        for i in range(20):
+            store.accept(f"s{i}", EVENT, body(person(f"p{i}@contoso.com")), float(i))
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling a counter, bounded by the deadline
+        assert checkpointer.checkpoints >= 1
+        assert len(store.pending()) == 20
+    with Store(path) as again:
+        assert len(again.pending()) == 20

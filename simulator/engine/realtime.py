@@ -24,7 +24,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -130,26 +130,43 @@ class RealtimeDriver:
         """Offer a registration; ``answered(outcome, None)`` once the pipeline answers and what it accepted is
         durable (or ``answered(None, error)``), on the model thread. Exactly one answer, whatever happens: if
         the model thread ends first, the offer is answered with an error rather than left waiting."""
-        key = object()
+        self.offer_many([(offer, answered)])
 
-        def once(outcome: Any, error: BaseException | None) -> None:
-            if self._outstanding.pop(key, None) is not None:  # atomic: only the first answer goes through
-                answered(outcome, error)
-
-        self._outstanding[key] = once
+    def offer_many(self, offers: Sequence[tuple[Offer, Done]]) -> None:
+        """Offer several registrations in one injection (one wake-up of the model thread), each answered as
+        :meth:`offer` answers it; in the order given."""
+        keyed = []
+        for offer, answered in offers:
+            key = object()
+            once = functools.partial(self._once, key, answered)
+            self._outstanding[key] = once
+            keyed.append((key, offer, once))
 
         def inject(model: Model) -> None:
-            model.pipeline.offer(offer, reply=lambda outcome: self._answers.append((once, outcome)))
+            for _, offer, once in keyed:
+                try:
+                    model.pipeline.offer(offer, reply=functools.partial(self._hold_answer, once))
+                except Exception as exc:  # this offer's caller hears it; the others were offered
+                    once(None, exc)
 
         def failed(_: Any, error: BaseException | None) -> None:
             if error is not None:
-                once(None, error)
+                for _, _, once in keyed:
+                    once(None, error)
 
         try:
             self.submit(inject, failed)
         except DriverStopped:
-            self._outstanding.pop(key, None)
+            for key, _, _ in keyed:
+                self._outstanding.pop(key, None)
             raise
+
+    def _once(self, key: object, answered: Done, outcome: Any, error: BaseException | None) -> None:
+        if self._outstanding.pop(key, None) is not None:  # atomic: only the first answer goes through
+            answered(outcome, error)
+
+    def _hold_answer(self, once: Done, outcome: Outcome) -> None:
+        self._answers.append((once, outcome))  # released after the next flush
 
     # --- the model thread ----------------------------------------------------------------------------------
     def _loop(self) -> None:

@@ -1,10 +1,10 @@
 """The real ``LiveModel``: the simulator's own model in wall-clock time, journalled in SQLite.
 
-    HTTP handler ─ register() ─► RealtimeDriver.offer() ─► EventPipeline (validation reads through the
-                                                            instance's cache, capacity) ─► journal.accepted
-                                                            = Store.accept (durable) ─► answer ─► 202
+    HTTP handler ─ register() ─► LoopOffers (the loop iteration's offers together) ─► RealtimeDriver.offer_many
+                 ─► EventPipeline (validation reads through the instance's cache, capacity) ─► journal.accepted
+                 ─► flush: Store.accept_many (durable, one commit per turn) ─► LoopAnswers ─► 202
     model thread: processors ─► Dataverse model (limits, 429, Retry-After, retries, deadline)
-                  ─► journal.created = Store.mark_created (contacts, registrations) | dead_lettered
+                  ─► journal.created ─► flush: Store.create_many (contacts, registrations) | dead_lettered
 
 A request is one submission: its attendees share one work item whose plan repeats per attendee, and it takes
 a seat per attendee (waitlisted attendees included — a simplification). A request that the catalog shows to
@@ -29,6 +29,7 @@ import contextlib
 import functools
 import logging
 import time
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from simulator.engine.realtime import DriverStopped, DriverStuck, RealtimeDriver
 from simulator.plan import capacity, registration_summary
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
+from simulator.server.answers import LoopAnswers, LoopOffers
 from simulator.server.contract import RegistrationRequest
 from simulator.server.errors import ConfigurationError
 from simulator.server.ids import SubmissionIds
@@ -54,7 +56,7 @@ from simulator.server.model import (
     entity_refusal,
     retry_after_header_s,
 )
-from simulator.server.store import Store, StoreReader
+from simulator.server.store import CreatedRecords, Creation, Store, StoreReader
 from simulator.server.tally import StoreTally
 
 __all__ = ["LiveEventModel"]
@@ -114,6 +116,10 @@ class LiveEventModel:
         self._started_wall = time.perf_counter()
         self.resumed = self._resume()
         self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
+        # per event loop: the model thread's answers (one loop wake-up per batch) and the loop's offers (one
+        # model-thread wake-up per loop iteration)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[LoopAnswers, LoopOffers]] = \
+            weakref.WeakKeyDictionary()
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -183,14 +189,13 @@ class LiveEventModel:
         self._pending[submission_id] = _Pending(request.model_dump_json(), refusal)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[EngineOutcome] = loop.create_future()
-
-        def answered(outcome: EngineOutcome | None, error: BaseException | None) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
-                loop.call_soon_threadsafe(_resolve, answer, outcome, error)
-
+        side = self._loops.get(loop)
+        if side is None:
+            side = self._loops[loop] = (LoopAnswers(loop), LoopOffers(loop, self.driver.offer_many))
+        answers, offers = side
         offer = self._offer(event, request, submission_id, refusal)
         try:
-            self.driver.offer(offer, answered)
+            offers.put(offer, functools.partial(answers.put, answer))  # with the iteration's other offers
             outcome = await answer
         except asyncio.CancelledError:
             # The caller went away (client timeout, shutdown). Undecided, the model refuses the offer and takes no
@@ -198,6 +203,7 @@ class LiveEventModel:
             # thread, after the decision, so an acceptance never finds it missing (which would keep an unstored
             # seat).
             offer.withdrawn = True
+            offers.flush()  # an offer still queued goes first: the forget below comes after its decision
             try:
                 self.driver.submit(_ignore_model, functools.partial(self._forget, submission_id))
             except DriverStopped:  # no model thread left to decide: drop it here
@@ -275,8 +281,8 @@ class LiveEventModel:
                         self._unjournalled.update(item[0] for item in accepted)
                     else:
                         effects.append(functools.partial(self.tally.accepted, new))
-                for submission, now_s in created:
-                    self._store_created(submission, now_s, effects)
+                if created:
+                    self._store_created(created, effects)
         except Exception as exc:  # the commit failed: nothing of this turn is stored
             logger.exception("journal flush failed; %d creations stay pending in the store", len(created))
             if accepted and refused is None:
@@ -313,17 +319,32 @@ class LiveEventModel:
         if str(submission.offer.submission_id) not in self._unjournalled:
             self._created.append((submission, now_s))
 
-    def _store_created(self, submission: Submission, now_s: float, effects: list[Callable[[], None]]) -> None:
-        submission_id = str(submission.offer.submission_id)
-        if submission_id in self._unjournalled:
-            return
-        decided_waitlist = submission.waitlisted and not submission.offer.waitlisted
+    def _store_created(self, created: list[tuple[Submission, float]], effects: list[Callable[[], None]]) -> None:
+        """The turn's creations as one set (a few statements for all); if the set fails, one by one, so that
+        only the one that fails stays pending (logged)."""
+        todo = [(s, now_s) for s, now_s in created if str(s.offer.submission_id) not in self._unjournalled]
+        creations = [Creation(str(s.offer.submission_id), now_s, s.attempts,
+                              True if s.waitlisted and not s.offer.waitlisted else None) for s, now_s in todo]
         try:
-            records = self.store.mark_created(submission_id, now_s, attempts=submission.attempts,
-                                              waitlisted=True if decided_waitlist else None)
-        except Exception:  # swallowed on purpose (see _write); the row stays pending and resumes at next start
-            logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
+            written = self.store.create_many(creations)
+        except Exception:
+            logger.warning("writing %d creations as a set failed; writing them one by one", len(creations))
+        else:
+            for (submission, _), records in zip(todo, written, strict=True):
+                self._settle(submission, records, effects)
             return
+        for (submission, _), creation in zip(todo, creations, strict=True):
+            try:
+                records = self.store.mark_created(creation.submission_id, creation.created_s,
+                                                  attempts=creation.attempts, waitlisted=creation.waitlisted)
+            except Exception:  # swallowed on purpose (see _write); the row stays pending and resumes at next start
+                logger.exception("journal write for submission %s failed; it stays pending in the store",
+                                 creation.submission_id)
+                continue
+            self._settle(submission, records, effects)
+
+    def _settle(self, submission: Submission, records: CreatedRecords, effects: list[Callable[[], None]]) -> None:
+        """Once the commit succeeded: count what was created and give back the seats no registration used."""
         if records.already_created:
             return
         offer = submission.offer
@@ -488,13 +509,3 @@ def _ignore_model(_: Model) -> None:
 
 def _ignore_result(_: object, error: BaseException | None) -> None:
     """Charging pages answers nobody; a model that stopped simply charges no more."""
-
-
-def _resolve(future: asyncio.Future[EngineOutcome], outcome: EngineOutcome | None,
-             error: BaseException | None) -> None:
-    if future.done():  # the caller went away (cancelled request)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(outcome)  # type: ignore[arg-type]

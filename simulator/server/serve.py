@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import secrets
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,6 +27,11 @@ DEV_ORIGIN = "http://localhost:5173"  # the usual address of a local portal dev 
 #: waits up to that long for the other to let go. 0.5 ms doubled the registration POST's throughput and halved
 #: its p99 in benchmarks/api.py (same CPU per request).
 SWITCH_INTERVAL_S = 0.0005
+#: Everything built before serving (the app, the catalog, the model and its SimPy environment, the libraries)
+#: is moved out of the garbage collector's generations when the model starts: a full collection scanned it all
+#: and paused the server, which was the registration POST's p99 (~150-180 ms against a median of ~20 ms in
+#: benchmarks/api.py). What is made while serving is collected as usual.
+GC_FREEZE = True
 
 
 @dataclass
@@ -54,12 +60,13 @@ def build_served(
     run_record: bool = True,
     switch_interval_s: float | None = SWITCH_INTERVAL_S,
     images_need_token: bool = False,
+    freeze_gc: bool = GC_FREEZE,
 ) -> Served:
     """The app with its live model started and stopped by the app's lifespan; ``on_stop`` runs after the model
     stopped (writing the live run directory, for instance). ``run_record=False`` when no run directory will be
     written: the model then keeps no row per submission and a long-running server's memory stays flat.
     ``switch_interval_s`` is the interpreter's switch interval while the model runs (restored when it stops;
-    None leaves it alone)."""
+    None leaves it alone); ``freeze_gc``: see ``GC_FREEZE``."""
     settings = scenario.registration
     store = Store(db_path, matching=settings.matching, audience=settings.audience,
                   consent_purposes=settings.consent_purposes)
@@ -74,10 +81,15 @@ def build_served(
         if switch_interval_s is not None:
             sys.setswitchinterval(switch_interval_s)
         model.start()
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()  # see GC_FREEZE below
         try:
             yield
         finally:
             model.stop()
+            if freeze_gc:
+                gc.unfreeze()
             sys.setswitchinterval(interval_s)
             try:
                 if on_stop is not None:

@@ -37,17 +37,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from simulator import consent
-from simulator.matching import RULES, normalize_email, person_key
+from simulator.matching import RULES
+from simulator.server.checkpoint import Checkpointer
+from simulator.server.creation import CreatedRecords, Creation, write_created
 from simulator.server.errors import StoreError, StoreSettingsMismatch, UnknownSubmission
 
-__all__ = ["Store", "StoreReader", "StoredSubmission", "CreatedRecords"]
+__all__ = ["Store", "StoreReader", "StoredSubmission", "CreatedRecords", "Creation"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -119,7 +121,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     person_key TEXT,
     UNIQUE (audience, person_key)
 );
-CREATE INDEX IF NOT EXISTS contacts_by_email ON contacts (email);
+DROP INDEX IF EXISTS contacts_by_email;
 CREATE VIEW IF NOT EXISTS leads AS SELECT * FROM contacts WHERE audience = 'lead';
 CREATE TABLE IF NOT EXISTS consents (
     id            INTEGER PRIMARY KEY,
@@ -185,20 +187,6 @@ class StoredSubmission:
         return dict(json.loads(self.body))
 
 
-@dataclass(frozen=True, slots=True)
-class CreatedRecords:
-    """What one ``mark_created`` wrote (all zero when the submission was already created)."""
-
-    already_created: bool = False
-    contacts: int = 0  # new contacts or leads (a matched person is updated, not counted)
-    event_registrations: int = 0
-    session_registrations: int = 0
-    waitlist_items: int = 0
-    duplicates: int = 0  # registrations or items that already existed for that contact
-    session_ids: tuple[str, ...] = ()  # the sessions of the new session registrations, one entry each
-    consents: int = 0  # consent records written (one per attendee and purpose: new or updated)
-
-
 class Store:
     """The SQLite store; open with ``Store(path)`` (or ``":memory:"``), close with ``close()`` or ``with``.
 
@@ -227,6 +215,7 @@ class Store:
         self._db.execute(_SYNCHRONOUS[synchronous])
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._checkpointer: Checkpointer | None = None
         with self._lock:
             self._db.executescript(_SCHEMA)
             self._db.executescript(_PURCHASES)
@@ -238,6 +227,9 @@ class Store:
             except BaseException:
                 self._db.close()  # refused (or failed): no connection is left open behind the error
                 raise
+        if self.path != ":memory:":  # checkpoints off the writer's thread (simulator/server/checkpoint.py)
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = Checkpointer(self.path)
 
     def _open_people(self) -> None:
         """The people tables (rebuilt from a database written before matching rules), then the settings check."""
@@ -267,6 +259,8 @@ class Store:
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._db.close()
 
@@ -277,8 +271,13 @@ class Store:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, one_statement: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write: its own transaction, or inside ``batch()`` a savepoint of the batch's (none for a write of
+        ``one_statement``: SQLite makes a single statement all or nothing by itself)."""
         with self._lock:
+            if self._batch_depth and one_statement:
+                yield self._db
+                return
             if self._batch_depth:  # inside batch(): all or nothing for this write, one commit for the batch
                 self._db.execute("SAVEPOINT write")
                 try:
@@ -296,6 +295,11 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._committed()
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.nudge()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -319,6 +323,7 @@ class Store:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                     raise
+                self._committed()
             finally:
                 self._batch_depth = 0
 
@@ -331,13 +336,14 @@ class Store:
 
     def accept_many(self, items: Iterable[tuple[str, str, str, float] | tuple[str, str, str, float, bool]]) -> int:
         """Record several ``(id, event_id, body, accepted_s[, waitlisted])`` in one commit; how many were new."""
-        rows = [(*item, False) if len(item) == 4 else item for item in items]
-        with self._transaction() as db:
+        rows = json.dumps([(*item, False) if len(item) == 4 else item for item in items])
+        with self._transaction(one_statement=True) as db:
             before = db.total_changes
-            db.executemany(
+            db.execute(  # one statement, one step for the whole set (see creation.py on why steps count)
                 "INSERT INTO submissions (id, event_id, body, state, accepted_s, waitlisted) "
-                "VALUES (?, ?, ?, 'accepted', ?, ?) ON CONFLICT (id) DO NOTHING",
-                rows,
+                "SELECT value ->> 0, value ->> 1, value ->> 2, 'accepted', value ->> 3, value ->> 4 "
+                "FROM json_each(?) WHERE true ORDER BY key ON CONFLICT (id) DO NOTHING",
+                (rows,),
             )
             return db.total_changes - before
 
@@ -361,31 +367,17 @@ class Store:
         decided the event was full); None follows the decision stored at acceptance, else each attendee's
         ``waitlisted``.
         """
+        return self._create([Creation(submission_id, created_s, attempts, waitlisted)])[0]
+
+    def create_many(self, creations: Sequence[Creation]) -> list[CreatedRecords]:
+        """Mark several submissions created, all or nothing (a savepoint inside a batch): the same rows and
+        records as ``mark_created`` one after another, in a few statements (simulator/server/creation.py)."""
+        return self._create(creations)
+
+    def _create(self, creations: Sequence[Creation]) -> list[CreatedRecords]:
         with self._transaction() as db:
-            row = db.execute("SELECT event_id, body, state, waitlisted FROM submissions WHERE id = ?",
-                             (submission_id,)).fetchone()
-            if row is None:
-                raise UnknownSubmission(submission_id)
-            event_id, body, state, stored_waitlisted = row
-            if state == "created":
-                return CreatedRecords(already_created=True)
-            if waitlisted is None and stored_waitlisted:
-                waitlisted = True
-            totals = dict.fromkeys(("contacts", "event_registrations", "session_registrations",
-                                    "waitlist_items", "duplicates", "consents"), 0)
-            sessions: list[str] = []
-            for attendee in json.loads(body).get("attendees", []):
-                for key, count in self._create_attendee(db, submission_id, event_id, attendee, created_s,
-                                                        waitlisted, sessions).items():
-                    totals[key] += count
-            db.execute(
-                "UPDATE submissions SET state = 'created', created_s = ?, attempts = COALESCE(?, attempts) "
-                "WHERE id = ?",
-                (created_s, attempts, submission_id),
-            )
-            return CreatedRecords(False, totals["contacts"], totals["event_registrations"],
-                                  totals["session_registrations"], totals["waitlist_items"], totals["duplicates"],
-                                  tuple(sessions), totals["consents"])
+            return write_created(db, creations, matching=self.matching, audience=self.audience,
+                                 purpose_ids=self.purpose_ids)
 
     def mark_dead_lettered(self, submission_id: str, dead_lettered_s: float, reason: str,
                            *, attempts: int | None = None) -> bool:
@@ -405,74 +397,6 @@ class Store:
     def _require(db: sqlite3.Connection, submission_id: str) -> None:
         if db.execute("SELECT 1 FROM submissions WHERE id = ?", (submission_id,)).fetchone() is None:
             raise UnknownSubmission(submission_id)
-
-    def _create_attendee(
-        self, db: sqlite3.Connection, submission_id: str, event_id: str, attendee: dict[str, Any], now_s: float,
-        waitlisted: bool | None, sessions: list[str],
-    ) -> dict[str, int]:
-        counts = {"contacts": 0, "event_registrations": 0, "session_registrations": 0, "waitlist_items": 0,
-                  "duplicates": 0, "consents": 0}
-        email = normalize_email(str(attendee["email"]))
-        first, last = str(attendee["firstName"]), str(attendee["lastName"])
-        key = person_key(self.matching, email, first, last)
-        found = None if key is None else db.execute(
-            "SELECT id FROM contacts WHERE audience = ? AND person_key = ?", (self.audience, key)).fetchone()
-        if found is None:
-            contact_id = db.execute(
-                "INSERT INTO contacts (email, first_name, last_name, created_s, updated_s, audience, person_key) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (email, first, last, now_s, now_s, self.audience, key),
-            ).lastrowid
-            counts["contacts"] = 1
-        else:
-            contact_id = found[0]
-            db.execute("UPDATE contacts SET first_name = ?, last_name = ?, updated_s = ? WHERE id = ?",
-                       (first, last, now_s, contact_id))
-        answers = consent.consent_answers(attendee.get("responses") or [], self.purpose_ids)
-        for purpose_id, opted_in in answers.items():  # one record per purpose; no answer keeps an earlier one
-            db.execute(
-                "INSERT INTO consents (contact_point, purpose_id, opted_in, submission_id, updated_s) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_point, purpose_id) DO UPDATE SET "
-                "opted_in = COALESCE(excluded.opted_in, opted_in), submission_id = excluded.submission_id, "
-                "updated_s = excluded.updated_s",
-                (email, purpose_id, None if opted_in is None else int(opted_in), submission_id, now_s),
-            )
-            counts["consents"] += 1
-
-        def waitlist(session_id: str) -> None:
-            added = db.execute(
-                "INSERT INTO waitlist_items (contact_id, event_id, session_id, submission_id, created_s) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (contact_id, event_id, session_id, submission_id, now_s),
-            ).rowcount
-            counts["waitlist_items" if added else "duplicates"] += 1
-
-        if waitlisted if waitlisted is not None else bool(attendee.get("waitlisted")):
-            waitlist("")
-            return counts
-        added = db.execute(
-            "INSERT INTO event_registrations (contact_id, event_id, pass_id, responses, submission_id, created_s) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (contact_id, event_id, attendee.get("passId"), json.dumps(attendee.get("responses") or []),
-             submission_id, now_s),
-        ).rowcount
-        counts["event_registrations" if added else "duplicates"] += 1
-        registration_id = db.execute("SELECT id FROM event_registrations WHERE contact_id = ? AND event_id = ?",
-                                     (contact_id, event_id)).fetchone()[0]
-        for chosen in attendee.get("attendeeSessions") or []:
-            session_id = str(chosen["sessionId"])
-            if chosen.get("waitlisted"):
-                waitlist(session_id)
-                continue
-            added = db.execute(
-                "INSERT INTO session_registrations (contact_id, event_id, session_id, event_registration_id, "
-                "submission_id, created_s) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (contact_id, event_id, session_id, registration_id, submission_id, now_s),
-            ).rowcount
-            counts["session_registrations" if added else "duplicates"] += 1
-            if added:
-                sessions.append(session_id)
-        return counts
 
     # --- reads -----------------------------------------------------------------------------------------------
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
