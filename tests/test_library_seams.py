@@ -21,7 +21,7 @@ ADAPTERS = {
     "schemathesis": ROOT / "conformance/st_adapter.py",
 }
 # what each adapter reaches that its library does not publish: attribute names, and modules
-PRIVATE_ATTRIBUTES = {"simpy": {"_eid"}, "locust": {"clients", "user_classes"}}
+PRIVATE_ATTRIBUTES = {"simpy": {"_eid"}, "locust": {"clients", "user_classes", "master_bind_port"}}
 PRIVATE_MODULES = {"schemathesis": ("schemathesis.engine", "schemathesis.specs")}
 
 
