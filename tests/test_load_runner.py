@@ -67,6 +67,7 @@ def test_a_master_that_exits_before_it_listens_is_one_error_naming_the_log(tmp_p
         _bound_master_port(log, Running(1), timeout_s=5.0)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_runner_does_not_import_locust() -> None:
     """Importing Locust patches threads, subprocesses, signals and sockets with gevent; in the runner's process
     that broke `stampede load --processes` (no registration sent, no live run directory written)."""

@@ -113,6 +113,7 @@ def test_stale_while_revalidate_never_makes_a_caller_wait_after_a_keys_first_rea
 
 # --- batching ----------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a long saturated run
 def test_large_batches_move_the_binding_limit_to_execution_time_at_its_analytic_rate() -> None:
     plain = run_virtual(email_blast()).summary
     sc = email_blast("dataverse.batch_size=100")
@@ -152,7 +153,8 @@ def test_pacing_avoids_throttling_and_creates_at_its_share_of_the_ceiling() -> N
 # --- budgets, breakers, concurrency: nothing is dropped ----------------------------------------------------
 
 @pytest.mark.parametrize("overrides", [
-    ["retry.budget=token-bucket"], ["retry.breaker=true"], ["retry.budget=ratio", "retry.breaker=true"],
+    ["retry.budget=token-bucket"], ["retry.breaker=true"],
+    pytest.param(["retry.budget=ratio", "retry.breaker=true"], marks=pytest.mark.slow),  # both, the longest run
 ], ids=["token-bucket", "breaker", "ratio+breaker"])
 def test_a_budget_or_breaker_defers_retries_through_an_outage_and_loses_nothing(overrides: list[str]) -> None:
     sc = load_scenario(SCENARIOS / "outage.toml", [*overrides, "workload.duration=20m"])
@@ -162,6 +164,7 @@ def test_a_budget_or_breaker_defers_retries_through_an_outage_and_loses_nothing(
     assert summary["submissions"]["pending"] == 0 and summary["submissions"]["dead_lettered"] == 0
 
 
+@pytest.mark.slow  # a long saturated run
 def test_aimd_adapts_the_working_processors_within_bounds_and_loses_nothing() -> None:
     sc = email_blast("api.concurrency=aimd", "workload.duration=15m")
     run = run_virtual(sc)
