@@ -21,6 +21,8 @@ import reports
 from reports.html import environment
 from stampede import report_cmd
 
+pytestmark = pytest.mark.slow  # renders whole reports: simulated runs and every figure as PNG
+
 ROOT = Path(__file__).resolve().parents[1]
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
