@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import csv
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,36 +15,27 @@ from reports.write import REPORT_FILE, render
 __all__ = ["sensitivity_charts", "write_sensitivity_report"]
 
 
-def _rows(run_dir: Path) -> list[dict[str, str]]:
-    with (run_dir / "sensitivity.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _number(text: str) -> float:
-    return float(text) if text else float("nan")
-
-
-def sensitivity_charts(rows: list[dict[str, str]]) -> list[Chart]:
+def sensitivity_charts(rows: Sequence[Mapping[str, Any]]) -> list[Chart]:
     """One horizontal bar chart per metric, inputs from the most influential down."""
     charts = []
     morris = bool(rows) and "mu_star" in rows[0]
     for index, metric in enumerate(dict.fromkeys(row["metric"] for row in rows)):
         mine = [r for r in rows if r["metric"] == metric]
         key, spread = ("mu_star", "sigma") if morris else ("st", "st_conf")
-        mine.sort(key=lambda r: np.nan_to_num(_number(r[key])))
+        mine.sort(key=lambda r: np.nan_to_num(float(r[key])))
         figure = new_figure(8, 0.5 * len(mine) + 1.6)
         ax = figure.add_subplot()
         positions = np.arange(len(mine))
-        values = [_number(r[key]) for r in mine]
+        values = [float(r[key]) for r in mine]
         if morris:
             ax.barh(positions, values, color="#4c72b0", label="μ* (mean |effect|)")
-            ax.plot([_number(r[spread]) for r in mine], positions, "o", color="#dd8452", label="σ (spread)")
+            ax.plot([float(r[spread]) for r in mine], positions, "o", color="#dd8452", label="σ (spread)")
             ax.set_xlabel(f"{metric} per unit step of the normalised design")
         else:
-            ax.barh(positions - 0.2, values, height=0.4, xerr=[_number(r[spread]) for r in mine],
+            ax.barh(positions - 0.2, values, height=0.4, xerr=[float(r[spread]) for r in mine],
                     color="#4c72b0", label="total order ST")
-            ax.barh(positions + 0.2, [_number(r["s1"]) for r in mine], height=0.4,
-                    xerr=[_number(r["s1_conf"]) for r in mine], color="#55a868", label="first order S1")
+            ax.barh(positions + 0.2, [float(r["s1"]) for r in mine], height=0.4,
+                    xerr=[float(r["s1_conf"]) for r in mine], color="#55a868", label="first order S1")
             ax.set_xlabel("share of the metric's variance")
         ax.set_yticks(positions, [r["input"] for r in mine])
         ax.legend(loc="lower right", fontsize=8)
@@ -55,14 +47,18 @@ def sensitivity_charts(rows: list[dict[str, str]]) -> list[Chart]:
     return charts
 
 
-def write_sensitivity_report(run_dir: str | Path, ranking: list[str]) -> Path:
-    """report.html (and a PNG per chart) inside ``run_dir``; returns the report's path."""
-    target = Path(run_dir)
-    pictures: list[Picture] = [render(chart) for chart in sensitivity_charts(_rows(target))]
+def write_sensitivity_report(run_dir: str | Path, rows: Sequence[Mapping[str, Any]], ranking: list[str],
+                             out_dir: str | Path | None = None) -> Path:
+    """report.html (and a PNG per chart) for the sensitivity run in ``run_dir``, written into ``out_dir``
+    (default: ``run_dir`` itself); returns the report's path. ``rows`` are sensitivity.csv's rows, ``ranking``
+    the sentences saying what drives each metric."""
+    target = Path(out_dir) if out_dir is not None else Path(run_dir)
+    pictures: list[Picture] = [render(chart) for chart in sensitivity_charts(rows)]
+    target.mkdir(parents=True, exist_ok=True)
     for picture in pictures:
         (target / f"{picture.slug}.png").write_bytes(picture.png)
     report = target / REPORT_FILE
     page = environment().get_template("sensitivity.html.j2").render(
-        title=f"Sensitivity — {target.name}", ranking=ranking, figures=figures_data(pictures))
+        title=f"Sensitivity — {Path(run_dir).name}", ranking=ranking, figures=figures_data(pictures))
     report.write_text(page, encoding="utf-8")
     return report

@@ -131,7 +131,11 @@ def journeys(workload: Workload, catalog: Catalog, rng: random.Random) -> Genera
         if draw < event_share or (draw < session_share and not event.sessions):
             yield Journey(t, event, "event", (), pages)
         elif draw < session_share:
-            chosen = rng.sample(event.sessions, min(want_sessions, len(event.sessions)))
-            yield Journey(t, event, "session", tuple(s.id for s in chosen), pages)
+            if want_sessions == 1:  # one draw, the very one sample(sessions, 1) makes, without the list
+                session_ids: tuple[str, ...] = (rng.choice(event.sessions).id,)
+            else:
+                chosen = rng.sample(event.sessions, min(want_sessions, len(event.sessions)))
+                session_ids = tuple(s.id for s in chosen)
+            yield Journey(t, event, "session", session_ids, pages)
         else:
             yield Journey(t, event, "waitlist", (), pages)

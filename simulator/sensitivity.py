@@ -35,7 +35,7 @@ from simulator.records import Recorder, summarize
 from simulator.uncertain import Uncertain
 
 __all__ = ["METHODS", "MORRIS_COLUMNS", "SOBOL_COLUMNS", "SensitivityError", "Design", "design", "draws",
-           "analyze", "sensitivity_csv", "ranking", "check_metrics", "check_entries"]
+           "analyze", "sensitivity_csv", "read_sensitivity_csv", "ranking", "check_metrics", "check_entries"]
 
 METHODS = ("morris", "sobol")
 MORRIS_COLUMNS = ("input", "metric", "mu_star", "sigma")
@@ -147,6 +147,29 @@ def sensitivity_csv(rows: Sequence[dict[str, Any]], method: str) -> str:
     for row in rows:
         writer.writerow([_cell(row[c]) for c in columns])
     return out.getvalue()
+
+
+def read_sensitivity_csv(text: str, source: str = "sensitivity.csv") -> list[dict[str, Any]]:
+    """The rows :func:`sensitivity_csv` wrote, numbers as floats (an empty cell is NaN), so a saved run's
+    ranking and charts can be made again. Raises SensitivityError naming ``source`` when the header is
+    neither method's columns or a number does not parse."""
+    reader = csv.reader(io.StringIO(text))
+    header = tuple(next(reader, ()))
+    if header not in (MORRIS_COLUMNS, SOBOL_COLUMNS):
+        raise SensitivityError(f"{source}: expected the columns {', '.join(MORRIS_COLUMNS)} (morris) or "
+                               f"{', '.join(SOBOL_COLUMNS)} (sobol), found {', '.join(header) or 'nothing'}")
+    rows = []
+    for line, cells in enumerate(reader, start=2):
+        if len(cells) != len(header):
+            raise SensitivityError(f"{source}, line {line}: {len(cells)} cells, expected {len(header)}")
+        row: dict[str, Any] = dict(zip(header[:2], cells[:2], strict=True))
+        for column, cell in zip(header[2:], cells[2:], strict=True):
+            try:
+                row[column] = float(cell) if cell else math.nan
+            except ValueError:
+                raise SensitivityError(f"{source}, line {line}: {column} = {cell!r} is not a number") from None
+        rows.append(row)
+    return rows
 
 
 def _index(row: dict[str, Any]) -> float:

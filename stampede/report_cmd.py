@@ -26,7 +26,8 @@ def report(
     ),
     force: bool = typer.Option(False, "--force", help="Write into an --out directory that holds another run."),
 ) -> None:
-    """Write report.html (figures, headline table, verdict) for one run, or a comparison of several."""
+    """Write report.html (figures, headline table, verdict) for one run, or a comparison of several; for a
+    `stampede sensitivity` run directory, its bar charts and ranking again."""
     # Imported here so `stampede --help` does not pay for matplotlib.
     from reports import ReportError, write_report
     from stampede.outdir import OutDirError, check_out_dir
@@ -36,7 +37,11 @@ def report(
             # Re-writing a run's own report is fine; writing over another run's files needs --force.
             own = out.resolve() in {path.resolve() for path in run_dirs}
             check_out_dir(out, force=force or own, markers=("summary.json",))
-        path = write_report(run_dirs, out)
+        sensitivity = [path for path in run_dirs if _is_sensitivity_dir(path)]
+        if sensitivity and len(run_dirs) > 1:
+            raise ReportError(f"{sensitivity[0]} is a sensitivity run (sensitivity.csv, no summary.json): "
+                              f"report it on its own, e.g. stampede report {sensitivity[0]}")
+        path = _sensitivity_report(sensitivity[0], out) if sensitivity else write_report(run_dirs, out)
     except (ReportError, OutDirError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
@@ -44,3 +49,21 @@ def report(
         typer.echo(f"error: --out {out}: cannot write the report ({error.strerror})", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(f"report written: {path}")
+
+
+def _is_sensitivity_dir(path: Path) -> bool:
+    return (path / "sensitivity.csv").is_file() and not (path / "summary.json").exists()
+
+
+def _sensitivity_report(run_dir: Path, out: Path | None) -> Path:
+    """The sensitivity run's report from its sensitivity.csv (charts and ranking made as `sensitivity` did)."""
+    from reports import ReportError
+    from reports.sensitivity import write_sensitivity_report
+    from simulator.sensitivity import SensitivityError, ranking, read_sensitivity_csv
+
+    source = run_dir / "sensitivity.csv"
+    try:
+        rows = read_sensitivity_csv(source.read_text(encoding="utf-8"), str(source))
+    except SensitivityError as error:
+        raise ReportError(str(error)) from None
+    return write_sensitivity_report(run_dir, rows, ranking(rows), out)

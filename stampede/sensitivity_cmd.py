@@ -78,7 +78,7 @@ def sensitivity(
     if report:
         from reports.sensitivity import write_sensitivity_report
 
-        console.out.print(f"report: {write_sensitivity_report(run_dir, sentences)}", highlight=False)
+        console.out.print(f"report: {write_sensitivity_report(run_dir, rows, sentences)}", highlight=False)
     console.out.print(f"run directory: {run_dir}", highlight=False)
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from simulator.scenario import parse_scenario
-from simulator.sensitivity import SensitivityError, check_metrics, design, ranking
+from simulator.sensitivity import (SensitivityError, check_metrics, design, ranking, read_sensitivity_csv,
+                                  sensitivity_csv)
 from simulator.uncertain import parse_uncertain
 
 STAMPEDE = str(Path(sys.executable).with_name("stampede"))
@@ -65,6 +66,13 @@ def test_the_deciding_input_ranks_first_and_the_unread_one_scores_zero(tmp_path:
     assert report.count("<img") == 1 and "drives it" in report
     with (out / "points.csv").open(newline="") as handle:
         assert len(list(csv.DictReader(handle))) == 4 * (2 + 1)  # R trajectories of D + 1 points
+    # `stampede report` on the sensitivity run makes the same report again, elsewhere too
+    again = subprocess.run([STAMPEDE, "report", str(out), "--out", str(tmp_path / "again")], capture_output=True,
+                           text=True, timeout=300, cwd=ROOT)
+    assert again.returncode == 0, again.stderr
+    remade = (tmp_path / "again" / "report.html").read_text(encoding="utf-8")
+    assert remade.count("<img") == 1 and "dataverse.requests_limit drives it" in remade
+    assert (tmp_path / "again" / "sensitivity-1.png").stat().st_size > 0
 
 
 def test_sobol_design_has_n_times_d_plus_2_points() -> None:
@@ -108,3 +116,20 @@ def test_errors_are_one_line_and_write_nothing(tmp_path: Path, extra: tuple[str,
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0] and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_sensitivity_csv_reads_back_as_it_was_written() -> None:
+    rows = [{"input": "a", "metric": "m", "mu_star": 1.5, "sigma": 0.25},
+            {"input": "b", "metric": "m", "mu_star": 0.0, "sigma": 0.0}]
+    assert read_sensitivity_csv(sensitivity_csv(rows, "morris")) == rows
+    assert ranking(read_sensitivity_csv(sensitivity_csv(rows, "morris"))) == ranking(rows)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("input,metric,p\n", "expected the columns input, metric, mu_star, sigma"),
+    ("input,metric,mu_star,sigma\na,m,lots,1\n", "line 2: mu_star = 'lots' is not a number"),
+    ("input,metric,mu_star,sigma\na,m,1\n", "line 2: 3 cells, expected 4"),
+])
+def test_a_damaged_sensitivity_csv_is_named_with_what_is_wrong(text: str, expected: str) -> None:
+    with pytest.raises(SensitivityError, match=expected):
+        read_sensitivity_csv(text, "runs/x/sensitivity.csv")

@@ -92,8 +92,7 @@ class CacheFront:
                     self._refreshes[self.pipeline.recorder.index(now)] += 1
                     self.env.process(self._refresh(instance, key))
         else:
-            get = cache.get
-            missing = [key for key in keys if get(key, now) is MISS]
+            missing = cache.misses(keys, now)
         index = self.pipeline.recorder.index(now)
         self._hits[index] += len(keys) - len(missing)
         self._misses[index] += len(missing)

@@ -1,9 +1,10 @@
 """Dataverse as the event pipeline meets it: web servers × app users, each (user, server) key with its own
 service-protection limits, latency per operation kind, and queueing on each web server's worker slots.
 
-A call is a sub-generator (``result = yield from dataverse.call(user, call)``) so the hot path creates no
-process per request: admitted calls cost one timeout (plus a wait when the server's slots are all busy).
-The answer is ``None`` (done) or a :class:`Failed` carrying what the caller needs to retry.
+``request(user, call)`` is a plain method: it refuses at once (a :class:`Failed` carrying what the caller
+needs to retry) or returns the one event that fires when the request is answered, so the processors' hot
+loop yields it with no process or generator per request. ``yield from dataverse.call(user, call)`` is the
+same as a sub-generator answering ``None`` (done) or the :class:`Failed`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import functools
 import math
 import random
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,17 @@ class Slots:
             self.busy -= 1
 
 
+def _answerer(slots: Slots, key: KeyLimiter) -> Callable[[Any], None]:
+    """The callback of a request answered on ``slots`` for ``key``: the slot and the concurrency go back."""
+    release, finish = slots.release, key.finish
+
+    def answered(_event: Any) -> None:
+        release()
+        finish()
+
+    return answered
+
+
 def _lognormal(latency: Latency) -> tuple[float, float]:
     """(mu, sigma) of the log-normal whose median and 99th percentile are the scenario's."""
     mu = math.log(latency.median) if latency.median > 0 else -30.0
@@ -122,12 +134,16 @@ class DataverseModel:
         self.slow_factor = 1.0
         self._limit_faults: list[Fault] = []
         self._slow_faults: list[Fault] = []
+        # What answering a request on (user, server) gives back, made once: a callback per answer, no closure.
+        self._answered = [[_answerer(slots, key) for slots, key in zip(self.servers, row, strict=True)]
+                          for row in self.keys]
 
     # --- the hot path --------------------------------------------------------------------------------------
-    def call(self, user: int, call: Call) -> Generator[Any, Any, Failed | None]:
-        """Make one request as app user ``user``; None when it succeeded."""
-        env = self.env
-        now = env.now
+    def request(self, user: int, call: Call) -> Failed | simpy.Event:
+        """Send one request as app user ``user``: a :class:`Failed` at once (a 429, or a 503 in an outage), or
+        the event that fires when Dataverse has answered it. A plain method, so a hot loop yields the event
+        itself instead of delegating to a generator per call (:meth:`call` is that generator)."""
+        now = self.env.now
         if self.outages:
             self.recorder.count("dv_failed", now)
             return OUTAGE
@@ -139,25 +155,15 @@ class DataverseModel:
         service_s = math.exp(self._gauss(mu, sigma)) * self.slow_factor  # log-normal latency
         if service_s > MAX_SERVICE_S:  # stacked or huge slow faults: very slow, but finite (the limiter needs it)
             service_s = MAX_SERVICE_S
-        key = self.keys[user][server]
-        throttled = key.admit(now, service_s)
-        if throttled is not None:
-            self.recorder.throttled(throttled.limit, now)
-            return self._failed(throttled)
-        self._admitted[self.recorder.index(now)] += 1
-        slots = self.servers[server]
-        if slots.busy < slots.capacity:  # Slots.acquire's common case, without the call
-            slots.busy += 1
-            wait = None
-        else:
-            wait = slots.acquire()
-        try:
-            if wait is not None:
-                yield wait
-            yield env.timeout(service_s)
-        finally:
-            slots.release()
-            key.finish()
+        return self._send(user, server, service_s, now)
+
+    def call(self, user: int, call: Call) -> Generator[Any, Any, Failed | None]:
+        """Make one request as app user ``user`` (``failed = yield from dataverse.call(...)``); None when it
+        succeeded."""
+        answer = self.request(user, call)
+        if answer.__class__ is Failed:
+            return answer
+        yield answer
         return None
 
     def call_batch(self, user: int, calls: tuple[Call, ...]) -> Generator[Any, Any, Failed | None]:
@@ -165,38 +171,56 @@ class DataverseModel:
         against the requests limit and the concurrency limit, whose execution time (and latency: Dataverse
         runs the operations one after another) is the sum of its operations' service times. Throttled, it
         fails as a whole. Off the hot path: only ``dataverse.batch_size > 1`` uses it."""
-        env = self.env
-        now = env.now
-        recorder = self.recorder
+        now = self.env.now
         if self.outages:
-            recorder.count("dv_failed", now)
+            self.recorder.count("dv_failed", now)
             return OUTAGE
-        user %= len(self.keys)
+        user %= self._users
         server = self._next_server[user]
-        if not self.settings.affinity:
-            self._next_server[user] = (server + 1) % len(self.servers)
-        gauss = self.rng.gauss
+        if not self._affinity:
+            self._next_server[user] = (server + 1) % self._server_count
         service_s = 0.0
         for call in calls:
             mu, sigma = self._write if call.write else self._read
-            service_s += math.exp(gauss(mu, sigma))
-        service_s = min(service_s * self.slow_factor, MAX_SERVICE_S)
+            service_s += math.exp(self._gauss(mu, sigma))
+        answer = self._send(user, server, min(service_s * self.slow_factor, MAX_SERVICE_S), now)
+        if answer.__class__ is Failed:
+            return answer
+        yield answer
+        return None
+
+    def _send(self, user: int, server: int, service_s: float, now: float) -> Failed | simpy.Event:
+        """Admit a request of ``service_s`` on (user, server) or refuse it; admitted, it takes a worker slot
+        (or queues for one) and the returned event fires when it is answered, its slot and its place in the
+        key's concurrency given back first (the answer's callback runs before the caller resumes)."""
         key = self.keys[user][server]
         throttled = key.admit(now, service_s)
         if throttled is not None:
-            recorder.throttled(throttled.limit, now)
+            self.recorder.throttled(throttled.limit, now)
             return self._failed(throttled)
-        self._admitted[recorder.index(now)] += 1
+        self._admitted[self.recorder.index(now)] += 1
         slots = self.servers[server]
-        wait = slots.acquire()
-        try:
-            if wait is not None:
-                yield wait
-            yield env.timeout(service_s)
-        finally:
-            slots.release()
-            key.finish()
-        return None
+        answered = self._answered[user][server]
+        if slots.busy < slots.capacity:  # Slots.acquire's common case, without the call
+            slots.busy += 1
+            done = self.env.timeout(service_s)
+            done.callbacks.append(answered)
+            return done
+        return self._after_queueing(slots.acquire(), service_s, answered)  # type: ignore[arg-type]
+
+    def _after_queueing(self, granted: simpy.Event, service_s: float, answered: Callable[[Any], None]
+                        ) -> simpy.Event:
+        """All of the server's slots are busy: serve once one is handed over; the event fires when answered."""
+        env = self.env
+        done = env.event()
+
+        def serve(_granted: simpy.Event) -> None:
+            served = env.timeout(service_s)
+            served.callbacks.append(answered)
+            served.callbacks.append(done.trigger)  # answered: done fires next, with served's value
+
+        granted.callbacks.append(serve)
+        return done
 
     @staticmethod
     @functools.lru_cache(maxsize=4096)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import simpy
 
 from simulator import plan as plans
-from simulator.cache import MISS, ReadCache, cache_from_scenario
+from simulator.cache import ReadCache, cache_from_scenario
 from simulator.catalog import Catalog, Event
 from simulator.engine.caching import CacheFront, needs_front
 from simulator.engine.dataverse import DataverseModel, Failed
@@ -262,8 +262,7 @@ class EventPipeline:
 
     def _lookup(self, instance: _Instance, keys: Any, now: float) -> list[tuple[str, str]]:
         """The keys the instance's cache misses (counting hits and misses)."""
-        get = instance.cache.get
-        missing = [key for key in keys if get(key, now) is MISS]
+        missing = instance.cache.misses(keys, now)
         index = self.recorder.index(now)
         self._cache_hits[index] += len(keys) - len(missing)
         if missing:
@@ -438,35 +437,37 @@ class EventPipeline:
 
     # --- processing ----------------------------------------------------------------------------------------
     def _processor(self, user: int) -> Generator[Any, Any, None]:
-        queue = self.queue
-        while True:
-            if queue.items:
-                submission = queue.items.popleft()
-            else:
-                submission = yield queue.wait()
-            yield from self._execute(submission, user)
-
-    def _execute(self, submission: Submission, user: int) -> Generator[Any, Any, None]:
+        """One processor as app user ``user``: take the next item, make its calls in order, retry as the policy
+        says. One generator with the request inlined: the plain path's hot loop, an event per call."""
         env = self.env
-        dataverse = self.dataverse
-        calls = submission.calls
+        queue = self.queue
+        items = queue.items
+        request = self.dataverse.request
         throttle = self.throttles[user] if self.throttles is not None else None
-        while submission.next_call < len(calls):
-            if throttle is not None and not throttle.allow(env.now, self.rng):
-                failed: Failed | None = LOCALLY_THROTTLED
+        while True:
+            submission = items.popleft() if items else (yield queue.wait())
+            calls = submission.calls
+            while submission.next_call < len(calls):
+                if throttle is not None and not throttle.allow(env.now, self.rng):
+                    failed: Failed | None = LOCALLY_THROTTLED
+                else:
+                    answer = request(user, calls[submission.next_call])
+                    if answer.__class__ is Failed:
+                        failed = answer
+                    else:
+                        yield answer
+                        failed = None
+                    if throttle is not None:
+                        throttle.record(env.now, failed is None)
+                if failed is None:
+                    submission.next_call += 1
+                    continue
+                submission.last_error = failed.reason
+                if (yield from self._wait_to_retry(submission, failed)):
+                    break  # dead-lettered
+                submission.attempts += 1
             else:
-                failed = yield from dataverse.call(user, calls[submission.next_call])
-                if throttle is not None:
-                    throttle.record(env.now, failed is None)
-            if failed is None:
-                submission.next_call += 1
-                continue
-            submission.last_error = failed.reason
-            done = yield from self._wait_to_retry(submission, failed)
-            if done:
-                return
-            submission.attempts += 1
-        self.created(submission)
+                self.created(submission)
 
     def created(self, submission: Submission) -> None:
         """All of ``submission``'s calls are done: record it, match its people, journal it, let it leave."""
