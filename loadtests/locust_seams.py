@@ -1,12 +1,15 @@
 """The one place the load tests reach inside Locust (tested with locust 2.47.0; pyproject pins ``<2.48``).
 
-Two things Locust does not publish:
+Three things Locust does not publish:
 
 - ``MasterRunner.clients.ready``: the workers connected and ready; the master hands each its share of the plan
   by client id.
 - the order in which it dispatches users: round-robin over its class sequence, where a class with a
   ``fixed_count`` is handed out first, all in a row, and the last class (``fixed_count = 0``) fills the rest.
   ``pin_users_per_class`` relies on it to give every process its share of each class.
+- ``MasterRunner.server.port`` (``rpc.Server``): the port the master bound, the one the system chose when asked
+  for port 0; and ``MasterRunner.master_bind_port``, which ``reset_connection`` binds again after a broken
+  connection (left at 0 it would bind a new random port the workers do not know).
 
 If a Locust release changes either, only this module changes (and ``tests/test_load_distributed.py`` says so).
 """
@@ -17,12 +20,19 @@ from typing import Any
 
 from locust.runners import MasterRunner, Runner
 
-__all__ = ["ready_worker_ids", "pin_users_per_class"]
+__all__ = ["ready_worker_ids", "pin_users_per_class", "pin_bound_master_port"]
 
 
 def ready_worker_ids(runner: MasterRunner) -> list[str]:
     """The ids of the workers connected to the master and ready, sorted (a stable order to number them by)."""
     return sorted(client.id for client in runner.clients.ready)
+
+
+def pin_bound_master_port(runner: MasterRunner) -> int:
+    """The port the master's RPC server bound; a later reset of its connection binds the same one again."""
+    port = int(runner.server.port)
+    runner.master_bind_port = port
+    return port
 
 
 def pin_users_per_class(runner: Runner, per_class: int) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -31,7 +32,8 @@ from locust import LoadTestShape
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.locust_seams import pin_users_per_class, ready_worker_ids
+from loadtests import MASTER_PORT_LINE
+from loadtests.locust_seams import pin_bound_master_port, pin_users_per_class, ready_worker_ids
 from loadtests.tally import Tally
 from loadtests.traffic import DEFAULT_ORG, Plan, Schedule, portable, users_per_class
 from simulator.arrivals import Journey
@@ -224,6 +226,8 @@ def install(environment: Environment, **_: Any) -> None:
     events = environment.events
     if runner is None:
         return
+    if isinstance(runner, MasterRunner):  # bound by now: workers may connect once the runner has read this
+        print(f"{MASTER_PORT_LINE}{pin_bound_master_port(runner)}", file=sys.stderr, flush=True)
     if not isinstance(runner, WorkerRunner):
         options = environment.parsed_options
         if options is None:

@@ -1,14 +1,16 @@
 """The runner behind ``stampede load``: serve the scenario, drive it with Locust, settle, compare with a simulation.
 
     1. ``stampede serve SCENARIO --port 0 --out RUN_DIR`` in a subprocess; wait (bounded) for its READY line
-    2. Locust headless on ``loadtests/locustfile.py`` (one process, ``--processes N``, or a master expecting N
-       workers started elsewhere); its CSV and HTML go into RUN_DIR; bounded by the arrival window + margins
+    2. Locust headless on ``loadtests/locustfile.py`` (one process; or a master on port 0 that says the port it
+       bound, read back here, then ``--processes N`` workers started here or N workers started elsewhere); its
+       CSV and HTML go into RUN_DIR; bounded by the arrival window + margins
     3. poll ``/_harness/stats`` (bounded) until every accepted submission is created or dead-lettered
     4. SIGTERM the server (by PID, bounded wait, then SIGKILL): it writes the live run directory
     5. simulate the same scenario over the same window; add the ``load`` and ``simulated`` blocks
 
 Children run in their own sessions and are stopped by their PIDs (their process groups, for Locust's forked
-workers) whatever happens, Ctrl-C included. Nothing here imports Locust: it runs as a separate program.
+workers) whatever happens, Ctrl-C included. Nothing here imports Locust: it runs as a separate program (importing
+it would monkey-patch this process with gevent: threads, subprocesses, signals and sockets all change).
 
 Errors::
 
@@ -36,12 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from loadtests import LOCUSTFILE, outcome
+from loadtests import LOCUSTFILE, MASTER_PORT_LINE, outcome
 from loadtests.traffic import Schedule
 from simulator.engine.virtual import run_virtual
 from simulator.scenario import Scenario, scenario_to_toml
 
-__all__ = ["LoadError", "LoadSettings", "LoadRun", "run_load", "free_port", "is_loopback"]
+__all__ = ["LoadError", "LoadSettings", "LoadRun", "run_load", "is_loopback"]
 
 _READY_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 30.0
@@ -63,7 +65,7 @@ class LoadSettings:
     expect_workers: int = 0  # > 0: run only a Locust master and wait for this many workers started elsewhere
     bind_host: str = "127.0.0.1"  # where the server and the Locust master listen
     advertise_host: str | None = None  # how workers elsewhere reach this machine (default: its host name)
-    master_port: int = 0  # Locust master port (0: a free one; 5557 is Locust's default)
+    master_port: int = 0  # Locust master port (0: one the system chooses, read back; 5557 is Locust's default)
     settle_timeout_s: float = 120.0
     late_after_s: float = 0.1
     drop_after_s: float = 5.0
@@ -85,13 +87,6 @@ class LoadRun:
 
 def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free right now on ``host`` (the OS picks it; another process could take it before we bind)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -224,15 +219,36 @@ def _locust_command(settings: LoadSettings, host_url: str, scenario_file: Path, 
                f"--stampede-token={token}", "--stampede-tally", str(tally_file),
                "--stampede-late-after", repr(settings.late_after_s),
                "--stampede-drop-after", repr(settings.drop_after_s), "--stampede-drain", repr(settings.drain_s)]
-    port = settings.master_port or free_port(settings.bind_host if settings.bind_host != "0.0.0.0" else "127.0.0.1")
-    if settings.expect_workers > 0:
-        command += ["--master", "--expect-workers", str(settings.expect_workers), "--master-bind-host",
-                    settings.bind_host, "--master-bind-port", str(port),
+    # a master binds --master-bind-port (0: the system chooses) and says the port it bound (MASTER_PORT_LINE).
+    # For --processes the workers are started here once it has: Locust's own --processes forks its workers before
+    # the master binds, so they would need a port known in advance, i.e. probed free and then raced for
+    workers = settings.expect_workers if settings.expect_workers > 0 else settings.processes
+    if workers > 1 or settings.expect_workers > 0:
+        command += ["--master", "--expect-workers", str(workers),
+                    "--master-bind-host", settings.bind_host if settings.expect_workers > 0 else "127.0.0.1",
+                    "--master-bind-port", str(settings.master_port),
                     "--expect-workers-max-wait", str(int(settings.workers_timeout_s))]
-    elif settings.processes > 1:
-        command += ["--processes", str(settings.processes), "--master-bind-host", "127.0.0.1",
-                    "--master-bind-port", str(port), "--master-host", "127.0.0.1", "--master-port", str(port)]
     return command
+
+
+def _worker_command(master_port: int) -> list[str]:
+    """A Locust worker on this machine for a master on loopback (the master hands it its plan and options)."""
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", "127.0.0.1",
+            "--master-port", str(master_port), "--loglevel", "INFO"]
+
+
+def _bound_master_port(log: Path, process: subprocess.Popen[Any], timeout_s: float) -> int:
+    """The port the Locust master bound, read back from its log (bounded wait)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(MASTER_PORT_LINE):
+                return int(line[len(MASTER_PORT_LINE):].split()[0])
+        if process.poll() is not None:
+            raise LoadError(f"Locust exited (code {process.returncode}) before its master listened; see {log}")
+        if time.monotonic() > deadline:
+            raise LoadError(f"the Locust master did not say its port within {timeout_s:.0f} s; see {log}")
+        time.sleep(0.05)  # polling the log for one line, bounded by the deadline
 
 
 def _progress_reporter(settings: LoadSettings, url: str, admin_token: str | None,
@@ -256,19 +272,29 @@ def _run_locust(settings: LoadSettings, host_url: str, scenario_file: Path, toke
                 say: Callable[[str], None], report: Callable[[], None] | None = None) -> int:
     command = _locust_command(settings, host_url, scenario_file, token, tally_file)
     timeout_s = settings.window_s + settings.drain_s + _LOCUST_MARGIN_S
-    if settings.expect_workers > 0:
-        port = command[command.index("--master-bind-port") + 1]
+    master = "--master" in command
+    if master:
         timeout_s += settings.workers_timeout_s
-        say(f"Locust master on {settings.bind_host}:{port}, waiting for {settings.expect_workers} worker(s): "
-            f"locust -f {LOCUSTFILE} --worker --master-host <this host> --master-port {port}")
     say(f"Locust: {settings.window_s:.1f} s of arrivals"
         + (f" from {settings.processes} processes" if settings.processes > 1 else "")
         + f" (log: {settings.run_dir / 'locust.log'})")
-    with (settings.run_dir / "locust.log").open("w", encoding="utf-8") as log:
+    log_path = settings.run_dir / "locust.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    workers: list[subprocess.Popen[bytes]] = []
+    with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   start_new_session=True, env=env)
         deadline_s = time.monotonic() + timeout_s
         try:
+            if master:
+                port = _bound_master_port(log_path, process, _READY_TIMEOUT_S)
+                if settings.expect_workers > 0:
+                    say(f"Locust master on {settings.bind_host}:{port}, waiting for {settings.expect_workers} "
+                        f"worker(s): locust -f {LOCUSTFILE} --worker --master-host <this host> --master-port {port}")
+                else:
+                    workers = [subprocess.Popen(_worker_command(port), stdout=log, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+                               for _ in range(settings.processes)]
             while True:
                 try:
                     return process.wait(timeout=max(0.0, min(_PROGRESS_S, deadline_s - time.monotonic())))
@@ -280,6 +306,8 @@ def _run_locust(settings: LoadSettings, host_url: str, scenario_file: Path, toke
                         report()
         finally:
             _stop(process, signal.SIGTERM, 10.0, group=True)
+            for worker in workers:  # the master told them to quit as it did; this is bounded and by PID
+                _stop(worker, signal.SIGTERM, 10.0, group=True)
 
 
 # --- settling and stopping --------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def load(
                                            "only with --expect-workers).")] = "127.0.0.1",
     advertise: Annotated[str | None, typer.Option(
         help="Host name workers use to reach this machine (default: its host name).")] = None,
-    master_port: Annotated[int, typer.Option(help="Locust master port (0: a free one).")] = 0,
+    master_port: Annotated[int, typer.Option(help="Locust master port (0: one the system chooses, printed).")] = 0,
     report: Annotated[bool, typer.Option(help="Write report.html and figures into the run directory.")] = True,
     force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
 ) -> None:

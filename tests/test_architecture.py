@@ -94,6 +94,7 @@ def test_the_allow_list_refuses_what_it_should() -> None:
     assert disallowed("reports", {"simulator.scenario", "simulator.records"}) == {"simulator.scenario"}
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_pure_core_really_imports_without_simpy() -> None:
     import subprocess
 

@@ -203,18 +203,15 @@ def test_a_worker_killed_mid_sweep_loses_no_run(small: Path, tmp_path: Path, das
     assert remote == summaries(tmp_path / "local")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_an_unreachable_scheduler_fails_in_one_line_naming_it(small: Path, tmp_path: Path) -> None:
-    address = f"tcp://127.0.0.1:{free_port()}"
     from simulator.engine.cluster import CONNECT_TIMEOUT_S
 
-    done = run_stampede(compare_args(small, tmp_path / "out", "--cluster", address), timeout_s=CONNECT_TIMEOUT_S + 60)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # held bound, never listening: connections are refused, nobody can take it
+        address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+        done = run_stampede(compare_args(small, tmp_path / "out", "--cluster", address),
+                            timeout_s=CONNECT_TIMEOUT_S + 60)
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and address in lines[0] and "Traceback" not in done.stderr, done.stderr

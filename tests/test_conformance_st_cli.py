@@ -38,6 +38,7 @@ def test_st_run_with_the_shipped_settings_finds_no_failures(tmp_path: Path) -> N
     assert "19 selected / 19 total" in output
 
 
+@pytest.mark.slow  # runs st in a subprocess
 def test_the_shipped_file_needs_the_token_from_the_environment(tmp_path: Path) -> None:
     """Without STAMPEDE_TOKEN the CLI stops with Schemathesis' "missing environment variable" error (rather
     than running every request without a token), and ``stampede conform`` never needs the variable."""

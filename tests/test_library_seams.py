@@ -4,6 +4,7 @@ library, and pyproject.toml bounds each of the three at the version series teste
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 import tomllib
@@ -21,12 +22,18 @@ ADAPTERS = {
     "schemathesis": ROOT / "conformance/st_adapter.py",
 }
 # what each adapter reaches that its library does not publish: attribute names, and modules
-PRIVATE_ATTRIBUTES = {"simpy": {"_eid"}, "locust": {"clients", "user_classes"}}
+PRIVATE_ATTRIBUTES = {"simpy": {"_eid"}, "locust": {"clients", "user_classes", "master_bind_port"}}
 PRIVATE_MODULES = {"schemathesis": ("schemathesis.engine", "schemathesis.specs")}
 
 
+@functools.cache
+def nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of the file (parsed once for all the tests here: they walk every source file)."""
+    return tuple(ast.walk(ast.parse(path.read_text())))
+
+
 def attributes(path: Path) -> set[str]:
-    return {node.attr for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Attribute)}
+    return {node.attr for node in nodes(path) if isinstance(node, ast.Attribute)}
 
 
 def uses(path: Path, library: str) -> bool:
@@ -34,8 +41,8 @@ def uses(path: Path, library: str) -> bool:
 
 
 def imported(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    names: set[str] = set()
+    for node in nodes(path):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:

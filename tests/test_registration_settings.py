@@ -201,6 +201,7 @@ def test_bad_values_are_refused_in_one_line_naming_the_key(tmp_path: Path, toml:
         assert part in message
 
 
+@pytest.mark.slow  # stampede in a subprocess
 @pytest.mark.parametrize("override", ["registration.matching=fuzzy", "registration.consent_purposes=-2"])
 def test_the_cli_refuses_a_bad_setting_in_one_line_and_writes_nothing(tmp_path: Path, override: str) -> None:
     path = tmp_path / "x.toml"
@@ -226,6 +227,7 @@ def test_the_report_headline_names_the_audience_and_rule(tmp_path: Path) -> None
     assert registration_settings(load_run(tmp_path)) == "leads, matched by email+name, 2 consent purposes"
 
 
+@pytest.mark.slow  # stampede serve in a subprocess
 def test_serve_refuses_a_database_matched_under_another_rule_in_one_line(tmp_path: Path) -> None:
     from simulator.server.store import Store
 

@@ -62,6 +62,7 @@ def _run_with(workers: int | None = None, executor: object | None = None) -> tup
     return replications_csv(results, ["workload.rate"]), _without_wall(summary)
 
 
+@pytest.mark.slow  # process pools of 1, 2 and 4 workers
 def test_results_are_identical_whatever_the_number_of_workers() -> None:
     one = _run_with(workers=1)
     assert _run_with(workers=2) == one

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from simulator.comparison import COMPARISON_COLUMNS, variant_labels
@@ -46,6 +47,7 @@ def _summary(path: Path) -> dict:
     return {k: v for k, v in json.loads((path / "summary.json").read_text()).items() if k != "wall_s"}
 
 
+@pytest.mark.slow  # stampede in a subprocess
 def test_one_replication_writes_exactly_todays_run_directory(tmp_path: Path) -> None:
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY)
@@ -59,6 +61,7 @@ def test_one_replication_writes_exactly_todays_run_directory(tmp_path: Path) -> 
         assert (one / name).read_text() == (today / name).read_text()
 
 
+@pytest.mark.slow  # stampede in a subprocess
 def test_compare_with_replications_writes_comparison_csv_with_paired_differences(tmp_path: Path) -> None:
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY)
@@ -85,6 +88,7 @@ def test_compare_with_replications_writes_comparison_csv_with_paired_differences
     assert "difference from app_users=1" in result.stdout
 
 
+@pytest.mark.slow  # stampede in a subprocess
 def test_compare_with_one_replication_has_interval_columns_equal_to_the_mean(tmp_path: Path) -> None:
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY)

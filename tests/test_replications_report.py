@@ -79,6 +79,7 @@ def test_bands_are_percentiles_across_the_replications(run_dir: Path) -> None:
                                          rel=0.2)
 
 
+@pytest.mark.slow  # renders every figure of a replicated run
 def test_the_report_shows_intervals_bands_and_the_drawn_inputs(run_dir: Path) -> None:
     page = reports.write_report([run_dir]).read_text()
     summary = json.loads((run_dir / "summary.json").read_text())

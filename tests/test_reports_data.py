@@ -202,6 +202,7 @@ def test_attempts_histogram_adds_up_to_created(run: reports.RunData) -> None:
     assert data.mean == pytest.approx(run.summary["attempts_per_created"])
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_figures_are_built_without_pyplot(run_dir: Path) -> None:
     # In a fresh interpreter, since other tests may import pyplot: building every chart never touches it.
     code = (

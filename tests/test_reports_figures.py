@@ -140,6 +140,7 @@ def test_the_simulated_backlog_closes_only_when_the_last_record_is_created(simul
     assert open_until <= data.last_created_s <= open_until + simulated.bin_s + 1e-6
 
 
+@pytest.mark.slow  # draws every figure of a run
 def test_the_headline_table_has_a_last_created_row(tmp_path: Path) -> None:
     [metric] = [m for m in HEADLINE if m.key == "last_created"]
     report = reports.write_report([make_run(tmp_path, "email-blast-20250101T090000")])

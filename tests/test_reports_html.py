@@ -21,6 +21,8 @@ import reports
 from reports.html import environment
 from stampede import report_cmd
 
+pytestmark = pytest.mark.slow  # renders whole reports: simulated runs and every figure as PNG
+
 ROOT = Path(__file__).resolve().parents[1]
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
@@ -84,6 +86,7 @@ def test_templates_autoescape_every_value(tmp_path: Path) -> None:
     assert environment().autoescape is True
 
 
+@pytest.mark.slow  # builds and imports a copy in a subprocess
 def test_an_installed_copy_finds_its_templates(tmp_path: Path) -> None:
     # Build the packages as an install would (setuptools' build_py reads pyproject's package-data), then
     # render from that copy, outside the source tree: templates left out of the package data fail here.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import reports
 from reports.comparison import varied_settings
 from simulator.engine.virtual import run_virtual
@@ -24,6 +26,7 @@ def simulated(parent: Path, policy: str, honour: bool) -> Path:
     return run_dir
 
 
+@pytest.mark.slow  # several full runs
 def test_honouring_retry_after_makes_policies_identical_and_ignoring_it_turns_callers_away(tmp_path: Path) -> None:
     variants = [("exponential", True), ("full-jitter", True), ("exponential", False), ("full-jitter", False)]
     runs = [reports.load_run(simulated(tmp_path, policy, honour)) for policy, honour in variants]

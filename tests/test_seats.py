@@ -58,6 +58,7 @@ def validating(mock: Live) -> int:
     return mock.served.model.model.pipeline.validating
 
 
+@pytest.mark.slow  # waits out real-time reads (time scale 1)
 async def test_a_caller_cancelled_during_its_validation_read_leaves_no_seat(tmp_path: Path) -> None:
     """One seat, no waitlist; Ada's handler is cancelled while her validation read is under way (an in-process
     client timeout): nothing is stored for her, so the seat is Grace's."""

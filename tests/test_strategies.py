@@ -60,6 +60,7 @@ def conserved(summary: dict[str, Any]) -> bool:
 
 # --- caches ------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # two long runs
 def test_a_shared_cache_misses_one_instance_share_of_what_per_instance_caches_miss() -> None:
     instances = 4
     # Steady traffic spread round-robin over the instances, far from any limit, for six TTLs: each per-instance
@@ -72,6 +73,7 @@ def test_a_shared_cache_misses_one_instance_share_of_what_per_instance_caches_mi
     assert shared / per_instance == pytest.approx(1 / instances, rel=0.15)
 
 
+@pytest.mark.slow  # a long run per strategy
 def test_stale_while_revalidate_never_makes_a_caller_wait_after_a_keys_first_read() -> None:
     sc = email_blast("api.cache=stale-while-revalidate", "workload.duration=40m", "horizon=1h")
     env = simpy.Environment()
@@ -113,6 +115,7 @@ def test_stale_while_revalidate_never_makes_a_caller_wait_after_a_keys_first_rea
 
 # --- batching ----------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a long saturated run
 def test_large_batches_move_the_binding_limit_to_execution_time_at_its_analytic_rate() -> None:
     plain = run_virtual(email_blast()).summary
     sc = email_blast("dataverse.batch_size=100")
@@ -139,6 +142,7 @@ def test_a_batch_counts_as_one_request_and_holds_at_most_a_thousand_operations()
 
 # --- pacing ------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a long saturated run
 def test_pacing_avoids_throttling_and_creates_at_its_share_of_the_ceiling() -> None:
     sc = email_blast("api.pacing=token-bucket")
     summary = run_virtual(sc).summary
@@ -152,7 +156,9 @@ def test_pacing_avoids_throttling_and_creates_at_its_share_of_the_ceiling() -> N
 # --- budgets, breakers, concurrency: nothing is dropped ----------------------------------------------------
 
 @pytest.mark.parametrize("overrides", [
-    ["retry.budget=token-bucket"], ["retry.breaker=true"], ["retry.budget=ratio", "retry.breaker=true"],
+    ["retry.budget=token-bucket"],  # the inner loop keeps one; the others are as long (slow)
+    pytest.param(["retry.breaker=true"], marks=pytest.mark.slow),
+    pytest.param(["retry.budget=ratio", "retry.breaker=true"], marks=pytest.mark.slow),
 ], ids=["token-bucket", "breaker", "ratio+breaker"])
 def test_a_budget_or_breaker_defers_retries_through_an_outage_and_loses_nothing(overrides: list[str]) -> None:
     sc = load_scenario(SCENARIOS / "outage.toml", [*overrides, "workload.duration=20m"])
@@ -162,6 +168,7 @@ def test_a_budget_or_breaker_defers_retries_through_an_outage_and_loses_nothing(
     assert summary["submissions"]["pending"] == 0 and summary["submissions"]["dead_lettered"] == 0
 
 
+@pytest.mark.slow  # a long saturated run
 def test_aimd_adapts_the_working_processors_within_bounds_and_loses_nothing() -> None:
     sc = email_blast("api.concurrency=aimd", "workload.duration=15m")
     run = run_virtual(sc)

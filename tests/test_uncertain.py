@@ -76,6 +76,7 @@ BAD = [
 ]
 
 
+@pytest.mark.slow  # stampede in a subprocess, per entry
 @pytest.mark.parametrize(("entry", "expected"), BAD, ids=[b[0].split("=")[0].strip() + "-" + str(i)
                                                          for i, b in enumerate(BAD)])
 def test_each_bad_entry_is_refused_in_one_line_and_nothing_runs(tmp_path: Path, entry: str,
