@@ -71,9 +71,10 @@ class RatioBudget:
 
     Finagle's RetryBudget: every first attempt deposits ``ratio`` of a retry, every retry withdraws one, and
     both expire after ``ttl_s``; a retry goes when the deposits of the last ttl, plus the reserve, cover the
-    withdrawals of the last ttl and this one. So in any window of ``ttl_s`` (and any multiple of it, ``t``),
-    retries ≤ ratio × requests + min_per_s × t. The log is exact (one timestamp per request and retry), like
-    the Dataverse limiter.
+    withdrawals of the last ttl and this one. So in any window of ``ttl_s``, retries ≤ ratio × its requests +
+    min_per_s × ttl; over a longer span ``t`` (a multiple of ttl) the requests of the ttl before it count too,
+    since a request pays for retries for ttl after it. The log is exact (one timestamp per request and
+    retry), like the Dataverse limiter.
 
     Choose it when retries must never multiply the load in an overload (the retry storm a backoff alone
     allows: every throttled call comes back), while a quiet client keeps a few retries per second.

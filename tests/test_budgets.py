@@ -29,6 +29,8 @@ steps = st.lists(st.tuples(st.floats(0.0, 3.0), st.booleans(), st.booleans()), m
 @settings(max_examples=150, deadline=None)
 @given(history=steps, ratio=st.floats(0.05, 1.0), min_per_s=st.floats(0.0, 5.0), ttl_s=st.floats(1.0, 20.0))
 @example(history=[(0.0, False, False)] * 300, ratio=0.2, min_per_s=10.0, ttl_s=10.0)  # a retry storm at once
+@example(history=[(0.0, True, False), (1.0, False, False), (0.0, False, False), (2.0, False, False)], ratio=1.0,
+         min_per_s=1.0, ttl_s=1.25)  # two retries funded by a request just before a 2 × ttl window
 def test_ratio_budget_retries_at_most_ratio_of_requests_plus_min_per_window(
         history: list[tuple[float, bool, bool]], ratio: float, min_per_s: float, ttl_s: float) -> None:
     budget = RatioBudget(ratio, min_per_s, ttl_s)
@@ -43,15 +45,18 @@ def test_ratio_budget_retries_at_most_ratio_of_requests_plus_min_per_window(
         elif budget.try_retry(now_s, in_flight=0):
             retries.append(now_s)
     # Every window of length t = k × ttl (k = 1, 2, 3) ending at a retry — the windows where the count can
-    # peak — holds at most ratio × its requests + min_per_s × t retries.
+    # peak — holds at most ratio × the requests that can fund it + min_per_s × t retries. For k = 1 that is the
+    # budget's own window, exactly; a longer window's first retries may be funded by requests up to one ttl
+    # before it starts (a request at 0 pays for retries until ttl), so those requests count too.
     for k in (1, 2, 3):
         t_s = k * ttl_s
         for end_s in retries:
             # the window (start, end]; a hair shorter, since the budget's own expiry test (at + ttl <= now) and
             # end - t round differently by an ulp
             start_s = end_s - t_s + 1e-9 * max(1.0, end_s)
+            funded_from_s = start_s if k == 1 else start_s - ttl_s
             in_window = bisect.bisect_right(retries, end_s) - bisect.bisect_right(retries, start_s)
-            asked = bisect.bisect_right(requests, end_s) - bisect.bisect_right(requests, start_s)
+            asked = bisect.bisect_right(requests, end_s) - bisect.bisect_right(requests, funded_from_s)
             assert in_window <= ratio * asked + min_per_s * t_s + 1e-9
 
 
