@@ -80,6 +80,14 @@ REQUESTS, EXECUTION, CONCURRENCY = "requests", "execution", "concurrency"
 
 _CODES = {REQUESTS: "0x80072322", EXECUTION: "0x80072321", CONCURRENCY: "0x80072326"}
 _US_PER_S = 1_000_000
+_NEVER_BINDS = 2**62  # an amount (µs or ms) beyond any run: a larger limit, even one whose product overflows, is it
+
+
+def _whole_units(seconds: float, per_s: int) -> int:
+    """``seconds`` in whole units (µs, ms), capped at _NEVER_BINDS: a finite but huge limit (1e308 s) times
+    the units per second is infinite, which ``round`` refuses — such a limit simply never binds."""
+    amount = seconds * per_s
+    return round(amount) if amount < _NEVER_BINDS else _NEVER_BINDS
 _ENFORCEMENTS = ("exact", "lagging")
 
 
@@ -177,7 +185,7 @@ def _requests_message(settings: LimitSettings) -> str:
 
 def _execution_message(settings: LimitSettings) -> str:
     # The double space before "milliseconds" is in Microsoft's current text (S8); kept verbatim.
-    limit_ms = round(settings.execution_limit_s * 1000)
+    limit_ms = _whole_units(settings.execution_limit_s, 1000)
     return (
         f"Combined execution time of incoming requests exceeded limit of {limit_ms:,}  milliseconds "
         f"over time window of {_format_number(settings.window_s)} seconds. "
@@ -256,7 +264,7 @@ class KeyLimiter:
         self._settings = settings
         self._window_s = float(settings.window_s)
         self._requests_limit = settings.requests_limit
-        self._execution_limit_us = round(settings.execution_limit_s * _US_PER_S)
+        self._execution_limit_us = _whole_units(settings.execution_limit_s, _US_PER_S)
         self._concurrency_limit = settings.concurrency_limit
         self._lagging = settings.enforcement == "lagging"
         self._lag_s = float(settings.enforcement_lag_s)

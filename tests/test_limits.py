@@ -451,3 +451,12 @@ def test_expired_entries_are_dropped():
 def test_bad_settings_are_refused_loudly(overrides, complaint):
     with pytest.raises(ValueError, match=complaint):
         LimitSettings(**overrides)
+
+
+@pytest.mark.parametrize("limit_s", [1e308, 1.7976931348623157e308, 1e13])
+def test_a_huge_execution_limit_never_binds_and_breaks_nothing(limit_s: float) -> None:
+    # The fault fuzz found it: a finite limit whose microseconds overflow to inf made round() raise, and the
+    # fault request a 500. Such a limit is simply one no run can reach.
+    key = KeyLimiter(LimitSettings(execution_limit_s=limit_s, concurrency_limit=10_000))
+    for i in range(1000):
+        assert key.admit(float(i), 80_000.0) is None  # 80 ks per call, 1,000 calls: far beyond 20 minutes
