@@ -75,10 +75,18 @@ def serve(
     except ConfigurationError as exc:
         listener.close()
         console.fail(str(exc))
-    config = uvicorn.Config(served.app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(served.app, host=host, port=port, log_level="warning", access_log=False,
+                            timeout_keep_alive=KEEP_ALIVE_S)
     server = uvicorn.Server(config)
     console.print_serving(served, host, port, db, time_scale, server)
     server.run(sockets=[listener])
+
+
+#: How long an idle keep-alive connection stays open (uvicorn's default is 5 s). A client that sends on a
+#: connection the server is closing at that moment gets no answer at all (status 0 in Locust): a load whose
+#: users pause more than 5 s between arrivals saw it. The real API's value is undocumented; 75 s (nginx's
+#: default) is an assumption, longer than any pause between one portal user's requests in the shipped loads.
+KEEP_ALIVE_S = 75
 
 
 def _defaults(overrides: list[str] | None) -> dict[str, object]:
