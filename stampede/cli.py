@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -18,23 +20,20 @@ def _root() -> None:
     """Rehearse event-registration stampedes against the event API and Dataverse limits."""
 
 
-def _register_commands() -> None:
-    # Each command lives in its own module so parts can grow independently.
-    from stampede import (
-        compare_cmd,
-        conform_cmd,
-        load_cmd,
-        plan_cmd,
-        report_cmd,
-        sensitivity_cmd,
-        serve_cmd,
-        simulate_cmd,
-    )
+# Each command lives in its own module so parts can grow independently; the module's name is the command's.
+COMMANDS = ("simulate", "compare", "plan", "sensitivity", "report", "serve", "load", "conform")
 
-    for module in (simulate_cmd, compare_cmd, plan_cmd, sensitivity_cmd, report_cmd, serve_cmd, load_cmd, conform_cmd):
-        module.register(app)
+
+def _register_commands(only: str | None = None) -> None:
+    """Register every command, or only ``only`` when it names one: a run of one command imports that
+    command's packages alone (``stampede serve`` need not load scipy.stats, nor ``simulate`` FastAPI), which
+    the test suite's many subprocesses and every user's start-up feel. Help without a command lists them all."""
+    import importlib
+
+    for name in ([only] if only in COMMANDS else COMMANDS):
+        importlib.import_module(f"stampede.{name}_cmd").register(app)
 
 
 def main() -> None:
-    _register_commands()
+    _register_commands(sys.argv[1] if len(sys.argv) > 1 else None)
     app()
