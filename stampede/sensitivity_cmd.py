@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from simulator.engine.cluster import ClusterError, executor_for
-from simulator.engine.sensitivity_runs import point_tasks, run_points
+from simulator.engine.replicate import run_tasks
+from simulator.engine.sensitivity_runs import point_tasks
 from simulator.replications import ReplicationResult
 from simulator.scenario import ScenarioError, load_scenario, scenario_to_toml
 from simulator.sensitivity import (
@@ -60,8 +61,8 @@ def sensitivity(
     try:
         with executor_for(cluster) as (executor, gather), \
                 console.count_progress(f"sensitivity of {resolved.name}: {len(tasks)} runs", len(tasks)) as advance:
-            results = run_points(tasks, workers=workers, executor=executor, gather=gather,
-                                 on_done=lambda result: advance())
+            results = run_tasks(tasks, workers=workers, executor=executor, gather=gather,
+                                on_done=lambda result: advance())
     except ClusterError as exc:
         console.fail(str(exc))
     outputs = {path: [metric_value(r.summary, path) for r in results] for path in metric}

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import as_completed
-from typing import Any
+from collections.abc import Sequence
 
-from simulator.engine.replicate import ReplicationTask, Submitter, run_tasks
-from simulator.replications import ReplicationResult
+from simulator.engine.replicate import ReplicationTask
 from simulator.scenario import Scenario
 from simulator.sensitivity import Design, draws
 from simulator.uncertain import Uncertain, apply_draw
 
-__all__ = ["point_tasks", "run_points"]
+__all__ = ["point_tasks"]  # run them with simulator.engine.replicate.run_tasks (results in design order)
 
 
 def point_tasks(scenario: Scenario, overrides: Sequence[str], entries: Sequence[Uncertain], design: Design,
@@ -23,14 +20,3 @@ def point_tasks(scenario: Scenario, overrides: Sequence[str], entries: Sequence[
     return [ReplicationTask(apply_draw(scenario, drawn, source, i), tuple(overrides), 0, i, tuple(drawn.items()))
             for i, drawn in enumerate(values)]
 
-
-def run_points(
-    tasks: Sequence[ReplicationTask],
-    *,
-    workers: int | None = None,
-    executor: Submitter | None = None,
-    gather: Callable[[Iterable[Any]], Iterator[Any]] = as_completed,
-    on_done: Callable[[ReplicationResult], None] | None = None,
-) -> list[ReplicationResult]:
-    """Every point's result (summary-only runs), in design order."""
-    return run_tasks(tasks, workers=workers, executor=executor, gather=gather, on_done=on_done)
