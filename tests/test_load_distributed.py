@@ -19,7 +19,7 @@ from loadtests import LOCUSTFILE
 from loadtests.traffic import Schedule
 from simulator.scenario import load_scenario
 
-pytestmark = pytest.mark.slow  # a Locust master and workers over sockets
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # a Locust master and workers over sockets; achieved rate
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "scenarios" / "live-smoke.toml"

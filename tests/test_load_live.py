@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow  # Locust against a live server over sockets
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # Locust against a live server; achieved and live rates (conftest)
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "scenarios" / "live-smoke.toml"
