@@ -15,8 +15,9 @@ from collections.abc import Iterator
 
 __all__ = ["YOUNG_ALLOCATIONS", "fewer_young_collections"]
 
-#: Allocations (net of frees) between young-generation collections while a model runs. Measured: the virtual
-#: driver's runs, and −2.4 % of the instructions per registration POST through the whole app (callgrind).
+#: Allocations (net of frees) between young-generation collections while a model runs. For the registration
+#: POST under ``benchmarks/api.py``: −12 % CPU per request against the default (a collection also holds the GIL
+#: the other thread waits for).
 YOUNG_ALLOCATIONS = 50_000
 
 
