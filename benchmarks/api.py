@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,10 +45,18 @@ def pinned(cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def announced_url(process: subprocess.Popen[bytes], log: Path, pattern: str, timeout_s: float = 60) -> str:
+    """The URL a server started on port 0 prints once it listens (``pattern``'s first group), bounded wait:
+    the port is the kernel's choice, read back, never probed before the server binds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = re.search(pattern, log.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+        if process.poll() is not None:
+            raise SystemExit(f"{process.args[-1]!r} exited {process.returncode} before it listened (see {log})")
+        time.sleep(0.05)
+    raise SystemExit(f"no server listening after {timeout_s:.0f} s (see {log})")
 
 
 def wait_http(url: str, timeout_s: float = 30) -> None:
@@ -114,12 +121,12 @@ def main() -> None:
     post_lua.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                         f"wrk.body = {json.dumps(BODY)}\n")
 
-    mock_port = free_port()
-    mock = subprocess.Popen([*pinned(0), str(BIN / "stampede"), "serve", "--port", str(mock_port), "--db",
-                             str(work / "bench.db"), "--token", TOKEN, "--set", "catalog.capacity=0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(work / "serve.out", "wb") as out:
+        mock = subprocess.Popen([*pinned(0), str(BIN / "stampede"), "serve", "--host", "127.0.0.1", "--port", "0",
+                                 "--db", str(work / "bench.db"), "--token", TOKEN, "--set", "catalog.capacity=0"],
+                                stdout=out, stderr=subprocess.STDOUT)
     try:
-        mock_url = f"http://127.0.0.1:{mock_port}"
+        mock_url = announced_url(mock, work / "serve.out", r"(?m)^READY (\S+)")
         query = f"?emApplicationtoken={TOKEN}"
         wait_http(f"{mock_url}{BASE}events/{EVENT}{query}")
         (work / "event.json").write_bytes(urllib.request.urlopen(f"{mock_url}{BASE}events/{EVENT}{query}").read())
@@ -127,14 +134,14 @@ def main() -> None:
             urllib.request.urlopen(f"{mock_url}{BASE}events/{EVENT}/sessions{query}").read())
         targets = {"mock": mock_url}
         pids = {"mock": mock.pid}
-        bare_port = free_port()
         env = {**os.environ, "BARE_BASE": BASE, "BARE_EVENT": EVENT, "BARE_EVENT_PAGE": str(work / "event.json"),
                "BARE_SESSIONS": str(work / "sessions.json"), "PYTHONPATH": str(HERE)}
-        bare = subprocess.Popen([*pinned(0), str(BIN / "uvicorn"), "bare_app:app", "--port", str(bare_port),
-                                 "--log-level", "warning", "--no-access-log"], env=env, cwd=HERE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(work / "bare.err", "wb") as err:  # uvicorn logs where it listens at level info, on stderr
+            bare = subprocess.Popen([*pinned(0), str(BIN / "uvicorn"), "bare_app:app", "--host", "127.0.0.1",
+                                     "--port", "0", "--log-level", "info", "--no-access-log"], env=env, cwd=HERE,
+                                    stdout=subprocess.DEVNULL, stderr=err)
         try:
-            targets["floor"] = f"http://127.0.0.1:{bare_port}"
+            targets["floor"] = announced_url(bare, work / "bare.err", r"Uvicorn running on (http://\S+)")
             pids["floor"] = bare.pid
             wait_http(f"{targets['floor']}{BASE}events/{EVENT}{query}")
             endpoints = {"event page": (f"{BASE}events/{EVENT}{query}", None),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from typing import Any
 
 import simpy
 
+from simulator.engine.gc_policy import fewer_young_collections
 from simulator.engine.model import Model, build_model
 from simulator.engine.simpy_seams import events_scheduled
 from simulator.engine.workload import workload
@@ -20,7 +20,6 @@ from simulator.scenario import Scenario
 __all__ = ["VirtualRun", "run_virtual"]
 
 Progress = Callable[[float, float], None]  # (simulated seconds done, horizon seconds)
-_GC_THRESHOLD = 50_000  # young allocations between cycle collections during a run
 
 
 @dataclass
@@ -48,18 +47,12 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     settled = model.pipeline.settled
     step_s = max(horizon_s / chunks, scenario.bin)
     until = 0.0
-    # Every SimPy step allocates an event, and nearly all die young by reference counting: at the default
-    # threshold (700 allocations) the cycle collector runs every couple of hundred steps and finds nothing.
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], _GC_THRESHOLD), *threshold[1:])
-    try:
+    with fewer_young_collections():
         while until < horizon_s and not settled.triggered:
             until = min(horizon_s, until + step_s)
             env.run(until=env.any_of([settled, env.timeout(until - env.now)]))
             if progress is not None:
                 progress(env.now, horizon_s)
-    finally:
-        gc.set_threshold(*threshold)
     simulated_s = float(env.now) if settled.triggered else horizon_s
     wall_s = time.perf_counter() - started
     events = events_scheduled(env)  # the model's work

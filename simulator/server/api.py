@@ -97,19 +97,22 @@ async def _parse(request: Request, model: type[BaseModel], max_body_bytes: int) 
 async def read_body(request: Request, max_body_bytes: int, declared: str | None = None) -> bytes:
     """The body, refused with 413 past ``max_body_bytes`` (declared or streamed) before it is all in memory;
     ``declared`` is the Content-Length when the caller has read it already."""
-    too_large = ApiError(ErrorType.PAYLOAD_TOO_LARGE, f"the body may be at most {max_body_bytes} bytes")
     if declared is None:
         declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_body_bytes:
-        raise too_large
+        raise _too_large(max_body_bytes)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_body_bytes:
-            raise too_large
+            raise _too_large(max_body_bytes)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_large(max_body_bytes: int) -> ApiError:
+    return ApiError(ErrorType.PAYLOAD_TOO_LARGE, f"the body may be at most {max_body_bytes} bytes")
 
 
 def guarded(operation: Operation, handler: Handler) -> Handler:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from simulator.engine.gc_policy import fewer_young_collections
 from simulator.scenario import Scenario
 from simulator.server.api import MAX_BODY_BYTES
 from simulator.server.app import create_app
@@ -85,7 +86,8 @@ def build_served(
             gc.collect()
             gc.freeze()  # see GC_FREEZE below
         try:
-            yield
+            with fewer_young_collections():
+                yield
         finally:
             model.stop()
             if freeze_gc:
