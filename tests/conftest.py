@@ -6,12 +6,12 @@ collecting it meant importing and assertion-rewriting it (the contract, Schemath
 modules, 3 s of the 14 s collection, paid by every xdist worker. They are skipped before import, for that exact
 expression only (for any other, which tests remain depends on their other marks).
 
-A test marked ``alone`` asserts a rate against the wall clock (Locust's achieved arrival rate, a live server
-keeping pace with its simulation), and another worker's test beside it takes the CPU that rate needs: in a full run with two
-workers, live-smoke created at 0.887 of the simulated rate beside another test (the bound is 0.9). Every test
-holds a file lock while it is set up, run and torn down: shared, or exclusive when marked ``alone``. A turnstile
-lock taken first keeps a waiting exclusive request from being starved by a stream of shared ones. Serially
-(``-n 0``) there is no other worker and nothing is locked.
+A test marked ``alone`` asserts a rate against the wall clock (Locust's achieved arrival rate, a live server keeping
+pace with its simulation), and another worker's test beside it takes the CPU that rate needs: in a full run with two
+workers, live-smoke created at 0.887 of the simulated rate beside another test (the bound is 0.9). Every test holds
+a file lock while it is set up, run and torn down: shared, or exclusive when marked ``alone``. A turnstile lock
+taken first keeps a waiting exclusive request from being starved by a stream of shared ones. Serially (``-n 0``)
+there is no other worker and nothing is locked.
 """
 
 from __future__ import annotations
