@@ -8,10 +8,10 @@ expression only (for any other, which tests remain depends on their other marks)
 
 A test marked ``alone`` asserts a rate against the wall clock (Locust's achieved arrival rate, a live server keeping
 pace with its simulation), and another worker's test beside it takes the CPU that rate needs: in a full run with two
-workers, live-smoke created at 0.887 of the simulated rate beside another test (the bound is 0.9). Every test holds
-a file lock while it is set up, run and torn down: shared, or exclusive when marked ``alone``. A turnstile lock
-taken first keeps a waiting exclusive request from being starved by a stream of shared ones. Serially (``-n 0``)
-there is no other worker and nothing is locked.
+workers, live-smoke created at 0.887 of the simulated rate beside another test (the bound is 0.9). Every module
+holds a file lock from its first test's setup to its last test's teardown (its fixtures run between its tests too):
+shared, or exclusive when marked ``alone``. A turnstile lock taken first keeps a waiting exclusive request from
+being starved by a stream of shared ones. Serially (``-n 0``) there is no other worker and nothing is locked.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import fcntl
 import re
 from collections.abc import Generator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,24 +40,44 @@ def _held(path: Path, mode: int) -> Generator[None, None, None]:
         yield
 
 
-@contextmanager
-def machine(run_dir: Path, alone: bool) -> Generator[None, None, None]:
-    """The lock of one test run (``run_dir``, shared by its workers): exclusive if ``alone``, else shared."""
-    turnstile, lock = run_dir / "machine.turnstile", run_dir / "machine.lock"
-    with _held(turnstile, fcntl.LOCK_EX):
-        held = _held(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        held.__enter__()
-    try:
-        yield
-    finally:
-        held.__exit__(None, None, None)
+class Machine:
+    """One worker's hold on the run's lock (in ``run_dir``, shared by the run's workers), kept from a module's
+    first test to its last one's teardown: the module's fixtures (a live model's thread, a server) use the CPU
+    between its tests too, so an ``alone`` test waits until the other workers are between modules."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.turnstile, self.lock = run_dir / "machine.turnstile", run_dir / "machine.lock"
+        self.held: ExitStack | None = None
+        self.alone = False
+
+    def take(self, alone: bool) -> None:
+        if self.held is not None and self.alone == alone:
+            return
+        self.give_back()
+        held = ExitStack()
+        with _held(self.turnstile, fcntl.LOCK_EX):
+            held.enter_context(_held(self.lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH))
+        self.held, self.alone = held, alone
+
+    def give_back(self) -> None:
+        if self.held is not None:
+            self.held.close()
+            self.held = None
+
+
+MACHINE: list[Machine] = []  # this worker's, made at its first test
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
     if not hasattr(item.config, "workerinput"):  # not an xdist worker
         return (yield)
-    # a worker's basetemp is <the run's basetemp>/<worker id>: the parent is the run's, shared by its workers
-    run_dir = Path(item.config.option.basetemp).parent
-    with machine(run_dir, alone=item.get_closest_marker("alone") is not None):
+    if not MACHINE:  # a worker's basetemp is <the run's basetemp>/<worker id>: the parent is shared
+        MACHINE.append(Machine(Path(item.config.option.basetemp).parent))
+    machine = MACHINE[0]
+    machine.take(alone=item.get_closest_marker("alone") is not None)
+    try:
         return (yield)
+    finally:  # the module's fixtures are torn down in its last test's teardown (nextitem elsewhere, or none)
+        if nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None):
+            machine.give_back()
