@@ -6,11 +6,13 @@ with that reason (``summary.json`` ``dead_letter_reasons``): nothing accepted is
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
+import simpy
 from scipy import stats
 
-from simulator.engine.payments import ABANDONED, Z_99
+from simulator.engine.payments import ABANDONED, Z_99, PaymentDesk
 from simulator.engine.virtual import run_virtual
 from simulator.scenario import parse_scenario
 
@@ -87,3 +89,27 @@ def test_a_held_seat_counts_against_capacity_until_released() -> None:
     summary = scenario_run.summary  # type: ignore[attr-defined]
     assert summary["rejected_by"].get("event is full", 0) > 0
     assert summary["submissions"]["accepted"] > 100  # released seats were taken again
+
+
+def _settled_by_number(numbers: list[int]) -> dict[int, tuple[str, float]]:
+    """Hold the purchases ``numbers`` (in that order, all at time 0) on one desk: how each settled, and when."""
+    env = simpy.Environment()
+    settings = parse_scenario({"name": "paid", "payment": {"abandoned": 0.3}}).payment
+    settled: dict[int, tuple[str, float]] = {}
+    desk = PaymentDesk(env, settings, "11-payments",
+                       admit=lambda held: settled.__setitem__(held.number, ("paid", env.now)),
+                       expire=lambda held, reason: settled.__setitem__(held.number, ("abandoned", env.now)))
+    for number in numbers:
+        desk.hold(SimpleNamespace(number=number, waitlisted=False, accepted_s=0.0,
+                                  offer=SimpleNamespace(submission_id=None)))
+    env.run()
+    return settled
+
+
+def test_a_buyers_payment_belongs_to_its_arrival_not_to_the_order_purchases_are_held_in() -> None:
+    """Common random numbers: an offer turned away (here 3), or purchases held in another order (a live run's
+    timing, a strategy's validation reads), leave every other buyer's payment as it was."""
+    everyone = _settled_by_number(list(range(40)))
+    others = _settled_by_number([n for n in reversed(range(40)) if n != 3])
+    assert others == {n: settled for n, settled in everyone.items() if n != 3}
+    assert {how for how, _ in everyone.values()} == {"paid", "abandoned"}  # both draws were exercised

@@ -50,7 +50,7 @@ def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | N
     dataverse = DataverseModel(env, scenario.dataverse, random.Random(f"{seed}-latency"), recorder)
     pipeline = EventPipeline(env, scenario, catalog, recorder, dataverse, random.Random(f"{seed}-pipeline"),
                              journal)
-    pipeline.payments = PaymentDesk(env, scenario.payment, random.Random(f"{seed}-payments"),
+    pipeline.payments = PaymentDesk(env, scenario.payment, f"{seed}-payments",
                                     admit=pipeline.paid, expire=pipeline.expire_purchase,
                                     journal=journal if hasattr(journal, "held") else None)  # type: ignore[arg-type]
     env.process(pipeline.sample_levels())

@@ -14,8 +14,13 @@ rejected, accepted = created + dead-lettered + pending hold as for free events.
 
 Who confirms: in simulated runs, simulated buyers — a ``payment.abandoned`` share never pays, the others pay
 after a delay drawn from ``payment.delay`` (log-normal through its median and p99; a delay past the timeout
-is an abandoned purchase too). In the live server, the caller's ``POST …/registrations/finalize``
-(``confirm``); nobody is simulated.
+is an abandoned purchase too). A buyer's draw belongs to its arrival (the run's seed and the submission's
+number), not to the order purchases are held in: a strategy that accepts a different set of paid offers, or a
+live run whose timing differs, gives every other buyer the same payment as before (common random numbers) —
+with one stream in hold order, one offer turned away shifted every later buyer's delay, and the last payment
+of a run, which ends its busy period, moved by minutes. In the live server, the caller's
+``POST …/registrations/finalize`` (``confirm``); nobody is simulated unless ``payment.live_buyers`` (which
+``stampede load`` sets, since Locust's users do not pay).
 """
 
 from __future__ import annotations
@@ -67,12 +72,13 @@ class PaymentDesk:
     ``confirm`` settles a purchase (the live server's finalize).
     """
 
-    def __init__(self, env: simpy.Environment, settings: Payment, rng: random.Random, *,
+    def __init__(self, env: simpy.Environment, settings: Payment, buyer_seed: str, *,
                  admit: Callable[[Any], None], expire: Callable[[Any, str], None], buyers: bool = True,
                  journal: PurchaseJournal | None = None) -> None:
         self.env = env
         self.settings = settings
-        self.rng = rng
+        self.buyer_seed = buyer_seed  # with the submission's number, seeds that buyer's draw
+        self._buyer_rng = random.Random()
         self.admit = admit
         self.expire = expire
         self.buyers = buyers
@@ -99,8 +105,11 @@ class PaymentDesk:
         if self.journal is not None:
             self.journal.held(submission, expires)
         paid_in_s: float | None = None
-        if self.buyers and self.rng.random() >= self.settings.abandoned:
-            paid_in_s = math.exp(self.rng.gauss(self._mu, self._sigma))
+        if self.buyers:
+            rng = self._buyer_rng
+            rng.seed(f"{self.buyer_seed}-{submission.number}")
+            if rng.random() >= self.settings.abandoned:
+                paid_in_s = math.exp(rng.gauss(self._mu, self._sigma))
         self.env.process(self._wait(purchase, paid_in_s))
 
     def _wait(self, purchase: Purchase, paid_in_s: float | None) -> Generator[Any, Any, None]:
