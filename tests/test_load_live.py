@@ -75,11 +75,17 @@ def test_a_429_from_the_limiter_is_throttled_not_failed(smoke: Run) -> None:
 
 
 def test_live_agrees_with_the_simulation_of_the_same_scenario(smoke: Run) -> None:
-    """Mean created per second within 10 %, the throttled share of Dataverse requests within 10 points."""
+    """Created within 5 %, mean created per second within 10 %, the throttled share of Dataverse requests within
+    10 points. The live run takes the simulation's arrivals, catalog and buyers' payments; where timing decides
+    (which validation reads meet a throttled window) it is one more sample of the same chaos: 40 simulations
+    whose read latency median was moved by 0.1 ms steps (28.0-31.9 ms) created 0.984-1.014 of the shipped run's
+    count at 0.996-1.068 of its mean rate (the rate ends with the last buyer's payment, and turning away one of
+    the last buyers moves it 5 %); twelve live runs, four beside two CPU-bound processes, gave 1.005-1.077."""
     versus = smoke.load["vs_simulated"]
     unsent = smoke.load["dropped"] + smoke.load["registrations"]["failed"]  # on a busy machine; counted, not hidden
     assert 0 <= versus["offered_simulated"] - versus["offered_live"] <= unsent, smoke.load
-    assert versus["mean_created_per_s_ratio"] == pytest.approx(1.0, abs=0.10)
+    assert versus["created_live"] == pytest.approx(versus["created_simulated"], rel=0.05), versus
+    assert versus["mean_created_per_s_ratio"] == pytest.approx(1.0, abs=0.10), versus
     assert abs(versus["throttled_share_difference_points"]) <= 10
     assert smoke.summary["dataverse"]["throttled"] > 0  # the 5-minute window did bite
 
