@@ -19,7 +19,11 @@ from typer.testing import CliRunner
 
 from stampede.cli import _register_commands, app
 
-distributed = pytest.importorskip("distributed")
+
+def distributed() -> Any:
+    """The Dask extra, imported by the tests that run a cluster (skipped without it); the inner loop's tests here
+    (errors, Ctrl-C against a stand-in client) neither need it nor pay its import (~0.8 s per xdist worker)."""
+    return pytest.importorskip("distributed")
 
 ROOT = Path(__file__).resolve().parent.parent
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -82,7 +86,7 @@ def compare_args(scenario: Path, out: Path, *extra: str) -> list[str]:
 
 @pytest.fixture
 def local_cluster() -> Iterator[Any]:
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    with distributed().LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None, scheduler_port=0) as cluster:
         yield cluster
 
@@ -120,7 +124,7 @@ class DaskProcesses:
         wait_for(scheduler_file.exists, 60, "the scheduler file")
         self.address = wait_for(lambda: json.loads(scheduler_file.read_text() or "{}").get("address"), 10,
                                 "the scheduler's address")
-        self.client = distributed.Client(self.address, timeout=30, set_as_default=False)
+        self.client = distributed().Client(self.address, timeout=30, set_as_default=False)
 
     def _start(self, name: str, args: list[str]) -> None:
         log = (self.tmp_path / f"{name}.log").open("wb")
