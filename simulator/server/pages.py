@@ -8,10 +8,11 @@ drawn on first request and kept.
 
 Portal-facing choices, each checked against Microsoft's samples: a speaker's ``imageUrl`` is absolute by default
 (``portal.image_urls``: the RTM SDK sample puts it into ``<img src>`` only when it starts with ``https://``), or
-relative to the eventmanagement base (the v2.0 Angular sample prefixes its ``apiEndpoint``); ``event.image`` is the URL of the event's image when ``portal.event_images`` (the v2.0 sample's
-``event.component.ts`` uses ``event.image`` as the image source); ``registrationForm`` is ``portal.registration_form``
-(null: formless registration); live events belong to web applications (``portal.webapps``), which
-``events/published?webappId=`` filters by (the RTM WebApp's ``config.js``: "filter events by web application ID").
+relative to the eventmanagement base (the v2.0 Angular sample prefixes its ``apiEndpoint``); ``event.image``
+is the URL of the event's image when ``portal.event_images`` (the v2.0 sample's ``event.component.ts`` uses
+``event.image`` as the image source); ``registrationForm`` is ``portal.registration_form`` (null: formless
+registration); live events belong to web applications (``portal.webapps``), which ``events/published?webappId=``
+filters by (the RTM WebApp's ``config.js``: "filter events by web application ID").
 """
 
 from __future__ import annotations
