@@ -294,6 +294,10 @@ class Dataverse(_Section):
     concurrency_retry_after: Duration = 1.0  # Retry-After on a concurrency 429 (undocumented; assumption)
     worker_slots: int = Field(128, ge=1)  # requests one web server executes at once; beyond, they queue
     batch_size: Annotated[int, AfterValidator(_batch_size)] = Field(1, ge=1)  # registrations per request
+    # The event API's app user, as the Web API face (`stampede serve`) names it: a client whose bearer token
+    # names it spends the processors' budget (user i is "<app_user>-<i+1>" when app_users > 1).
+    app_user: str = Field("event-api", min_length=1, pattern=r"^\S+$")
+    dop_hint: int = Field(4, ge=1)  # the face's x-ms-dop-hint (recommended degree of parallelism)
     latency: Latencies = Field(default_factory=lambda: Latencies())
     plan: Plan = Field(default_factory=lambda: Plan())
 
