@@ -85,7 +85,7 @@ def test_capacity_is_never_exceeded_and_overflow_goes_to_the_waitlist() -> None:
     env = simpy.Environment()
     journal = AcceptedLog()
     model = build_model(env, sc, journal)
-    env.process(workload(env, model.pipeline, model.catalog, sc.workload, model.arrival_rng))
+    env.process(workload(env, model.pipeline, model.catalog, sc, model.arrival_rng))
     env.run(until=sc.horizon)
     assert model.recorder.rejected_count == 0 and len(journal.waitlisted) == model.recorder.submissions > 100
     # in acceptance order: 100 seats, then only waitlist items

@@ -153,7 +153,7 @@ def _draws_by_arrival(*overrides: str) -> dict[int, float | None]:
         return result
 
     desk.hold, desk.draw = held, drawn  # type: ignore[method-assign]
-    env.process(workload(env, model.pipeline, model.catalog, sc.workload, model.arrival_rng))
+    env.process(workload(env, model.pipeline, model.catalog, sc, model.arrival_rng))
     env.run(until=sc.horizon)
     return draws
 

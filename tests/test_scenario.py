@@ -279,7 +279,8 @@ def _walk(model: type[BaseModel], tag: str, tables: dict[str, dict[str, str]], p
         return
     rows = tables[heading]
     path = tag.strip("`[]")
-    for name, field in model.model_fields.items():
+    for python_name, field in model.model_fields.items():
+        name = field.alias or python_name  # [journey.quiet]'s from/to
         dotted = f"{path}.{name}" if path != "Top level" else name
         sub, is_list = _section_model(field.annotation)
         if sub is not None:
@@ -302,7 +303,7 @@ def _walk(model: type[BaseModel], tag: str, tables: dict[str, dict[str, str]], p
                 problems.append(f"{dotted}: default should say none, says {cell!r}")
         elif not _same(documented, default):
             problems.append(f"{dotted}: README default {cell!r} but the model's is {default!r}")
-    extra = set(rows) - set(model.model_fields)
+    extra = set(rows) - {f.alias or n for n, f in model.model_fields.items()}
     if extra:
         problems.append(f"{heading!r} documents keys the model does not have: {sorted(extra)}")
 
