@@ -286,7 +286,8 @@ def _walk(models: list[type[BaseModel]], tag: str, tables: dict[str, dict[str, s
         return
     rows = tables[heading]
     path = tag.strip("`[]")
-    fields = {name: field for model in reversed(models) for name, field in model.model_fields.items()}
+    fields = {field.alias or python_name: field  # the alias: [journey.quiet]'s from/to
+              for model in reversed(models) for python_name, field in model.model_fields.items()}
     for name, field in fields.items():
         dotted = f"{path}.{name}" if path != "Top level" else name
         subs, is_list = _section_models(field.annotation)

@@ -105,7 +105,7 @@ def test_stale_while_revalidate_never_makes_a_caller_wait_after_a_keys_first_rea
 
     for index, instance in enumerate(model.pipeline.instances):
         instance.cache = Spy(index, instance.cache)
-    env.process(workload(env, model.pipeline, model.catalog, sc.workload, model.arrival_rng))
+    env.process(workload(env, model.pipeline, model.catalog, sc, model.arrival_rng))
     env.run(until=sc.horizon)
     refreshes = sum(model.recorder.counts["cache_refreshes"])
     # Four TTLs of a throttled key: entries expired and were refreshed in the background, often.

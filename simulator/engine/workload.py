@@ -11,17 +11,17 @@ import simpy
 from simulator.arrivals import journeys
 from simulator.catalog import Catalog
 from simulator.engine.pipeline import EventPipeline, Offer
-from simulator.scenario import Workload
+from simulator.scenario import Scenario
 
 __all__ = ["workload"]
 
 
 def workload(
-    env: simpy.Environment, pipeline: EventPipeline, catalog: Catalog, workload: Workload, rng: random.Random
+    env: simpy.Environment, pipeline: EventPipeline, catalog: Catalog, scenario: Scenario, rng: random.Random
 ) -> Generator[Any, Any, None]:
     """A process: offer every arrival to the pipeline, then tell it arrivals are over. The journeys are those
     a Locust run of the same scenario sends over HTTP (``loadtests``)."""
-    for t, event, kind, session_ids, pages in journeys(workload, catalog, rng):
+    for t, event, kind, session_ids, pages in journeys(scenario, catalog, rng):
         yield env.timeout(t - env.now)
         pipeline.browse(event.id, pages)
         if kind == "event":
