@@ -76,6 +76,7 @@ class Offer:
     invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
     people: tuple[tuple[str, str, str], ...] = ()  # (email, first, last) per attendee, when the caller named them
     withdrawn: bool = False  # the caller went away before its answer (set from its thread): refused undecided
+    arrival: int | None = None  # the workload's number for this arrival (simulated runs): keys its own draws
 
 
 @dataclass(slots=True)
