@@ -16,11 +16,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from simulator.units import duration_text, metric_text
 from stampede.outdir import OutDirError, check_out_dir, make_out_dir
 
-# Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
+# Piped output (CI logs, files) is as wide as COLUMNS says, 80 when unset (rich's own rule): tables and lines
+# fit a CI log. Messages on stderr are one line each (soft-wrapped), progress lines are short.
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
-out = Console() if sys.stdout.isatty() else Console(width=140)
+out = Console()
 
 
 LINE_EVERY_S = 10.0  # progress lines in a log (no terminal): at most one this often
@@ -148,12 +150,13 @@ def load_progress(label: str, line_every_s: float = 10.0) -> Iterator[Callable[[
         yield update
 
 
-def print_plan(result: dict[str, Any]) -> None:
+def print_plan(result: dict[str, Any], slo_path: str) -> None:
+    """The probes tried (``slo_path``: the first SLO's figure, shown per probe)."""
     table = Table(title=f"plan: {result['key']} for {' and '.join(result['slo'])}", title_justify="left")
-    for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
+    for column in ("value", slo_path, "met", "analytic ceiling created/s", "mean demand/s"):
         table.add_column(column, justify="right")
     for row in result["tried"]:
-        table.add_row(row.get("value_text", str(row["value"])), _slo_metric_text(row), _met_cell(row),
+        table.add_row(row.get("value_text", str(row["value"])), _slo_metric_text(row, slo_path), _met_cell(row),
                       f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
     out.print(table)
     analytic = result.get("analytic_text", result["analytic_value"])
@@ -167,12 +170,21 @@ def print_plan(result: dict[str, Any]) -> None:
                   f"{within}[/] ({bound})", highlight=False)
 
 
-def _slo_metric_text(row: dict[str, Any]) -> str:
-    """The SLO metric; with replications its mean and interval ("873 (861–885)")."""
-    interval = next(iter(row.get("slo_metrics", {}).values()), None)
+def _slo_metric_text(row: dict[str, Any], path: str) -> str:
+    """The SLO metric in its unit; with replications its mean and interval ("14.6 min (14.4–14.8 min)")."""
+    interval = row.get("slo_metrics", {}).get(path)
     if interval is None:
-        return f"{row['metric']:g}"
-    return f"{interval['mean']:.4g} ({interval['ci_low']:.4g}–{interval['ci_high']:.4g})"
+        return metric_text(path, row["metric"])
+    low, high = metric_text(path, interval["ci_low"]), metric_text(path, interval["ci_high"])
+    unit = high.rpartition(" ")[2] if " " in high else ""
+    if unit and low.endswith(" " + unit):  # "14.4–14.8 min", the unit said once
+        low = low[: -len(unit) - 1]
+    return f"{metric_text(path, interval['mean'])} ({low}–{high})"
+
+
+def slo_metrics_text(metrics: dict[str, float | None]) -> str:
+    """A probe's SLO figures for a progress line: "time_to_created_s.p95 14.6 min · submissions.created 1,687"."""
+    return " · ".join(f"{path} {metric_text(path, value)}" for path, value in metrics.items())
 
 
 def _met_cell(row: dict[str, Any]) -> str:
@@ -182,16 +194,6 @@ def _met_cell(row: dict[str, Any]) -> str:
     from simulator.engine.probe import met_text
 
     return met_text(row)
-
-
-def _fmt_s(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.2f} h"
 
 
 def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = None) -> None:
@@ -207,10 +209,10 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
                   f"{subs['rejected']:,} rejected")
     table.add_row("outcome", f"{subs['created']:,} created · {subs['dead_lettered']:,} dead-lettered · "
                   f"{subs['pending']:,} pending")
-    table.add_row("last created", f"{_fmt_s(summary.get('last_created_s'))} after the first arrival "
-                  f"(drain {_fmt_s(summary['throughput']['drain_s'])} after the last)")
-    table.add_row("time to created", f"p50 {_fmt_s(ttc['p50'])} · p95 {_fmt_s(ttc['p95'])} · "
-                  f"p99 {_fmt_s(ttc['p99'])} · max {_fmt_s(ttc['max'])}")
+    table.add_row("last created", f"{duration_text(summary.get('last_created_s'))} after the first arrival "
+                  f"(drain {duration_text(summary['throughput']['drain_s'])} after the last)")
+    table.add_row("time to created", f"p50 {duration_text(ttc['p50'])} · p95 {duration_text(ttc['p95'])} · "
+                  f"p99 {duration_text(ttc['p99'])} · max {duration_text(ttc['max'])}")
     by = dv["throttled_by"]
     table.add_row("Dataverse 429s", f"{dv['throttled']:,} of {dv['admitted'] + dv['throttled']:,} calls "
                   f"(requests {by['requests']:,} · execution {by['execution']:,} · concurrency "
@@ -224,7 +226,7 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
                   f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']} key(s), "
                   f"{cap['calls_per_registration']:.2f} calls each)")
     table.add_row("attempts", f"{summary['attempts_per_created']:.2f} per created registration")
-    table.add_row("simulated", f"{_fmt_s(summary['simulated_s'])} in {summary['wall_s']:.1f} s wall")
+    table.add_row("simulated", f"{duration_text(summary['simulated_s'])} in {summary['wall_s']:.1f} s wall")
     for reason, count in list(summary.get("dead_letter_reasons", {}).items())[:3]:
         table.add_row("dead-letter", f"{count:,} × {reason}")
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:

@@ -94,7 +94,8 @@ def plan(
             if not as_json:
                 row = tried[value]
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
-                console.err.print(f"  {span.key}={span.show(value)}: {row['metrics']} → {verdict}", highlight=False)
+                console.err.print(f"  {span.key}={span.show(value)}: {console.slo_metrics_text(row['metrics'])} → "
+                                  f"{verdict}", highlight=False, markup=False)
         return bool(tried[value]["met"])
 
     label = f"searching {span.key} in {span.show(span.low)}..{span.show(span.high)}"
@@ -133,7 +134,7 @@ def plan(
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        console.print_plan(result)
+        console.print_plan(result, slos[0].path)
         if replicated and found is not None:
             console.out.print(f"{span.key}={found}: {met_text(tried[found])} (a probe meets the SLO when at least "
                               f"{probability:.0%} of its replications do)", highlight=False)
