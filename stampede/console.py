@@ -34,6 +34,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
+_warned: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """One line on stderr, once per message (a grid's variants share their warnings)."""
+    if message not in _warned:
+        _warned.add(message)
+        err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
+
+
 @contextlib.contextmanager
 def progress(label: str, enabled: bool = True) -> Iterator[Callable[[float, float], None]]:
     """A progress bar over simulated time; yields ``advance(done_s, total_s)``."""
@@ -231,10 +241,11 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
         table.add_row("dead-letter", f"{count:,} × {reason}")
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
         table.add_row("rejected", f"{count:,} × {reason}")
-    table.add_row("run directory", str(run_dir))
-    if report is not None:
-        table.add_row("report", str(report))
     out.print(table)
+    # paths whole, on lines of their own (a table cell would cut them to fit 80 columns)
+    out.print(f"run directory: {run_dir}", highlight=False, markup=False, soft_wrap=True)
+    if report is not None:
+        out.print(f"report: {report}", highlight=False, markup=False, soft_wrap=True)
 
 
 def print_load(summary: dict[str, Any]) -> None:

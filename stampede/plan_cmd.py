@@ -14,7 +14,7 @@ from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
 from simulator.plan import capacity
 from simulator.replications import ReplicationsError, check_options, replication_count
-from simulator.scenario import ScenarioError
+from simulator.scenario import ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, parse_search, parse_slo
 from simulator.uncertain import check_not_uncertain, parse_uncertain
 from stampede import console, replication_options
@@ -48,7 +48,9 @@ def plan(
         slos = [parse_slo(text) for text in slo]
         span = parse_search(search, tolerance)
         base = list(set_ or [])
-        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed)
+        load_scenario(scenario, base, seed, warn=console.warn)  # --set alone: its errors name --set
+        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed,
+                                   [f"--search {span.override(span.low)}"])
         check_options(replications, confidence, precision, workers, sampling)
         if not 0 < probability <= 1:
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
@@ -66,7 +68,7 @@ def plan(
         if value not in tried:
             overrides = base + [span.override(value)]
             try:
-                [resolved] = resolve_variants(scenario, [overrides], seed)
+                [resolved] = resolve_variants(scenario, [overrides], seed, [f"--search {span.override(value)}"])
                 if replicated:
                     outcome = probe(resolved, overrides, entries, n, slos, probability=probability,
                                     confidence=confidence, sampling=sampling, source=source, precision=precision,
