@@ -172,7 +172,8 @@ class MMc:
     rare (a 10-minute read cache); one call per registration (``registration.matching = "none"``: no contact
     match; ``contact_write = 0``, ``registration = 1``; event registrations only, no capacity, no payments);
     no limit can bind (requests, execution time and concurrency far above the load) and web-server worker
-    slots exceed c, so no call is throttled, retried or queued at Dataverse; no faults. Time to created
+    slots exceed c, so no call is throttled, retried or queued at Dataverse; no faults; no confirmation
+    journey (it starts after created, so it only costs CPU). Time to created
     (created − offered) is then the M/M/c sojourn: the wait for a processor plus the write."""
 
     servers: int = 8
@@ -194,6 +195,7 @@ class MMc:
                          "browse_per_submission": 0, "mix": ONE_KIND},
             "api": {"processors": self.servers},
             "registration": {"matching": "none"},
+            "confirmation": {"enabled": False},
             "dataverse": {
                 "requests_limit": 10**9, "execution_limit": "100000h", "concurrency_limit": 10**6,
                 "worker_slots": 10**6,
@@ -223,6 +225,7 @@ class Drain:
                          "browse_per_submission": 0, "mix": ONE_KIND},
             # a validation read refused while throttled waits (nobody is turned away: every arrival drains)
             "api": {"processors": self.processors, "on_validation_throttle": "wait"},
+            "confirmation": {"enabled": False},
         }, "validation: fluid drain")
 
     @property
@@ -257,6 +260,7 @@ class Saturation:
             "api": {"processors": 24 * self.keys},
             "retry": {"policy": "exponential", "honor_retry_after": True},
             "dataverse": {"app_users": self.users, "web_servers": self.servers, "affinity": False},
+            "confirmation": {"enabled": False},
         }, "validation: saturation")
 
     def windows(self, column: Records | np.ndarray, first_s: float = 300.0) -> np.ndarray:
