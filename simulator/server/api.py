@@ -34,7 +34,8 @@ from simulator.server.operations import (
 )
 from simulator.server.pages import Images, Pages, page_table
 
-__all__ = ["api_router", "handlers", "read_body", "route_options", "Handler", "EVENT_MANAGEMENT", "MAX_BODY_BYTES"]
+__all__ = ["api_router", "handlers", "read_body", "route_options", "purchase_location", "Handler", "EVENT_MANAGEMENT",
+           "MAX_BODY_BYTES", "PURCHASES_PATH"]
 
 JSON = "application/json"
 PNG = "image/png"
@@ -68,6 +69,14 @@ def _png(image: bytes | None, error: ErrorType, key: str, message: str | None = 
 
 def _location(submission_id: str) -> str:
     return f"/_harness/submissions/{quote(submission_id, safe='')}"
+
+
+PURCHASES_PATH = "/_harness/purchases/"
+
+
+def purchase_location(purchase_id: str) -> str:
+    """Where a purchase's state is read (a paid answer's ``Location``; ``checkout.py`` answers it)."""
+    return f"{PURCHASES_PATH}{quote(purchase_id, safe='')}"
 
 
 def _content_headers(request: Request) -> tuple[str | None, str]:
@@ -134,7 +143,7 @@ class Registrations:
     """``POST …/events/{readableEventId}/registrations``: validate the body, hand it to the model, answer 202
     with Location (200 with redirectUrl on paid events) or the model's refusal (its code's status and type)."""
 
-    def __init__(self, catalog: Catalog, model: LiveModel, payment_redirect: Callable[[Event, str], str],
+    def __init__(self, catalog: Catalog, model: LiveModel, payment_redirect: Callable[[Event, str, str], str],
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.events = catalog.by_readable_id
         self.model = model
@@ -151,11 +160,12 @@ class Registrations:
         if not isinstance(outcome, Accepted):
             headers = {"Retry-After": str(outcome.retry_after_s)} if outcome.retry_after_s is not None else None
             raise ApiError(REFUSALS[outcome.code], outcome.message, field=outcome.field, headers=headers)
-        headers = {"Location": _location(outcome.submission_id)}
-        if event.paid:
-            url = outcome.redirect_url or self.payment_redirect(event, outcome.submission_id)
+        if event.paid and not outcome.waitlisted:  # a seat is held: go pay (waitlisted: nothing to pay)
+            url = outcome.redirect_url or self.payment_redirect(event, outcome.submission_id,
+                                                                request_host(request.scope).decode())
             answer = wire.PaymentRedirect(status="Redirect", purchaseId=outcome.submission_id, redirectUrl=url)
-            return _json(answer.model_dump_json().encode(), 200, headers)
+            return _json(answer.model_dump_json().encode(), 200, {"Location": purchase_location(outcome.submission_id)})
+        headers = {"Location": _location(outcome.submission_id)}
         result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
                                          purchaseId=None, submissionId=outcome.submission_id)
         return _json(result.model_dump_json().encode(), 202, headers)
@@ -168,7 +178,7 @@ def handlers(
     model: LiveModel,
     *,
     origin: str,
-    payment_redirect: Callable[[Event, str], str],
+    payment_redirect: Callable[[Event, str, str], str],
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> dict[str, Handler]:
     """One guarded handler per operation id of ``OPERATIONS`` (a static page's: from its page table, its holes
@@ -249,6 +259,9 @@ def handlers(
         if known == "expired":
             raise ApiError(ErrorType.PURCHASE_EXPIRED, f"purchase {body.purchaseId!r} was not paid within the "
                            "payment timeout: its seats were released and nothing was registered", field="purchaseId")
+        if known == "cancelled":  # Dataverse's paymentstatus Cancelled: the transaction was cancelled, as on timeout
+            raise ApiError(ErrorType.PURCHASE_EXPIRED, f"purchase {body.purchaseId!r} was cancelled at the payment "
+                           "page: its seats were released and nothing was registered", field="purchaseId")
         if known != "confirmed":
             raise ApiError(ErrorType.PURCHASE_NOT_FOUND, f"no purchase {body.purchaseId!r} for event "
                            f"{event.readable_id}", field="purchaseId")
@@ -335,11 +348,10 @@ def api_router(table: dict[str, Handler], images_need_token: bool = False) -> AP
 
 async def finalized(model: LiveModel, event: Event, purchase_id: str) -> str:
     """Confirm ``purchase_id``'s payment through a model that holds purchases (``Purchases``); another model
-    knows only submissions: ``"confirmed"`` for one of this event, else ``"unknown"``."""
+    holds none, so every purchase id is ``"unknown"``."""
     if isinstance(model, Purchases):
         return await model.finalize(event, purchase_id)
-    status = await model.submission(purchase_id)
-    return "confirmed" if status is not None and status.get("event_id", event.id) == event.id else "unknown"
+    return "unknown"
 
 
 def _same_origin(uri: str, origin: str) -> bool:

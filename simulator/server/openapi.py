@@ -80,6 +80,9 @@ _HEADERS: dict[str, dict[str, Any]] = {
                     "schema": {"type": "integer", "minimum": 1}, "example": 30},
     "RedirectLocation": {"description": "The redirectUri given", "required": True,
                          "schema": {"type": "string", "minLength": 1}},
+    "PurchaseLocation": {"description": "Where the purchase's state can be read: held, confirmed, expired or "
+                                        "cancelled (the mock's harness plane)",
+                         "required": True, "schema": {"type": "string", "minLength": 1}},
 }
 
 
@@ -161,9 +164,6 @@ def _links() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
         ("publicApiRegister", "202"): {
             "GetRegistrationsCount": to("publicApiGetRegistrationsCount", "The event's count (grows once created)",
                                         readableEventId=_path("readableEventId")),
-            "FinalizeRegistration": to("publicApiFinalizeRegistration", "Finalize this submission",
-                                       readableEventId=_path("readableEventId"),
-                                       body={"purchaseId": "$response.body#/submissionId"}),
         },
     }
 
