@@ -9,6 +9,7 @@ payment provider's "Payment timeout (minutes)" releases the spot. Each test read
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,80 @@ async def test_an_unpaid_purchases_location_says_expired(tmp_path: Path) -> None
         served.model.stop()
         served.store.close()
     assert state["state"] == "expired"
+
+
+# --- seats that show --------------------------------------------------------------------------------------------
+
+
+async def test_passes_show_what_is_sold_held_and_left(tmp_path: Path) -> None:
+    """Capacity 1 (fewer seats than passes): the passes still offer the one seat, so the v2.0 sample does not
+    say "waitlist only" on an empty event (its allPassesSoldOut: every numberOfPassesLeft <= 0, null included).
+    A held purchase takes a pass; its payment sells it; the count of registrations follows creation."""
+    served = build_served(_scenario(timeout="1h"), db_path=tmp_path / "seats.db", time_scale=TIME_SCALE,
+                          token=TOKEN)
+    served.model.start()
+    event = served.model.catalog.events[0]
+    passes, register = f"events/{event.readable_id}/passes", f"events/{event.readable_id}/registrations"
+
+    async def shown(c: httpx.AsyncClient) -> list[tuple[int, int]]:
+        return [(p["numberOfPassesSold"], p["numberOfPassesLeft"]) for p in await _json(c, url(served, passes))]
+
+    try:
+        async with client(served) as c:
+            empty = await shown(c)
+            paid = (await c.post(url(served, register), json=buyer(served, "ada@example.com"))).json()
+            held = await shown(c)
+            held_stats = await _json(c, "/_harness/stats")
+            await c.post(url(served, f"{register}/finalize"), json={"purchaseId": paid["purchaseId"]})
+            sold = await shown(c)
+            await wait_for(lambda: _json(c, url(served, f"{register}/count")), lambda n: n == 1, timeout_s=30)
+    finally:
+        served.model.stop()
+        served.store.close()
+    assert empty == [(0, 1), (0, 0)]  # Standard: the one seat; VIP: none (the passes share the event's seats)
+    assert held == [(0, 0), (0, 0)] and held_stats["seats_held"] == 1
+    assert sold == [(1, 0), (0, 0)]
+
+
+# --- a payment clock on the wall --------------------------------------------------------------------------------
+
+
+async def test_a_hold_that_ends_while_the_server_is_down_is_released_at_restart_before_any_answer(
+        tmp_path: Path) -> None:
+    """The hold's end is stored as a wall-clock instant: the model's own clock resumes where it stopped, but a
+    hold whose end passed during the downtime is released as the server starts — before it answers anyone — so
+    the next buyer gets the seat at once. One that has not ended keeps its end."""
+    db = tmp_path / "wall.db"
+    scenario = _scenario(timeout="2s")
+    first = build_served(scenario, db_path=db, time_scale=1.0, token=TOKEN)
+    first.model.start()
+    event = first.model.catalog.events[0]
+    register = f"events/{event.readable_id}/registrations"
+    try:
+        async with client(first) as c:
+            ada = (await c.post(url(first, register), json=buyer(first, "ada@example.com"))).json()
+    finally:
+        first.model.stop()
+        first.store.close()
+    with Store(db) as store:
+        stored = store.purchase(ada["purchaseId"])
+    assert stored is not None and stored["state"] == "held" and stored["expires_at"] is not None
+    await wait_for(_now, lambda now: now > stored["expires_at"], timeout_s=10, interval_s=0.05)  # down past it
+
+    second = build_served(_scenario(timeout="1h"), db_path=db, time_scale=1.0, token=TOKEN)
+    try:  # not started yet: the release happened while the model was built, before any request
+        assert second.store.purchase(ada["purchaseId"])["state"] == "expired"  # type: ignore[index]
+        assert second.model.stats()["purchases_released_at_start"] == 1
+        second.model.start()
+        async with client(second) as c:
+            grace = await c.post(url(second, register), json=buyer(second, "grace@example.com"))
+            late = await c.post(url(second, f"{register}/finalize"), json={"purchaseId": ada["purchaseId"]})
+    finally:
+        second.model.stop()
+        second.store.close()
+    assert grace.status_code == 200 and grace.json()["status"] == "Redirect"  # the released seat
+    assert late.status_code == 400 and late.json()["type"] == "PurchaseExpired"
+
+
+async def _now() -> float:
+    return time.time()

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from simulator.catalog import Catalog, Event
 from simulator.server import contract as wire
 from simulator.server.errors import ApiError, ErrorType, failure_response, validation_error
-from simulator.server.livepages import Page, render, request_host
+from simulator.server.livepages import PASSES_LEFT, PASSES_SOLD, Page, render, request_host
 from simulator.server.model import Accepted, LiveModel, PageReads, Purchases
 from simulator.server.operations import (
     BY_ID,
@@ -34,7 +34,8 @@ from simulator.server.operations import (
 )
 from simulator.server.pages import Images, Pages, page_table
 
-__all__ = ["api_router", "handlers", "read_body", "route_options", "purchase_location", "Handler", "EVENT_MANAGEMENT",
+__all__ = ["api_router", "handlers", "live_counts", "read_body", "route_options", "purchase_location", "Handler",
+           "EVENT_MANAGEMENT", "UNLIMITED_PASSES",
            "MAX_BODY_BYTES", "PURCHASES_PATH"]
 
 JSON = "application/json"
@@ -185,9 +186,10 @@ def handlers(
     filled with the request's host and the model's live session counts)."""
     events = catalog.by_readable_id
     charge = model.page_loaded if isinstance(model, PageReads) else None
+    count = live_counts(catalog, model)
 
     def live(content: Page, request: Request) -> Response:
-        return _json(render(content, request_host(request.scope), model.session_registration_count))
+        return _json(render(content, request_host(request.scope), count))
 
     def event_of(request: Request) -> Event:
         """The live event named in the path, or 404."""
@@ -344,6 +346,34 @@ def api_router(table: dict[str, Handler], images_need_token: bool = False) -> AP
         router.add_api_route(operation.path, table[operation.operation_id], methods=[operation.method],
                              **route_options(operation, images_need_token))
     return router
+
+
+#: ``numberOfPassesLeft`` of a pass on an event without a capacity: "unlimited" as a number, since the v2.0 sample
+#: reads a null as sold out (``pass.numberOfPassesLeft > pass.passesUsed``) — Int32.MaxValue, as .NET would say it.
+UNLIMITED_PASSES = 2_147_483_647
+
+
+def live_counts(catalog: Catalog, model: LiveModel) -> Callable[[str], int | None]:
+    """The live number behind each count hole of a catalog page (``livepages``): a session's created
+    registrations, or a pass's numbers — ``numberOfPassesSold`` the attendees of its confirmed purchases,
+    ``numberOfPassesLeft`` its quantity less those sold and those held by purchases awaiting payment
+    (``UNLIMITED_PASSES`` on an event without a capacity). An event's passes share its seats (``catalog.py``),
+    and the model sells no more of a pass than its quantity, so the passes left add up to the event's free seats."""
+    passes = {p.id: p for e in catalog.events for p in e.passes}
+    counts = model.passes if isinstance(model, Purchases) else None
+
+    def count(key: str) -> int | None:
+        if key.startswith((PASSES_LEFT, PASSES_SOLD)):
+            listed = passes[key[len(PASSES_LEFT):]]
+            sold, held = counts(listed.id) if counts is not None else (0, 0)
+            if key.startswith(PASSES_SOLD):
+                return sold
+            if listed.quantity is None:
+                return UNLIMITED_PASSES
+            return max(0, listed.quantity - sold - held)
+        return model.session_registration_count(key)
+
+    return count
 
 
 async def finalized(model: LiveModel, event: Event, purchase_id: str) -> str:

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from simulator.catalog import Catalog, Event
 from simulator.scenario import Payment, Portal
 from simulator.server import contract as wire
-from simulator.server.api import MAX_BODY_BYTES, api_router, handlers
+from simulator.server.api import MAX_BODY_BYTES, api_router, handlers, live_counts
 from simulator.server.assets import assets_router
 from simulator.server.checkout import Checkout, checkout_router
 from simulator.server.errors import ApiError, ConfigurationError, error_response, failure_response
@@ -161,7 +161,7 @@ def create_app(
     app.include_router(checkout_router(catalog, model, checkout))
     lane = FastLane(app.framework, base_path=base_path, pages=pages, catalog=catalog, handlers=table,
                     charge=model.page_loaded if isinstance(model, PageReads) else None,
-                    count=model.session_registration_count)
+                    count=live_counts(catalog, model))
     app.front = Gate(lane, org_id=org_id, token=token, origin=origins, admin_token=admin_token,  # rules first
                      require_origin=require_origin, status_counts=status_counts,
                      images_need_token=images_need_token)

@@ -225,9 +225,10 @@ class Store:
             if "waitlisted" not in columns:  # a database written before the column existed
                 self._db.execute("ALTER TABLE submissions ADD COLUMN waitlisted INTEGER NOT NULL DEFAULT 0")
             purchase_columns = {row[1] for row in self._db.execute("PRAGMA table_info(purchases)")}
-            for column, kind in (("expires_at", "REAL"), ("cancelled", "INTEGER NOT NULL DEFAULT 0")):
-                if column not in purchase_columns:  # written before the column existed
-                    self._db.execute(f"ALTER TABLE purchases ADD COLUMN {column} {kind}")
+            if "expires_at" not in purchase_columns:  # written before the columns existed
+                self._db.execute("ALTER TABLE purchases ADD COLUMN expires_at REAL")
+            if "cancelled" not in purchase_columns:
+                self._db.execute("ALTER TABLE purchases ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0")
             try:
                 self._open_people()
             except BaseException:
@@ -515,8 +516,8 @@ class Store:
     def purchase(self, purchase_id: str) -> dict[str, Any] | None:
         """``{"id", "event_id", "state", "held_s", "expires_s", "settled_s", "expires_at", "body"}`` of a purchase
         (``state``: held, confirmed, expired or cancelled), or None."""
-        row = self._one(f"SELECT id, event_id, {_PURCHASE_STATE}, held_s, expires_s, settled_s, expires_at, body "
-                        "FROM purchases WHERE id = ?", (purchase_id,))
+        row = self._one("SELECT id, event_id, CASE WHEN cancelled THEN 'cancelled' ELSE state END, held_s, "
+                        "expires_s, settled_s, expires_at, body FROM purchases WHERE id = ?", (purchase_id,))
         if row is None:
             return None
         return dict(zip(("id", "event_id", "state", "held_s", "expires_s", "settled_s", "expires_at", "body"), row,
@@ -525,8 +526,8 @@ class Store:
     def purchase_counts(self) -> dict[str, int]:
         """Purchases by state: ``held``, ``confirmed``, ``expired`` (timed out), ``cancelled`` (by the buyer)."""
         counts = dict.fromkeys(("held", "confirmed", "expired", "cancelled"), 0)
-        counts.update({str(k): int(v) for k, v in
-                       self._all(f"SELECT {_PURCHASE_STATE} AS s, COUNT(*) FROM purchases GROUP BY s")})
+        counts.update({str(k): int(v) for k, v in self._all(
+            "SELECT CASE WHEN cancelled THEN 'cancelled' ELSE state END AS s, COUNT(*) FROM purchases GROUP BY s")})
         return counts
 
     def purchases_by_pass(self) -> dict[tuple[str, str], int]:
@@ -535,9 +536,6 @@ class Store:
                          "json_each(p.body, '$.attendees') a WHERE p.state IN ('held', 'confirmed') "
                          "AND NOT COALESCE(json_extract(a.value, '$.waitlisted'), 0) GROUP BY 1, 2")
         return {(str(pass_id), str(state)): int(n) for pass_id, state, n in rows if pass_id is not None}
-
-_PURCHASE_STATE = "CASE WHEN cancelled THEN 'cancelled' ELSE state END"
-
 
 @dataclass(frozen=True, slots=True)
 class HeldPurchase:
