@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from simulator import catalog as cat
 from simulator.scenario import Portal
 from simulator.server import contract as wire
-from simulator.server.images import qr_code, speaker_portrait, sponsor_logo
+from simulator.server.images import event_banner, qr_code, speaker_portrait, sponsor_logo
 from simulator.server.livepages import HOST, PASSES_LEFT, PASSES_SOLD, Page, compile_page, count_hole, pass_hole
 from simulator.server.operations import Operation, cache_key
 
@@ -248,13 +248,14 @@ class Images:
         return image
 
     def event_image(self, readable_id: str) -> bytes | None:
-        """The event's image (a wordmark-like banner from its id), or None for no such live event."""
+        """The event's image (a dark banner from its id: white text on it stays readable), or None for no such
+        live event."""
         image = self._events.get(readable_id)
         if image is None:
             event = self._catalog.by_readable_id.get(readable_id)
             if event is None or not event.live:
                 return None
-            image = self._events[readable_id] = sponsor_logo(event.id, cell_px=16)
+            image = self._events[readable_id] = event_banner(event.id)
         return image
 
     def sponsor_logo(self, sponsorship_id: str) -> bytes | None:
