@@ -164,6 +164,10 @@ def _links() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
         ("publicApiRegister", "202"): {
             "GetRegistrationsCount": to("publicApiGetRegistrationsCount", "The event's count (grows once created)",
                                         readableEventId=_path("readableEventId")),
+            "FinalizeRegistration": to("publicApiFinalizeRegistration", "A submission names no purchase: 400 "
+                                       "PurchaseNotFound (nothing to pay on a free or waitlisted registration)",
+                                       readableEventId=_path("readableEventId"),
+                                       body={"purchaseId": "$response.body#/submissionId"}),
         },
     }
 
