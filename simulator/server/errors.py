@@ -22,7 +22,7 @@ from enum import Enum
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from simulator.server.contract import ErrorBody, FieldError
+from simulator.server.contract import UNSTORABLE_TEXT, ErrorBody, FieldError
 
 __all__ = [
     "ErrorType",
@@ -54,6 +54,7 @@ class ErrorType(Enum):
     ORGANIZATION_NOT_FOUND = 404, "OrganizationNotFound"
     # the request body
     MALFORMED_JSON = 400, "MalformedJson"
+    INVALID_CHARACTERS = 400, "InvalidCharacters"
     PAYLOAD_TOO_LARGE = 413, "PayloadTooLarge"
     UNSUPPORTED_MEDIA_TYPE = 415, "UnsupportedMediaType"
     INVALID_REQUEST_BODY = 422, "InvalidRequestBody"
@@ -177,10 +178,16 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def validation_error(exc: ValidationError) -> ApiError:
-    """A 422 naming every bad field (``attendees[0].email: …``), or a 400 for a body that is not JSON."""
+    """A 422 naming every bad field (``attendees[0].email: …``); a 400 for a body that is not JSON, and a 400
+    naming the fields whose text could not be stored as sent (``contract.UNSTORABLE_TEXT``)."""
     errors = exc.errors(include_url=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return ApiError(ErrorType.MALFORMED_JSON, "the request body is not valid JSON")
+    unstorable = [e for e in errors if e["type"] == UNSTORABLE_TEXT]
+    if unstorable:
+        fields = [FieldError(field=_field_path(tuple(e["loc"])), message=str(e["msg"])) for e in unstorable]
+        text = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        return ApiError(ErrorType.INVALID_CHARACTERS, text, field=fields[0].field, errors=fields)
     fields = [FieldError(field=_field_path(tuple(e["loc"])), message=str(e["msg"]).removeprefix("Value error, "))
               for e in errors]
     text = "; ".join(f"{f.field}: {f.message}" for f in fields)
