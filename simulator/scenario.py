@@ -203,6 +203,31 @@ class Latency(_Section):
         return self
 
 
+_TEMPLATE_FIELDS = {  # the placeholders each URL template may use
+    "redirect_url": ("purchaseId", "eventId", "returnUrl"),
+    "return_url": ("origin", "eventId", "purchaseId"),
+}
+_TEMPLATE_EXAMPLES = {
+    "redirect_url": '"https://localhost:7202/GatewayRedirect/PayWithStripe?purchaseId={purchaseId}&returnUrl={returnUrl}"',
+    "return_url": '"{origin}/event/confirmation?id={eventId}"',
+}
+
+
+def _template(value: str | None, key: str) -> str | None:
+    """``value`` if it is an absolute http(s) URL template using only ``key``'s placeholders."""
+    if value is None:
+        return None
+    allowed = _TEMPLATE_FIELDS[key]
+    example = f"e.g. {_TEMPLATE_EXAMPLES[key]}"
+    try:
+        filled = value.format(**{name: "x" for name in allowed})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"may use only {', '.join('{' + n + '}' for n in allowed)}; {example}") from exc
+    if not re.match(r"https?://[^/?#\s]+", filled) and not value.startswith("{origin}"):
+        raise ValueError(f"expected an absolute http(s) URL template, {example}")
+    return value
+
+
 class Payment(_Section):
     """Paid events (``catalog.paid_events``): the registration follows the payment. A paid registration holds
     its seats as a purchase; the registration is created only once the payment is confirmed (live: ``POST
@@ -213,6 +238,10 @@ class Payment(_Section):
     delay: Latency = Field(default_factory=lambda: Latency(median=120.0, p99=600.0))  # simulated buyers only
     abandoned: Fraction = 0.1  # simulated buyers only: purchases never completed
     live_buyers: bool = False  # the live server simulates the buyers too (stampede load: Locust users do not pay)
+    # live server: where a paid answer's redirectUrl sends the buyer (None: the mock's own payment page,
+    # /_harness/pay/{purchaseId}), and where the payment page returns to; templates (see _TEMPLATE_FIELDS)
+    redirect_url: Annotated[str | None, AfterValidator(lambda v: _template(v, "redirect_url"))] = None
+    return_url: Annotated[str, AfterValidator(lambda v: _template(v, "return_url"))] = "{origin}/"
 
 
 class Portal(_Section):
@@ -222,6 +251,7 @@ class Portal(_Section):
     webapps: int = Field(1, ge=1)  # live events are published to web application i mod webapps
     event_images: bool = True  # event.image is the URL of the event's image
     registration_form: str | None = None  # event.registrationForm (an HTML embed); None = formless registration
+    image_urls: Literal["absolute", "relative"] = "absolute"  # speaker imageUrl / event image: full URL or a path
 
 
 class Latencies(_Section):
@@ -264,6 +294,10 @@ class Dataverse(_Section):
     concurrency_retry_after: Duration = 1.0  # Retry-After on a concurrency 429 (undocumented; assumption)
     worker_slots: int = Field(128, ge=1)  # requests one web server executes at once; beyond, they queue
     batch_size: Annotated[int, AfterValidator(_batch_size)] = Field(1, ge=1)  # registrations per request
+    # The event API's app user, as the Web API face (`stampede serve`) names it: a client whose bearer token
+    # names it spends the processors' budget (user i is "<app_user>-<i+1>" when app_users > 1).
+    app_user: str = Field("event-api", min_length=1, pattern=r"^\S+$")
+    dop_hint: int = Field(4, ge=1)  # the face's x-ms-dop-hint (recommended degree of parallelism)
     latency: Latencies = Field(default_factory=lambda: Latencies())
     plan: Plan = Field(default_factory=lambda: Plan())
 

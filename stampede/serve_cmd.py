@@ -11,6 +11,7 @@ from simulator.scenario import Scenario, ScenarioError, load_scenario, parse_sce
 from simulator.server.errors import ConfigurationError
 from stampede import console
 from stampede.listen import ListenError, bind_listener, check_port
+from stampede.tls import TlsError, TlsFiles, own_certificate, run_certificate
 
 
 def serve(
@@ -38,6 +39,11 @@ def serve(
     = 64 * 1024,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a scenario key (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
+    tls: Annotated[bool, typer.Option(help="Serve https with a certificate made for this run (its CA file is "
+                                           "printed: REQUESTS_CA_BUNDLE=…, NODE_EXTRA_CA_CERTS=…).")] = False,
+    tls_cert: Annotated[Path | None, typer.Option(help="Serve https with your own certificate (PEM; with "
+                                                       "--tls-key).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The private key of --tls-cert (PEM).")] = None,
 ) -> None:
     """Serve the event API mock until interrupted (Ctrl-C)."""
     import uvicorn
@@ -62,6 +68,10 @@ def serve(
             console.err.print(f"live run directory: {run_dir}")
 
     console.check_out(out, force)
+    try:
+        certificate = _certificate(tls, tls_cert, tls_key, db, host)
+    except TlsError as exc:
+        console.fail(str(exc))
     # Bind first: a busy port or a bad address is reported before the store (the --db file) exists.
     try:
         listener = bind_listener(host, port)
@@ -76,9 +86,17 @@ def serve(
         listener.close()
         console.fail(str(exc))
     config = uvicorn.Config(served.app, host=host, port=port, log_level="warning", access_log=False,
-                            timeout_keep_alive=KEEP_ALIVE_S)
+                            timeout_keep_alive=KEEP_ALIVE_S,
+                            ssl_certfile=certificate.cert if certificate else None,
+                            ssl_keyfile=certificate.key if certificate else None)
+    try:
+        config.load()
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a key that does not match, a bad PEM
+        listener.close()
+        served.store.close()
+        console.fail(f"--tls-cert/--tls-key: cannot serve https with them ({exc})")
     server = uvicorn.Server(config)
-    console.print_serving(served, host, port, db, time_scale, server)
+    console.print_serving(served, host, port, db, time_scale, server, ca_file=certificate.ca if certificate else None)
     server.run(sockets=[listener])
 
 
@@ -87,6 +105,17 @@ def serve(
 #: users pause more than 5 s between arrivals saw it. The real API's value is undocumented; 75 s (nginx's
 #: default) is an assumption, longer than any pause between one portal user's requests in the shipped loads.
 KEEP_ALIVE_S = 75
+
+
+def _certificate(tls: bool, cert: Path | None, key: Path | None, db: Path, host: str) -> TlsFiles | None:
+    """The run's certificate (``--tls``: made next to the database, in ``<db>.tls/``), the user's own, or none."""
+    if cert is not None or key is not None:
+        if tls:
+            raise TlsError("--tls makes a certificate for the run; with your own give only --tls-cert and --tls-key")
+        return own_certificate(cert, key)
+    if not tls:
+        return None
+    return run_certificate(db.parent / f"{db.name}.tls", host)
 
 
 def _defaults(overrides: list[str] | None) -> dict[str, object]:

@@ -26,7 +26,7 @@ LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
     "conformance": ("conformance", ("conformance", "simulator"),
                     frozenset({"schemathesis", "hypothesis", "httpx", "requests"})),
     "front door": ("stampede", ("stampede", "simulator", "reports", "loadtests", "conformance"),
-                   frozenset({"typer", "rich", "uvicorn", "dask", "distributed", "numpy"})),
+                   frozenset({"typer", "rich", "uvicorn", "dask", "distributed", "numpy", "trustme"})),
 }
 #: Project modules a layer may not reach even though its prefix allows them (the layers inside it only).
 FORBIDDEN: dict[str, tuple[str, ...]] = {

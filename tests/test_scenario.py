@@ -131,6 +131,14 @@ def write(tmp_path: Path, text: str) -> Path:
         pytest.param('[[faults]]\nat = "1m"\nduration = "1m"\nkind = "limit"\n',
                      ["faults.0", 'kind = "limit"', "requests_limit = 3000"], id="limit-fault-without-limit"),
         pytest.param('[workload]\nshape = "steps"\n', ["workload", "steps = [{at"], id="steps-without-steps"),
+        pytest.param('[payment]\nredirect_url = "https://pay.example/{orderId}"\n',
+                     ["payment.redirect_url", "{orderId}", "{purchaseId}, {eventId}, {returnUrl}", "PayWithStripe"],
+                     id="redirect-url-unknown-placeholder"),
+        pytest.param('[payment]\nreturn_url = "/thanks"\n', ["payment.return_url", "'/thanks'", "absolute",
+                                                             "{origin}/event/confirmation?id={eventId}"],
+                     id="return-url-not-absolute"),
+        pytest.param('[portal]\nimage_urls = "full"\n', ["portal.image_urls", "'full'", "'relative'"],
+                     id="image-urls-literal"),
     ],
 )
 def test_errors_name_the_file_key_value_and_an_example(tmp_path: Path, toml: str, expected: list[str]) -> None:
