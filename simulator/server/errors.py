@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from simulator.server.contract import UNSTORABLE_TEXT, ErrorBody, FieldError
@@ -195,11 +196,18 @@ def validation_error(exc: ValidationError) -> ApiError:
     return ApiError(ErrorType.INVALID_REQUEST_BODY, text, field=fields[0].field, errors=fields)
 
 
+#: The status under which a request whose client hung up before its body was in is counted (nginx's "client
+#: closed request"): nobody hears it, and it is no failure of the server (``client_disconnects`` in the stats).
+CLIENT_CLOSED_REQUEST = 499
+
+
 def failure_response(exc: Exception, where: str, failure: ErrorType = ErrorType.INTERNAL_SERVER_ERROR) -> Response:
-    """The answer to any exception a handler raised: an ``ApiError``'s own answer; anything else is logged (with
-    ``where``, e.g. ``"POST /api/…"``) and answered ``failure`` (a 500) with no trace. The one place a failure
-    becomes a 500."""
+    """The answer to any exception a handler raised: an ``ApiError``'s own answer; a client that hung up
+    mid-body ``CLIENT_CLOSED_REQUEST``, not logged; anything else is logged (with ``where``, e.g.
+    ``"POST /api/…"``) and answered ``failure`` (a 500) with no trace. The one place a failure becomes a 500."""
     if isinstance(exc, ApiError):
         return exc.response()
+    if isinstance(exc, ClientDisconnect):
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     logger.error("unhandled error on %s", where, exc_info=exc)
     return error_response(failure.status, failure.type, "the request failed; see the server log")
