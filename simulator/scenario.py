@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from simulator.errors import StampedeError
+
 __all__ = [
     "Scenario",
     "ScenarioError",
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(StampedeError, ValueError):
     """A scenario file or override is invalid; the message says where, what and how to fix it."""
 
 

@@ -22,6 +22,7 @@ from enum import Enum
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from simulator.errors import StampedeError
 from simulator.server.contract import ErrorBody, FieldError
 
 __all__ = [
@@ -92,7 +93,7 @@ class ErrorType(Enum):
         self.type = type_
 
 
-class ServerError(Exception):
+class ServerError(StampedeError):
     """Base of every error this package raises."""
 
 
