@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["percentiles", "bin_counts", "peak_rate_per_s", "finite"]
+__all__ = ["percentiles", "time_to_created", "bin_counts", "peak_rate_per_s", "finite"]
 
 PERCENTILES = (50, 95, 99)
 
@@ -25,6 +26,38 @@ def percentiles(values: Sequence[float] | np.ndarray, points: Sequence[int] = PE
     found = np.percentile(data, points, method="linear")
     return {**{f"p{p}": round(float(v), 3) for p, v in zip(points, found, strict=True)},
             "max": round(float(data.max()), 3)}
+
+
+def time_to_created(created_s: Sequence[float] | np.ndarray, accepted: int,
+                    points: Sequence[int] = PERCENTILES) -> dict[str, object]:
+    """Time to created over *every accepted* registration: the ``created_s`` values (one per created
+    registration) and ``accepted - len(created_s)`` that never came (dead-lettered, or still pending at the
+    horizon), which count as never created — later than any value.
+
+    A percentile that falls among those is ``None`` (not reached), as are ``max`` and ``mean`` as soon as one
+    never came; ``not_reached`` says whether any is. ``of_created`` holds the same figures over the created
+    registrations alone (zeros when there are none), for the figures that show how long the created ones took.
+    """
+    data = np.sort(finite(created_s))
+    created, never = int(data.size), max(0, accepted - int(data.size))
+    of_created = {**percentiles(data, points),
+                  "mean": round(float(data.mean()), 3) if created else 0.0}
+    total = created + never
+    figures: dict[str, object] = {}
+    if created:
+        # Pad with the largest created value: linear interpolation at a reached percentile never touches the
+        # pad (its position's upper neighbour is a created value), so the figure is exactly numpy's over all.
+        padded = np.concatenate([data, np.full(never, data[-1])])
+        found = np.percentile(padded, points, method="linear")
+    for p, index in zip(points, range(len(points)), strict=True):
+        position = (total - 1) * p / 100
+        reached = created > 0 and math.ceil(position - 1e-9) < created
+        figures[f"p{p}"] = round(float(found[index]), 3) if reached else None
+    figures["max"] = of_created["max"] if created and not never else None
+    figures["mean"] = of_created["mean"] if created and not never else None
+    figures["not_reached"] = any(figures[f"p{p}"] is None for p in points) or figures["max"] is None
+    figures["of_created"] = of_created
+    return figures
 
 
 def bin_counts(times_s: Sequence[float] | np.ndarray, bin_s: float, bins: int) -> np.ndarray:
