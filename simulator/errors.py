@@ -8,6 +8,7 @@ Errors::
     │                                   value and a good example
     ├── ScenarioError (ValueError)      simulator/scenario.py: a scenario file or --set override
     │   └── UncertainError              simulator/uncertain.py: an [uncertain] entry, or a draw it makes
+    ├── LatencyFileError (ValueError)   simulator/latency.py: a dataverse.latency.* CSV of measurements
     ├── SweepError (ValueError)         simulator/sweep.py: --vary, --slo, --search, --tolerance
     ├── ReplicationsError (ValueError)  simulator/replications.py: --replications, --confidence, --precision…
     ├── SensitivityError (ValueError)   simulator/sensitivity.py: --metric, --method, --trajectories
@@ -17,7 +18,8 @@ Errors::
     ├── LoadError (RuntimeError)        loadtests/runner.py: a step of `stampede load`
     ├── MockError (RuntimeError)        conformance/mock.py: the local mock did not start
     ├── OutDirError (ValueError)        stampede/outdir.py: --out
-    └── ListenError (OSError)           stampede/listen.py: --host, --port
+    ├── ListenError (OSError)           stampede/listen.py: --host, --port
+    └── TlsError (ValueError)           stampede/tls.py: serve --tls
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Errors::
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import difflib
 import math
@@ -30,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from simulator import latency
 from simulator.errors import StampedeError
 
 __all__ = [
@@ -134,7 +136,7 @@ class Step(_Section):
 
 
 class Workload(_Section):
-    shape: Literal["constant", "ramp", "spike", "steps", "trace"] = "spike"
+    shape: Literal["constant", "ramp", "spike", "steps", "trace", "journey", "window"] = "spike"
     rate: float = Field(120.0, ge=0.0)  # submissions per second (peak for spike/ramp)
     half_life: Duration = 360.0  # spike decay
     duration: Duration = 2700.0  # arrivals stop after this
@@ -205,6 +207,75 @@ class Latency(_Section):
         return self
 
 
+class LognormalLatency(Latency):
+    """Log-normal service time from its median and 99th percentile: the default, and today's ``{ median, p99 }``
+    form (``dist`` may be left out)."""
+
+    dist: Literal["lognormal"] = "lognormal"
+
+
+class ExponentialLatency(_Section):
+    """Exponential service time of the given mean (memoryless: the M/M/c validation's service)."""
+
+    dist: Literal["exponential"]
+    mean: Annotated[Duration, Field(gt=0)]
+
+
+class EmpiricalLatency(_Section):
+    """Service time drawn from measured latencies: a CSV with a column ``ms`` (simulator/latency.py), the path
+    relative to the scenario file."""
+
+    dist: Literal["empirical"]
+    file: str = Field(min_length=1)
+
+
+LATENCY_DISTS = ("lognormal", "exponential", "empirical")
+
+
+def _latency_dist(value: Any) -> Any:
+    """``{ median, p99 }`` without ``dist`` is the log-normal; an unknown ``dist`` is refused with the choices."""
+    if not isinstance(value, dict):
+        return value
+    dist = value.get("dist", "lognormal")
+    if dist not in LATENCY_DISTS:
+        raise ValueError(f'dist = {dist!r} — expected "lognormal", "exponential" or "empirical", e.g. '
+                         '{ dist = "exponential", mean = "100ms" } or '
+                         '{ dist = "empirical", file = "write-latency.csv" }')
+    return {**value, "dist": dist}
+
+
+ServiceTime = Annotated[
+    LognormalLatency | ExponentialLatency | EmpiricalLatency,
+    BeforeValidator(_latency_dist),
+    Field(discriminator="dist"),
+]
+
+
+_TEMPLATE_FIELDS = {  # the placeholders each URL template may use
+    "redirect_url": ("purchaseId", "eventId", "returnUrl"),
+    "return_url": ("origin", "eventId", "purchaseId"),
+}
+_TEMPLATE_EXAMPLES = {
+    "redirect_url": '"https://localhost:7202/GatewayRedirect/PayWithStripe?purchaseId={purchaseId}&returnUrl={returnUrl}"',
+    "return_url": '"{origin}/event/confirmation?id={eventId}"',
+}
+
+
+def _template(value: str | None, key: str) -> str | None:
+    """``value`` if it is an absolute http(s) URL template using only ``key``'s placeholders."""
+    if value is None:
+        return None
+    allowed = _TEMPLATE_FIELDS[key]
+    example = f"e.g. {_TEMPLATE_EXAMPLES[key]}"
+    try:
+        filled = value.format(**{name: "x" for name in allowed})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"may use only {', '.join('{' + n + '}' for n in allowed)}; {example}") from exc
+    if not re.match(r"https?://[^/?#\s]+", filled) and not value.startswith("{origin}"):
+        raise ValueError(f"expected an absolute http(s) URL template, {example}")
+    return value
+
+
 class Payment(_Section):
     """Paid events (``catalog.paid_events``): the registration follows the payment. A paid registration holds
     its seats as a purchase; the registration is created only once the payment is confirmed (live: ``POST
@@ -215,6 +286,10 @@ class Payment(_Section):
     delay: Latency = Field(default_factory=lambda: Latency(median=120.0, p99=600.0))  # simulated buyers only
     abandoned: Fraction = 0.1  # simulated buyers only: purchases never completed
     live_buyers: bool = False  # the live server simulates the buyers too (stampede load: Locust users do not pay)
+    # live server: where a paid answer's redirectUrl sends the buyer (None: the mock's own payment page,
+    # /_harness/pay/{purchaseId}), and where the payment page returns to; templates (see _TEMPLATE_FIELDS)
+    redirect_url: Annotated[str | None, AfterValidator(lambda v: _template(v, "redirect_url"))] = None
+    return_url: Annotated[str, AfterValidator(lambda v: _template(v, "return_url"))] = "{origin}/"
 
 
 class Portal(_Section):
@@ -224,11 +299,12 @@ class Portal(_Section):
     webapps: int = Field(1, ge=1)  # live events are published to web application i mod webapps
     event_images: bool = True  # event.image is the URL of the event's image
     registration_form: str | None = None  # event.registrationForm (an HTML embed); None = formless registration
+    image_urls: Literal["absolute", "relative"] = "absolute"  # speaker imageUrl / event image: full URL or a path
 
 
 class Latencies(_Section):
-    read: Latency = Field(default_factory=lambda: Latency(median=0.030, p99=0.250))
-    write: Latency = Field(default_factory=lambda: Latency(median=0.060, p99=0.600))
+    read: ServiceTime = Field(default_factory=lambda: LognormalLatency(median=0.030, p99=0.250))
+    write: ServiceTime = Field(default_factory=lambda: LognormalLatency(median=0.060, p99=0.600))
 
 
 class Plan(_Section):
@@ -266,6 +342,10 @@ class Dataverse(_Section):
     concurrency_retry_after: Duration = 1.0  # Retry-After on a concurrency 429 (undocumented; assumption)
     worker_slots: int = Field(128, ge=1)  # requests one web server executes at once; beyond, they queue
     batch_size: Annotated[int, AfterValidator(_batch_size)] = Field(1, ge=1)  # registrations per request
+    # The event API's app user, as the Web API face (`stampede serve`) names it: a client whose bearer token
+    # names it spends the processors' budget (user i is "<app_user>-<i+1>" when app_users > 1).
+    app_user: str = Field("event-api", min_length=1, pattern=r"^\S+$")
+    dop_hint: int = Field(4, ge=1)  # the face's x-ms-dop-hint (recommended degree of parallelism)
     latency: Latencies = Field(default_factory=lambda: Latencies())
     plan: Plan = Field(default_factory=lambda: Plan())
 
@@ -314,6 +394,151 @@ class Load(_Section):
     repeat_share: Fraction = 0.05  # registrations whose attendee's email was already used (contact matching)
 
 
+# --- the levers a customer holds (shared/reference §7; scenarios/README.md) ------------------------------------
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
+AUDIENCE_MAX = 10_000_000  # members of a segment-based journey (Microsoft, fair-use policy)
+
+
+def _days(value: list[str]) -> list[str]:
+    bad = [d for d in value if d not in DAYS]
+    if bad or not value:
+        raise ValueError(f"{bad[0] if bad else 'an empty list'!r} is not a day — expected some of "
+                         f"{', '.join(DAYS)}, e.g. entry_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]")
+    return value
+
+
+def _local_time(value: str) -> str:
+    try:
+        datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError('expected a local date and time like "2027-03-01T09:00"') from None
+    return value
+
+
+def _clock(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(value)):
+        raise ValueError('expected a time of day like "20:00"')
+    return value
+
+
+def _audience(value: int) -> int:
+    if value > AUDIENCE_MAX:
+        raise ValueError(f"a segment-based journey holds at most {AUDIENCE_MAX:,} members (Microsoft fair-use "
+                         "policy), e.g. audience = 400000")
+    return value
+
+
+class Quiet(_Section):
+    """A daily quiet time: members still enter, their messages wait, and go out in a burst when it ends."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True,
+                              serialize_by_alias=True)
+    begins: Annotated[str, AfterValidator(_clock)] = Field(alias="from")
+    ends: Annotated[str, AfterValidator(_clock)] = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Quiet:
+        if self.begins == self.ends:
+            raise ValueError(f'from and to are both {self.begins} — e.g. quiet = {{ from = "20:00", to = "08:00" }}')
+        return self
+
+
+DELAY_PARAMS = {"lognormal": ("median", "p95"), "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+                "normal": ("mean", "sd"), "choice": ("values", "weights")}
+
+
+class Delay(_Section):
+    """A delay written as an ``[uncertain]`` entry is (``dist`` and its parameters, durations with units). The
+    default is the log-normal fitted to published email open-time curves (scenarios/README.md)."""
+
+    dist: Literal["lognormal", "uniform", "triangular", "normal", "choice"] = "lognormal"
+    median: Annotated[Duration, Field(gt=0)] = 14400.0  # 4h: the fit's median (4.06 h)
+    p95: Annotated[Duration, Field(gt=0)] = 633600.0  # 7d8h: the fit's 95th percentile (7.4 d)
+    low: Duration = 0.0
+    mode: Duration = 0.0
+    high: Duration = 0.0
+    mean: Duration = 0.0
+    sd: Duration = 0.0
+    values: list[Duration] = Field(default_factory=list)
+    weights: list[Annotated[float, Field(ge=0.0)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Delay:
+        used = DELAY_PARAMS[self.dist]
+        defaults = Delay.model_fields
+        stray = [n for n in self.model_fields_set - {"dist", *used}
+                 if getattr(self, n) != defaults[n].get_default(call_default_factory=True)]
+        if stray:
+            raise ValueError(f"{stray[0]} is not a parameter of {self.dist} ({', '.join(used)}), e.g. "
+                             '{ dist = "lognormal", median = "3h", p95 = "7d" }')
+        ordered = {"lognormal": self.median < self.p95, "uniform": self.low <= self.high,
+                   "triangular": self.low <= self.mode <= self.high, "normal": self.sd > 0,
+                   "choice": bool(self.values) and (not self.weights or len(self.weights) == len(self.values))}
+        if not ordered[self.dist]:
+            raise ValueError(f"{self.dist}({', '.join(used)}) needs " + {
+                "lognormal": "median < p95", "uniform": "low <= high", "triangular": "low <= mode <= high",
+                "normal": "sd > 0", "choice": "values, and one weight per value if weights are given"}[self.dist])
+        return self
+
+
+class InvitationJourney(_Section):
+    """``workload.shape = "journey"``: the invitation journey's members enter, are sent the email, and a share
+    of them register after a delay (simulator/journey.py)."""
+
+    audience: Annotated[int, AfterValidator(_audience)] = Field(400_000, ge=0)
+    send_rate_per_h: float = Field(140_000.0, gt=0)  # the licence's sending throughput, interactions/hr
+    entry_limit: int = Field(0, ge=0)  # members per entry_interval; 0 = no journey rate limit
+    entry_interval: Literal["1h", "1d"] = "1h"
+    entry_days: Annotated[list[str], AfterValidator(_days)] = Field(default_factory=lambda: list(DAYS))
+    start: Annotated[str, AfterValidator(_local_time)] = "2027-03-01T09:00"  # local; a Monday
+    quiet: Quiet | None = None
+    response_share: Fraction = 0.15  # members sent the email who register (assumption)
+    response_delay: Delay = Field(default_factory=lambda: Delay())
+
+
+class Window(_Section):
+    """A registration period: arrivals burst after ``opens`` (``workload.shape = "window"``); from ``closes``
+    on, submissions are refused (any shape)."""
+
+    opens: Duration = 0.0
+    closes: Duration | None = None  # None: the period never closes within the run
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.closes is not None and self.closes <= self.opens:
+            raise ValueError(f"closes ({format_duration(self.closes)}) must be after opens "
+                             f"({format_duration(self.opens)}), e.g. opens = \"0s\", closes = \"2h\"")
+        return self
+
+
+class ConfirmationLatency(_Section):
+    p90: Annotated[Duration, Field(gt=0)] = 180.0
+    p95: Annotated[Duration, Field(gt=0)] = 300.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConfirmationLatency:
+        if self.p95 <= self.p90:
+            raise ValueError(f"p95 ({format_duration(self.p95)}) must be > p90 ({format_duration(self.p90)})")
+        return self
+
+
+class Confirmation(_Section):
+    """The trigger-based confirmation journey a created registration starts (simulator/engine/confirmation.py)."""
+
+    enabled: bool = True
+    triggers_per_min: int = Field(2500, ge=1)  # for the whole org (fair-use policy)
+    latency: ConfirmationLatency = Field(default_factory=lambda: ConfirmationLatency())
+    drop_after: Annotated[Duration, Field(gt=0)] | None = None  # a trigger queued longer is dropped; None = never
+
+
+class Tenant(_Section):
+    """The tenant's 24 h Power Platform request pool (reported, not enforced)."""
+
+    licences: int = Field(0, ge=0)
+    pool_addons: int = Field(0, ge=0)
+
+
 class Scenario(_Section):
     """A whole run: catalog, workload, event API, retry policy, Dataverse, faults; deterministic by seed."""
 
@@ -332,6 +557,10 @@ class Scenario(_Section):
     load: Load = Field(default_factory=lambda: Load())
     payment: Payment = Field(default_factory=lambda: Payment())
     portal: Portal = Field(default_factory=lambda: Portal())
+    journey: InvitationJourney = Field(default_factory=lambda: InvitationJourney())
+    window: Window = Field(default_factory=lambda: Window())
+    confirmation: Confirmation = Field(default_factory=lambda: Confirmation())
+    tenant: Tenant = Field(default_factory=lambda: Tenant())
     # dotted key -> distribution, drawn once per replication (parsed and checked in simulator/uncertain.py)
     uncertain: dict[str, Any] = Field(default_factory=dict)
 
@@ -348,29 +577,45 @@ _EXAMPLES = {
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the section at ``loc`` (for 'did you mean' on an unknown key)."""
+    """Field names of the section at ``loc`` (for 'did you mean' on an unknown key); ``loc`` as pydantic gives
+    it, with the tag of a tagged union (``latency.write.exponential``) naming the member."""
     current: Any = model
     for part in loc[:-1]:
         if isinstance(part, int):
+            continue
+        if isinstance(current, list):  # a tagged union's members: this part is the tag
+            current = next((m for m in current if part in getattr(m.model_fields["dist"].annotation, "__args__", ())),
+                           None)
+            if current is None:
+                return []
             continue
         field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
         if field is None:
             return []
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
-        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if current is None:
+        models = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not models:
             return []
-    return list(getattr(current, "model_fields", {}))
+        current = models[0] if len(models) == 1 else models
+    return list(getattr(current[0] if isinstance(current, list) else current, "model_fields", {}))
+
+
+def _key_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` as the file spells it: without validator names, nor the tag pydantic adds inside a
+    ``dataverse.latency.*`` (``write.exponential.mean`` is ``write.mean`` in the file)."""
+    return tuple(p for i, p in enumerate(loc) if not (isinstance(p, str) and p.startswith("function-"))
+                 and not (i >= 2 and loc[i - 2] == "latency" and p in LATENCY_DISTS))
 
 
 def _describe(error: dict[str, Any], source: str) -> str:
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    raw_loc = tuple(error["loc"])
+    loc = _key_path(raw_loc)
     key = ".".join(str(p) for p in loc) or "(top level)"
     kind = error["type"]
     message = error["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        known = _known_keys(Scenario, loc)
+        known = _known_keys(Scenario, raw_loc)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f' — did you mean "{close[0]}"?' if close else f" — known keys here: {', '.join(known)}"
         return f"{source}: {key} is not a scenario key{hint}"
@@ -455,7 +700,24 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: in
     if scenario.workload.shape == "trace" and not Path(scenario.workload.trace).is_file():
         raise ScenarioError(f"{source}: workload.trace = {trace!r} — no such file "
                             f"(looked for {scenario.workload.trace}; a path is relative to the scenario file)")
+    _resolve_latency_files(scenario.dataverse.latency, path.parent, source)
     return scenario
+
+
+def _resolve_latency_files(latencies: Latencies, directory: Path, source: str) -> None:
+    """Make each empirical latency file's path absolute (relative to the scenario file, like workload.trace)
+    and read it now, so a bad file is refused before any run starts."""
+    for kind in Latencies.model_fields:
+        spec = getattr(latencies, kind)
+        if not isinstance(spec, EmpiricalLatency):
+            continue
+        given = spec.file
+        if not Path(given).is_absolute():
+            spec.file = str((directory / given).resolve())
+        try:
+            latency.read_latency_ms(spec.file)
+        except latency.LatencyFileError as exc:
+            raise ScenarioError(f"{source}: dataverse.latency.{kind}.file = {given!r} — {exc}") from None
 
 
 def scenario_to_toml(scenario: Scenario) -> str:

@@ -23,6 +23,9 @@ err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, widt
 out = Console() if sys.stdout.isatty() else Console(width=140)
 
 
+LINE_EVERY_S = 10.0  # progress lines in a log (no terminal): at most one this often
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     # escaped: a message naming "[uncertain]" or "[catalog]" is text, not rich markup
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
@@ -88,9 +91,19 @@ def write_report(run_dirs: Path | list[Path], out_dir: Path | None = None) -> Pa
 
 @contextlib.contextmanager
 def count_progress(label: str, total: int | None) -> Iterator[Callable[[], None]]:
-    """A progress bar over ``total`` steps (a spinner when None); yields ``advance()``."""
+    """A progress bar over ``total`` steps (a spinner when None); yields ``advance()``. Not on a terminal (CI
+    logs): a line at most every ``LINE_EVERY_S``, the first at the first step."""
     if not err.is_terminal:
-        yield lambda: None
+        done, last_s = [0], [-math.inf]
+
+        def line() -> None:
+            done[0] += 1
+            if time.monotonic() - last_s[0] >= LINE_EVERY_S:
+                last_s[0] = time.monotonic()
+                of = f" of {total}" if total is not None else ""
+                err.print(f"  {label}: {min(done[0], total or done[0])}{of} done", highlight=False, markup=False)
+
+        yield line
         return
     counter = "{task.completed}/{task.total}" if total is not None else "{task.completed}"
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(counter), TimeElapsedColumn(),
@@ -261,9 +274,12 @@ def print_load(summary: dict[str, Any]) -> None:
     out.print(table)
 
 
-def print_serving(served: Any, host: str, port: int, db: Path, time_scale: float, server: Any) -> None:
-    """Startup banner: what a portal developer pastes into their config. The port is printed once bound."""
+def print_serving(served: Any, host: str, port: int, db: Path, time_scale: float, server: Any,
+                  ca_file: Path | None = None) -> None:
+    """Startup banner: what a portal developer pastes into their config. The port is printed once bound;
+    ``ca_file``: the CA a ``--tls`` run's clients trust."""
     base = served.app.state.base_path
+    scheme = "https" if server.config.is_ssl else "http"
 
     def announce() -> None:
         bound = port
@@ -271,10 +287,11 @@ def print_serving(served: Any, host: str, port: int, db: Path, time_scale: float
             for sock in getattr(listener, "sockets", []):
                 bound = sock.getsockname()[1]
         url_host = f"[{host}]" if ":" in host else host
-        err.print(f"[bold]Stampede event API mock[/] on http://{url_host}:{bound}", highlight=False)
-        err.print(f"  host URL      http://{url_host}:{bound}   (the SDK's init(baseUrl, token, orgId) takes this)",
+        err.print(f"[bold]Stampede event API mock[/] on {scheme}://{url_host}:{bound}", highlight=False)
+        err.print(f"  host URL      {scheme}://{url_host}:{bound}   (the SDK's init(baseUrl, token, orgId) takes "
+                  "this)", highlight=False)
+        err.print(f"  base URL      {scheme}://{url_host}:{bound}{base}   (the API base: host URL + path)",
                   highlight=False)
-        err.print(f"  base URL      http://{url_host}:{bound}{base}   (the API base: host URL + path)", highlight=False)
         err.print(f"  org id        {served.org_id}", highlight=False)
         for index, webapp in enumerate(getattr(served.app.state, "webapp_ids", ())):
             err.print(f"  webapp id     {webapp}   (events/published?webappId=…: live event i with i mod "
@@ -288,9 +305,16 @@ def print_serving(served: Any, host: str, port: int, db: Path, time_scale: float
                       highlight=False)
         err.print(f"  database      {db}   ({served.model.resumed} pending submissions resumed)", highlight=False)
         err.print(f"  time scale    {time_scale:g} simulated s per wall s", highlight=False)
-        err.print(f"  try           curl 'http://{url_host}:{bound}{base}events/published?emApplicationtoken="
+        err.print(f"  try           curl '{scheme}://{url_host}:{bound}{base}events/published?emApplicationtoken="
                   f"{served.token}'", highlight=False)
-        print(f"READY http://{url_host}:{bound}", flush=True)  # a line scripts and tests can wait for
+        if ca_file is not None:
+            err.print(f"  TLS CA        {ca_file}   (trust it: REQUESTS_CA_BUNDLE={ca_file} "
+                      f"NODE_EXTRA_CA_CERTS={ca_file})", highlight=False)
+        dataverse = getattr(served.app.state, "dataverse_path", None)
+        if dataverse:
+            err.print(f"  Dataverse     {scheme}://{url_host}:{bound}{dataverse}   (Web API face: bearer token, "
+                      "docs/dataverse-client.md)", highlight=False)
+        print(f"READY {scheme}://{url_host}:{bound}", flush=True)  # a line scripts and tests can wait for
 
     original = server.startup
 

@@ -19,7 +19,8 @@ LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
     # dask/distributed: batches of virtual runs on a cluster
     "engine": ("simulator/engine", ("simulator",), frozenset({"simpy", "numpy", "scipy", "dask", "distributed"})),
     "HTTP face": ("simulator/server", ("simulator",),
-                  frozenset({"fastapi", "starlette", "pydantic", "prometheus_client", "segno"})),
+                  frozenset({"fastapi", "starlette", "pydantic", "pydantic_core", "prometheus_client", "segno",
+                             "uvicorn", "h11"})),
     "reports": ("reports", ("reports", "simulator.records", "simulator.metrics", "simulator.stats",
                             "simulator.errors"),
                 frozenset({"matplotlib", "numpy", "scipy", "jinja2", "markupsafe"})),
@@ -27,7 +28,7 @@ LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
     "conformance": ("conformance", ("conformance", "simulator"),
                     frozenset({"schemathesis", "hypothesis", "httpx", "requests"})),
     "front door": ("stampede", ("stampede", "simulator", "reports", "loadtests", "conformance"),
-                   frozenset({"typer", "rich", "uvicorn", "dask", "distributed", "numpy"})),
+                   frozenset({"typer", "rich", "uvicorn", "dask", "distributed", "numpy", "trustme"})),
 }
 #: Project modules a layer may not reach even though its prefix allows them (the layers inside it only).
 FORBIDDEN: dict[str, tuple[str, ...]] = {

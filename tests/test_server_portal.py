@@ -125,6 +125,30 @@ async def test_speaker_image_urls_are_absolute_and_load_without_the_token() -> N
     assert all(i.status_code == 200 and i.content.startswith(PNG_SIGNATURE) for i in images)
 
 
+@pytest.mark.parametrize("image_urls", ["absolute", "relative"])
+async def test_each_sample_builds_a_speaker_image_src_that_loads(image_urls: str) -> None:
+    """``portal.image_urls``: the RTM SDK sample takes ``imageUrl`` as the src only when it starts with
+    ``https://`` (``public/js/event-details.js``, ``renderSpeakers``), so it needs it absolute; the v2.0 sample
+    prefixes its ``apiEndpoint`` (the eventmanagement base, with its trailing slash: ``ImageHelper.getImage``),
+    so it needs it relative. Each src is built as that sample builds it, then loaded as an <img> (no token)."""
+    app, _ = make_app(CATALOG, portal=Portal(image_urls=image_urls))
+    api_endpoint = f"http://testserver{BASE}/"  # environment.apiEndpoint of the v2.0 sample
+    async with client(app) as c:
+        speakers = (await c.get(api(f"events/{EVENT.readable_id}/speakers"))).json()
+        sessions = (await c.get(api(f"events/{EVENT.readable_id}/sessions"))).json()
+        urls = [s["imageUrl"] for s in speakers] + [x["imageUrl"] for s in sessions for x in s["speakers"]]
+        if image_urls == "absolute":
+            srcs = urls  # the SDK sample: as is (https when the server is reached over TLS)
+        else:
+            assert all(not u.startswith(("http", "/")) for u in urls), urls
+            srcs = [api_endpoint + u for u in urls]  # the v2.0 sample: `${environment.apiEndpoint}${imageUrl}`
+        assert srcs and all(src.startswith(f"http://testserver{BASE}/speakers/") for src in srcs)
+        images = [await c.get(_path_of(src)) for src in srcs]
+        event = (await c.get(api(f"events/{EVENT.readable_id}"))).json()
+    assert all(i.status_code == 200 and i.content.startswith(PNG_SIGNATURE) for i in images)
+    assert event["image"].startswith("http://testserver/")  # both samples use event.image as is: always absolute
+
+
 async def test_session_registration_count_is_the_sessions_created_registrations() -> None:
     """The v2.0 sample's session cart: full when isCapacityRestricted and registrationCount >= maxCapacity, and
     then it sends attendeeSessions[].waitlisted = true."""

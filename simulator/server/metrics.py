@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from simulator.server.errors import CLIENT_CLOSED_REQUEST
 from simulator.server.model import LiveModel
 
 __all__ = ["metrics_registry", "render_metrics", "CONTENT_TYPE"]
@@ -31,9 +32,13 @@ _COUNTERS = {  # stats key -> (metric name without _total, help)
     "dv_throttled": ("stampede_dataverse_throttled", "Dataverse requests answered 429 by service protection."),
     "cache_hits": ("stampede_cache_hits", "Validation read-cache hits."),
     "cache_misses": ("stampede_cache_misses", "Validation read-cache misses (each a Dataverse read)."),
+    "confirmations_sent": ("stampede_confirmations_sent", "Confirmation emails sent by the confirmation journey."),
+    "confirmations_dropped": ("stampede_confirmations_dropped", "Confirmation triggers dropped (drop_after)."),
 }
 _BY_LIMIT = ("dv_throttled_requests", "dv_throttled_execution", "dv_throttled_concurrency")
-_GAUGES = {"pending": ("stampede_submissions_pending", "Accepted registrations neither created nor dead-lettered.")}
+_GAUGES = {"pending": ("stampede_submissions_pending", "Accepted registrations neither created nor dead-lettered."),
+           "confirmations_queued_max": ("stampede_confirmations_queued_max",
+                                        "Most confirmation triggers waiting to start at once.")}
 _NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 
@@ -72,8 +77,12 @@ class _StatsCollector(Collector):
                                         value=value)
         responses = CounterMetricFamily("stampede_http_responses", "HTTP answers by status code.", labels=["code"])
         for code, count in sorted(self.status_counts.items()):
-            responses.add_metric([str(code)], float(count))
+            if code != CLIENT_CLOSED_REQUEST:  # never sent: the client had gone
+                responses.add_metric([str(code)], float(count))
         yield responses
+        yield CounterMetricFamily("stampede_client_disconnects", "Requests whose client hung up before its body "
+                                  "was in (not answered, not a failure).",
+                                  value=float(self.status_counts[CLIENT_CLOSED_REQUEST]))
 
 
 def metrics_registry(model: LiveModel, status_counts: Counter[int]) -> CollectorRegistry:

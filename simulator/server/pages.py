@@ -6,12 +6,13 @@ about 7× slower than returning pre-serialized bytes. What only a request knows 
 URLs, a session's live ``registrationCount`` — is left as holes filled per request (``livepages.py``). Images are
 drawn on first request and kept.
 
-Portal-facing choices, each checked against Microsoft's samples: a speaker's ``imageUrl`` is absolute (the RTM
-WebApp and SDK users put it into ``<img src>`` as is; the v2.0 Angular sample prefixed ``apiEndpoint`` to a relative
-one); ``event.image`` is the URL of the event's image when ``portal.event_images`` (the v2.0 sample's
-``event.component.ts`` uses ``event.image`` as the image source); ``registrationForm`` is ``portal.registration_form``
-(null: formless registration); live events belong to web applications (``portal.webapps``), which
-``events/published?webappId=`` filters by (the RTM WebApp's ``config.js``: "filter events by web application ID").
+Portal-facing choices, each checked against Microsoft's samples: a speaker's ``imageUrl`` is absolute by default
+(``portal.image_urls``: the RTM SDK sample puts it into ``<img src>`` only when it starts with ``https://``), or
+relative to the eventmanagement base (the v2.0 Angular sample prefixes its ``apiEndpoint``); ``event.image``
+is the URL of the event's image when ``portal.event_images`` (the v2.0 sample's ``event.component.ts`` uses
+``event.image`` as the image source); ``registrationForm`` is ``portal.registration_form`` (null: formless
+registration); live events belong to web applications (``portal.webapps``), which ``events/published?webappId=``
+filters by (the RTM WebApp's ``config.js``: "filter events by web application ID").
 """
 
 from __future__ import annotations
@@ -77,10 +78,14 @@ def _room(r: cat.Room | None) -> wire.Room | None:
     return wire.Room(description=r.description, disabledAccess=r.disabled_access, id=r.id, name=r.name)
 
 
-def _speaker(s: cat.Speaker, sessions: list[wire.Session] | None, base_path: str = "") -> wire.Speaker:
+def _speaker(s: cat.Speaker, sessions: list[wire.Session] | None, base_path: str = "",
+             image_urls: str = "absolute") -> wire.Speaker:
+    """``image_urls``: "absolute" (this server's scheme and host, then ``base_path``) or "relative" (to the
+    eventmanagement base, which the v2.0 sample's ``apiEndpoint`` names and prefixes)."""
+    prefix = f"{HOST}{base_path}" if image_urls == "absolute" else ""
     return wire.Speaker(
         about=s.about, accomplishments=s.accomplishments, blog=s.blog, email=s.email, id=s.id, image=None,
-        imageUrl=f"{HOST}{base_path}speakers/{s.id}/image", linkedin=s.linkedin, name=s.name,
+        imageUrl=f"{prefix}speakers/{s.id}/image", linkedin=s.linkedin, name=s.name,
         publications=s.publications, title=s.title, twitter=s.twitter, website=s.website, sessions=sessions,
     )
 
@@ -172,7 +177,8 @@ def render_pages(catalog: cat.Catalog, public_url: Callable[[cat.Event], str | N
         key = e.readable_id
         pages.event[key] = compile_page(_json(event))
         speakers_by_id = {s.id: s for s in e.speakers}
-        nested_speakers = {s.id: _speaker(s, None, base_path) for s in e.speakers}
+        image_urls = (portal or Portal()).image_urls
+        nested_speakers = {s.id: _speaker(s, None, base_path, image_urls) for s in e.speakers}
         sessions = [
             _session(e, s, [nested_speakers[i] for i in s.speaker_ids if i in nested_speakers]) for s in e.sessions
         ]
@@ -184,7 +190,7 @@ def render_pages(catalog: cat.Catalog, public_url: Callable[[cat.Event], str | N
         pages.passes[key] = _dump([_pass(p) for p in e.passes])
         pages.speakers[key] = compile_page(_dump([
             _speaker(speakers_by_id[s.id], [_session(e, x, None) for x in e.sessions if s.id in x.speaker_ids],
-                     base_path)
+                     base_path, image_urls)
             for s in e.speakers
         ]))
         pages.sponsorships[key] = _dump([
