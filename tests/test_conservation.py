@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ledger import assert_every_registration_ended
@@ -18,7 +17,6 @@ from simulator.scenario import load_scenario
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the strategies strand work (fixed by the resilience pipeline)")
 def test_breaker_with_adaptive_throttling_strands_nothing_through_an_outage() -> None:
     """Issue 20's reproduction: the breaker's half-open probe went to a processor whose call adaptive throttling
     then dropped locally, the probe was never given back, the breaker never allowed another, and the waits never
@@ -89,7 +87,6 @@ def settled_run(strategies: dict[str, Any], *, rate: float, duration_s: int, req
     ))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the strategies strand work (fixed by the resilience pipeline)")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     strategies=strategy_sets,
