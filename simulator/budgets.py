@@ -225,7 +225,8 @@ class CircuitBreaker:
     starts afresh), its failure opens it for another ``break_s``. A trial that has not answered within
     ``break_s`` does not hold the circuit forever: another trial may go after each break (Polly's
     ``PermitHalfOpenCircuitTest``: a trial is permitted once ``now ≥ blocked until``, which it moves on by a
-    break), and a trial given back unsent (``abandon``) lets the next caller try at once.
+    break — v7 applies it in half-open too, "one trial per durationOfBreak"; v8 instead always hears its trial's
+    outcome), and a trial given back unsent (``abandon``) lets the next caller try at once.
 
     Choose it against a backend that is down rather than busy (an outage's 503s): it stops the calls that
     cannot succeed and lets one probe find out when the backend is back. Against throttling with Retry-After
