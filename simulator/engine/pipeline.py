@@ -15,6 +15,7 @@ this model does not).
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable
@@ -272,6 +273,21 @@ class EventPipeline:
         self.recorder.dead_lettered(submission.number, self.env.now, 0, reason)
         self._leave()
 
+    def revoke(self, submission: Submission, reason: str) -> None:
+        """Undo an acceptance the journal could not store (the live server answered its caller 500): its seats
+        go back, it leaves the queue, and a processor already working on it drops it at its next step — nothing
+        of it is created. It counts as dead-lettered with ``reason``."""
+        if submission.revoked:
+            return
+        submission.revoked = True
+        offer = submission.offer
+        if not submission.waitlisted:
+            self.release(offer.event.id, offer.attendees, offer.session_ids)
+        with contextlib.suppress(ValueError):  # not queued: a processor holds it, or it was never queued
+            self.queue.items.remove(submission)
+        self.recorder.dead_lettered(submission.number, self.env.now, submission.attempts, reason)
+        self._leave()
+
     def release(self, event_id: str, seats: int, session_ids: Iterable[str] = ()) -> None:
         """Give back seats taken at acceptance that no registration used: the live server's store found the
         attendee already registered (matched by email), so the duplicate holds no seat once created."""
@@ -364,7 +380,7 @@ class EventPipeline:
                 self.expire(submission)
                 continue
             calls = submission.calls
-            while submission.next_call < len(calls):
+            while submission.next_call < len(calls) and not submission.revoked:
                 answer = request(user, calls[submission.next_call])
                 if answer.__class__ is not Failed:
                     yield answer
@@ -380,6 +396,8 @@ class EventPipeline:
     def created(self, submission: Submission) -> None:
         """All of ``submission``'s calls are done — the one place a registration becomes created: record it,
         start what follows (``on_created``: the confirmation stage), match its people, journal it, let it leave."""
+        if submission.revoked:  # it left when it was revoked
+            return
         now = self.env.now
         offered_s = self.recorder.created(submission.number, now, submission.attempts)
         if self.on_created is not None:
@@ -433,6 +451,8 @@ class EventPipeline:
 
     def dead_letter(self, submission: Submission, reason: str) -> None:
         """Give up on ``submission`` with ``reason``: record it, journal it, let it leave."""
+        if submission.revoked:  # it left when it was revoked
+            return
         now = self.env.now
         self.recorder.dead_lettered(submission.number, now, submission.attempts, reason)
         if self.journal is not None:

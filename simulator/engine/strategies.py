@@ -193,7 +193,7 @@ class _Processors:
         calls = submission.calls
         retry = False
         items = [submission]
-        while submission.next_call < len(calls):
+        while submission.next_call < len(calls) and not submission.revoked:
             failed = yield from self._send(items, user, rank, (calls[submission.next_call],), retry)
             if failed is _PAUSED or not items:
                 return
@@ -240,6 +240,9 @@ class _Processors:
         retry = False
         batch.sort(key=lambda item: item.accepted_s)
         while batch:
+            batch[:] = [item for item in batch if not item.revoked]  # revoked by the live server: it left
+            if not batch:
+                return
             calls = tuple(call for item in batch for call in item.calls[item.next_call:])
             failed = yield from self._send(batch, user, rank, calls, retry)
             if failed is _PAUSED or not batch:

@@ -73,6 +73,7 @@ class Submission:
     attempts: int = 1
     last_error: str = ""
     retry: RetryState | None = None  # made on the first failure
+    revoked: bool = False  # the journal could not store its acceptance (see EventPipeline.revoke)
 
 
 class Journal(Protocol):
