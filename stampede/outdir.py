@@ -7,9 +7,12 @@ overwritten — unless ``--force``.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+
+from simulator.errors import StampedeError
 
 __all__ = ["RUN_MARKERS", "OutDirError", "check_out_dir", "make_out_dir"]
 
@@ -17,7 +20,7 @@ RUN_MARKERS = ("summary.json", "scenario.toml", "timeseries.csv", "submissions.c
 """Files that mark a directory as a run (or a comparison report) already."""
 
 
-class OutDirError(ValueError):
+class OutDirError(StampedeError, ValueError):
     """The --out directory cannot be used; the message is one line for the user."""
 
 
@@ -30,6 +33,14 @@ def _held_run(path: Path, nested: bool, markers: tuple[str, ...]) -> Path | None
             if child.is_dir() and (found := _held_run(child, False, markers)) is not None:
                 return found
     return None
+
+
+def _interrupted(marker: Path) -> bool:
+    """Whether the run that ``marker`` belongs to says it was interrupted (its summary.json)."""
+    try:
+        return json.loads((marker.parent / "summary.json").read_text(encoding="utf-8")).get("interrupted") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _probe(folder: Path, path: Path, option: str) -> None:
@@ -52,6 +63,9 @@ def check_out_dir(path: Path | None, *, force: bool = False, option: str = "--ou
         raise OutDirError(f"{option} {path}: is a file, not a directory; name a new directory, e.g. --out runs/my-run")
     if path.is_dir():
         held = _held_run(path, nested, markers)
+        if held is not None and not force and _interrupted(held):
+            raise OutDirError(f"{option} {path}: interrupted run; use --force to overwrite it "
+                              f"({held.relative_to(path)}), or name a new directory")
         if held is not None and not force:
             raise OutDirError(f"{option} {path}: already holds a run ({held.relative_to(path)}); add --force to "
                               "overwrite it, or name a new directory")
