@@ -17,9 +17,10 @@ seat counts are restored from what was created and what is pending; the model's 
 time stored, so deadlines keep counting.
 
 A journal write that fails (disk full, I/O error) never kills the model thread: an acceptance that cannot be
-stored is answered as a failure (no caller is told "accepted" for what is not durable) and the model forgets
-the item's later writes; a later write that fails is logged and the submission stays pending in the store, to
-resume at the next start.
+stored is answered as a failure (no caller is told "accepted" for what is not durable) and revoked in the model
+in the same step (its seats go back, it leaves the queue). A later write that fails on a transient error is
+written again after a backoff while the server runs (``backlog.py``); one no retry can fix (a constraint
+violation, a row that cannot be read back) dead-letters the submission with the reason at once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 from simulator.catalog import Catalog, Event
 from simulator.engine.model import Model, new_model
+from simulator.engine.payments import CANCELLED
 from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
 from simulator.engine.pipeline import Outcome as EngineOutcome
@@ -45,6 +47,7 @@ from simulator.plan import capacity, registration_summary
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.answers import LoopAnswers, LoopOffers
+from simulator.server.backlog import Backlog, is_transient
 from simulator.server.contract import RegistrationRequest
 from simulator.server.errors import ConfigurationError
 from simulator.server.ids import SubmissionIds
@@ -101,20 +104,23 @@ class LiveEventModel:
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
         self._accepted: list[tuple[str, str, str, float, bool]] = []  # accepted this batch, not yet durable
-        self._held: list[tuple[str, str, str, float, float]] = []  # purchases held this batch, not yet durable
+        self._held: list[tuple[str, str, str, float, float, float]] = []  # purchases held this batch, not yet durable
         payments = self.model.pipeline.payments
         assert payments is not None
         payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
         payments.keep_outcomes = False  # the store keeps every purchase's state: memory stays flat
         self.payments = payments
+        self._accepting: list[Submission] = []  # the submissions of _accepted (revoked if the store refuses them)
         self._created: list[tuple[Submission, float]] = []  # created this turn, not yet written
-        self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
-        #                                       told the registration failed, so nothing more is written
+        self._backlog: Backlog[tuple[Submission, float]] = Backlog()  # writes that failed, to try again
+        self._unjournalled: set[str] = set()  # purchases held by the model, but the store refused them: callers
+        #                                       were told the registration failed, so nothing more is written
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
         self._pages: deque[tuple[str, str]] = deque()  # catalog pages served, not yet charged to a read cache
         self._pages_injected = False
         self.started_s = self.model.env.now
         self._started_wall = time.perf_counter()
+        self.released_at_start = 0  # held purchases whose hold ended on the wall clock while the server was down
         self.resumed = self._resume()
         self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
         # per event loop: the model thread's answers (one loop wake-up per batch) and the loop's offers (one
@@ -143,7 +149,8 @@ class LiveEventModel:
         """Re-admit what the store holds as pending and restore seat counts (before the driver starts)."""
         pipeline = self.model.pipeline
         registrations, sessions = self.store.registration_counts(), self.store.session_registration_counts()
-        pipeline.restore_seats(registrations, sessions)
+        sold = {pass_id: n for (pass_id, state), n in self.store.purchases_by_pass().items() if state == "confirmed"}
+        pipeline.restore_seats(registrations, sessions, sold)
         resumed = 0
         for stored in self.store.pending():
             event = self._events_by_id.get(stored.event_id)
@@ -151,20 +158,37 @@ class LiveEventModel:
                 self.store.mark_dead_lettered(stored.id, self.model.env.now,
                                               f"event {stored.event_id} is not in this scenario's catalog")
                 continue
-            offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
+            try:
+                request = RegistrationRequest.model_validate_json(stored.body)
+            except ValueError as exc:  # a bad row (an older format, another writer): no restart would fix it
+                reason = str(exc).splitlines()[0]
+                self.store.mark_dead_lettered(stored.id, self.model.env.now,
+                                              f"its stored request cannot be read back: {reason}")
+                continue
+            offer = self._offer(event, request, stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
             resumed += 1
-        now = self.model.env.now
-        for purchase_id, event_id, body, held_s, expires_s in self.store.held_purchases():
-            event = self._events_by_id.get(event_id)
-            if event is None:
-                self.store.expire_purchase(purchase_id, now)
+        now, wall_now = self.model.env.now, time.time()
+        for held in self.store.held_purchases():  # in the order their holds end
+            event = self._events_by_id.get(held.event_id)
+            if held.expires_at is not None:  # the hold ends on the wall clock, whatever happened meanwhile
+                expires_s = now + (held.expires_at - wall_now) * self.driver.time_scale
+            else:  # stored before the wall-clock end was: the hold keeps its end in the model's seconds (a clock
+                #    that resumed before the hold began gives it a whole timeout again)
+                expires_s = held.expires_s if now >= held.held_s else now + held.expires_s - held.held_s
+            if event is None or expires_s <= now:  # released at once, before the server answers anyone
+                self.store.expire_purchase(held.id, now)
+                self.released_at_start += 1
                 continue
-            offer = self._offer(event, RegistrationRequest.model_validate_json(body), purchase_id)
-            # the hold keeps its end; a clock that resumed before the hold began gives it a whole timeout again
-            pipeline.hold_again(offer, max(now, expires_s if now >= held_s else now + expires_s - held_s))
+            try:
+                request = RegistrationRequest.model_validate_json(held.body)
+            except ValueError:  # a bad row: the purchase cannot be resumed
+                self.store.expire_purchase(held.id, now)
+                continue
+            offer = self._offer(event, request, held.id)
+            pipeline.hold_again(offer, expires_s)
             resumed += 1
-        self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions)
+        self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions, sold)
         return resumed
 
     # --- registration --------------------------------------------------------------------------------------
@@ -175,6 +199,7 @@ class LiveEventModel:
             chosen.sessionId for a in attendees for chosen in a.attendeeSessions if not chosen.waitlisted
         )
         waitlisted = all(bool(a.waitlisted) for a in attendees)
+        passes = () if refusal else tuple(a.passId for a in attendees if a.passId and not a.waitlisted)
         kind = "waitlist" if waitlisted else ("session" if sessions else "event")
         # The engine records the code, not the message: messages quote the caller's input, and the record
         # counts rejections by reason, so distinct messages would grow it with every bad request.
@@ -182,7 +207,8 @@ class LiveEventModel:
         # the model's own record of people (simulator/matching.py) only when it keeps a run record: the store
         # is the durable one, and a long-running server's memory stays flat
         people = tuple((a.email, a.firstName, a.lastName) for a in attendees) if self._record_people else ()
-        return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid, people)
+        return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid, people,
+                     pass_ids=passes)
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
         submission_id = self._ids.next()
@@ -214,7 +240,7 @@ class LiveEventModel:
             if not offer.withdrawn:
                 self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
-            return Accepted(submission_id)
+            return Accepted(submission_id, waitlisted=outcome.waitlisted)
         if refusal is not None and outcome.code is refusal.code:
             return refusal
         template = _MESSAGES.get(outcome.code)
@@ -240,32 +266,52 @@ class LiveEventModel:
         if pending is not None:  # a resumed submission is already stored
             self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
                                    submission.waitlisted))
+            self._accepting.append(submission)
         elif submission.offer.event.paid:  # a held purchase was paid: its stored purchase becomes the submission
-            now_s = self.model.env.now
-            self._write(submission, lambda sid: self.tally.accepted(self.store.confirm_purchase(sid, now_s)))
+            now_s, pass_ids = self.model.env.now, submission.offer.pass_ids
+            self._write(submission, lambda sid: self._store_confirmation(sid, pass_ids, now_s))
+
+    def _store_confirmation(self, purchase_id: str, pass_ids: tuple[str, ...], now_s: float) -> None:
+        """The purchase becomes an accepted submission in the store; the first time, its passes are sold."""
+        new = self.store.confirm_purchase(purchase_id, now_s)
+        self.tally.accepted(new)
+        if new:
+            self.tally.sold(pass_ids)
 
     def held(self, submission: Submission, expires_s: float) -> None:
         """A paid submission is held as a purchase until its payment is confirmed (engine/payments.py)."""
         submission_id = str(submission.offer.submission_id)
         pending = self._pending.get(submission_id)
         if pending is not None:  # a resumed purchase is already stored
+            # its end on the wall clock too, so that time while the server is down counts (a restart releases it)
+            expires_at = time.time() + (expires_s - self.model.env.now) / self.driver.time_scale
             self._held.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
-                               expires_s))
+                               expires_s, expires_at))
 
-    def abandoned(self, submission: Submission, now_s: float) -> None:
-        """A held purchase timed out unpaid: its seats went back; the store marks it expired."""
-        self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s))
+    def abandoned(self, submission: Submission, now_s: float, reason: str) -> None:
+        """A held purchase timed out unpaid, or its buyer cancelled: its seats went back; the store says which."""
+        self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s, cancelled=reason == CANCELLED))
 
     def flush(self) -> None:
         """Store this turn's held purchases, acceptances and creations (the driver calls it before releasing the
-        answers). If the store refuses the purchases or acceptances, they are dropped and the error raised: the
-        driver tells each caller it failed. A creation that fails is logged and stays pending in the store."""
+        answers), and the writes due again (see ``RetryWrites``). If the store refuses the purchases or
+        acceptances, they are dropped and the error raised: the driver tells each caller it failed, and each
+        refused acceptance is revoked in the model (seats back, off the queue) in this same step. A creation
+        that fails on a transient error (disk full) is written again later; one no retry can fix is
+        dead-lettered with the reason."""
+        self._created.extend(self._backlog.due_creations(time.monotonic()))
+        writes = self._backlog.due_writes(time.monotonic())
         held, accepted, created = self._held, self._accepted, self._created
-        if not held and not accepted and not created:
+        accepting = self._accepting
+        if not held and not accepted and not created and not writes:
             return
-        self._held, self._accepted, self._created = [], [], []
+        self._held, self._accepted, self._created, self._accepting = [], [], [], []
+        for description, write in writes:
+            self._try_write(description, write)
         effects: list[Callable[[], None]] = []  # applied once the commit succeeded (tally, seats given back)
-        refused: Exception | None = None
+        again: list[tuple[Submission, float]] = []  # creations that failed on a transient error
+        refused: Exception | None = None  # what the callers of this turn's purchases and acceptances hear
+        accepting_refused: Exception | None = None  # why this turn's acceptances were not stored
         if held:
             try:
                 self.store.hold_purchases(held)
@@ -278,52 +324,74 @@ class LiveEventModel:
                     try:
                         new = self.store.accept_many(accepted)
                     except Exception as exc:  # raised below, once the creations are written
-                        refused = exc
-                        self._unjournalled.update(item[0] for item in accepted)
+                        refused = accepting_refused = exc
                     else:
                         effects.append(functools.partial(self.tally.accepted, new))
                 if created:
-                    self._store_created(created, effects)
+                    self._store_created(created, effects, again)
         except Exception as exc:  # the commit failed: nothing of this turn is stored
-            logger.exception("journal flush failed; %d creations stay pending in the store", len(created))
-            if accepted and refused is None:
-                self._unjournalled.update(item[0] for item in accepted)
-            refused = refused or exc
+            logger.error("journal flush failed (%s); %d creations will be written again", exc, len(created))
+            again = created
+            if accepted:
+                accepting_refused = refused = refused or exc
         else:
             for effect in effects:
                 effect()
+        self._backlog.creations_failed(again, time.monotonic())
+        self._backlog.flushed()
+        if accepting_refused is not None:
+            for submission in accepting:  # the callers hear 500: no seat nor work item may outlive that
+                self.model.pipeline.revoke(submission, f"the journal refused the acceptance: {accepting_refused}")
         if refused is not None and (accepted or held):
             raise refused
 
     def _write(self, submission: Submission, write: Callable[[str], object]) -> None:
         """A journal write on the model thread, after the batch's acceptances (a submission is always stored
-        before its outcome). Failures are logged, not raised: an exception here would end the model thread."""
+        before its outcome). Failures are not raised (an exception here would end the model thread): one on a
+        transient error is tried again later (``RetryWrites``), any other is logged."""
         submission_id = str(submission.offer.submission_id)
-        if submission_id in self._unjournalled:
+        if submission.revoked or submission_id in self._unjournalled:
             return
         try:
             if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
                 self.tally.accepted(self.store.accept_many(self._accepted))
-                self._accepted = []
+                self._accepted, self._accepting = [], []
             if self._held:
                 self.store.hold_purchases(self._held)
                 self._held = []
-            write(submission_id)
-        except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
-            logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
+        except Exception:  # the flush that follows answers for them; the write below must wait for them
+            logger.warning("journal write for submission %s waits: the acceptances before it failed",
+                           submission_id)
+            self._backlog.write_failed(submission_id, functools.partial(write, submission_id), time.monotonic())
+            return
+        self._try_write(submission_id, functools.partial(write, submission_id))
+
+    def _try_write(self, submission_id: str, write: Callable[[], object]) -> None:
+        try:
+            write()
+        except Exception as exc:  # swallowed on purpose (see _write)
+            if is_transient(exc):
+                logger.warning("journal write for submission %s failed (%s); it will be written again",
+                               submission_id, exc)
+                self._backlog.write_failed(submission_id, write, time.monotonic())
+            else:
+                logger.exception("journal write for submission %s failed; it stays as it was in the store",
+                                 submission_id)
 
     def retrying(self, submission: Submission, now_s: float, error: str) -> None:
         self._write(submission, lambda sid: self.store.record_attempt(sid, error, submission.attempts))
 
     def created(self, submission: Submission, now_s: float) -> None:
         """Written at the next flush (group commit), with the turn's acceptances."""
-        if str(submission.offer.submission_id) not in self._unjournalled:
+        if not submission.revoked:
             self._created.append((submission, now_s))
 
-    def _store_created(self, created: list[tuple[Submission, float]], effects: list[Callable[[], None]]) -> None:
+    def _store_created(self, created: list[tuple[Submission, float]], effects: list[Callable[[], None]],
+                       again: list[tuple[Submission, float]]) -> None:
         """The turn's creations as one set (a few statements for all); if the set fails, one by one, so that
-        only the one that fails stays pending (logged)."""
-        todo = [(s, now_s) for s, now_s in created if str(s.offer.submission_id) not in self._unjournalled]
+        only the one that fails is set aside: into ``again`` on a transient error, dead-lettered with the
+        reason on any other (a constraint violation, a row that cannot be read: no retry would fix it)."""
+        todo = [(s, now_s) for s, now_s in created if not s.revoked]
         creations = [Creation(str(s.offer.submission_id), now_s, s.attempts,
                               True if s.waitlisted and not s.offer.waitlisted else None) for s, now_s in todo]
         try:
@@ -334,15 +402,43 @@ class LiveEventModel:
             for (submission, _), records in zip(todo, written, strict=True):
                 self._settle(submission, records, effects)
             return
-        for (submission, _), creation in zip(todo, creations, strict=True):
+        for (submission, now_s), creation in zip(todo, creations, strict=True):
             try:
                 records = self.store.mark_created(creation.submission_id, creation.created_s,
                                                   attempts=creation.attempts, waitlisted=creation.waitlisted)
-            except Exception:  # swallowed on purpose (see _write); the row stays pending and resumes at next start
-                logger.exception("journal write for submission %s failed; it stays pending in the store",
-                                 creation.submission_id)
+            except Exception as exc:  # set aside, never raised: the others of the turn are written
+                if is_transient(exc):
+                    again.append((submission, now_s))
+                else:
+                    logger.error("the store refused the records of submission %s for good (%s): dead-lettered",
+                                 creation.submission_id, exc)
+                    self._refused_for_good(submission, now_s, f"the store refused its records: {exc}", effects)
                 continue
             self._settle(submission, records, effects)
+
+    def _refused_for_good(self, submission: Submission, now_s: float, reason: str,
+                          effects: list[Callable[[], None]]) -> None:
+        """Dead-letter a submission whose records cannot be written; its seats go back once that is stored."""
+        submission_id = str(submission.offer.submission_id)
+        try:
+            stored = self.store.mark_dead_lettered(submission_id, now_s, reason, attempts=submission.attempts)
+        except Exception as exc:
+            if is_transient(exc):
+                self._backlog.write_failed(submission_id, functools.partial(
+                    self.store.mark_dead_lettered, submission_id, now_s, reason), time.monotonic())
+            else:
+                logger.exception("dead-lettering submission %s failed", submission_id)
+            return
+        if not stored:
+            return
+        offer = submission.offer
+
+        def settle() -> None:
+            self.tally.dead_lettered()
+            if not submission.waitlisted:
+                self.model.pipeline.release(offer.event.id, offer.attendees, offer.session_ids)
+
+        effects.append(settle)
 
     def _settle(self, submission: Submission, records: CreatedRecords, effects: list[Callable[[], None]]) -> None:
         """Once the commit succeeded: count what was created and give back the seats no registration used."""
@@ -378,21 +474,44 @@ class LiveEventModel:
 
         def confirm(model: Model) -> str:  # on the model thread: the store's writer, and no SQLite on the loop
             stored = self.store.purchase(purchase_id)
-            if stored is None:
-                known = self.store.submission(purchase_id)
-                return "confirmed" if known is not None and known["event_id"] == event.id else "unknown"
-            if stored["event_id"] != event.id:
+            if stored is None or stored["event_id"] != event.id:  # a submission is no purchase: nothing to pay
                 return "unknown"
             if stored["state"] != "held":
                 return str(stored["state"])
+            held = self.payments.held.get(purchase_id)
             result = self.payments.confirm(purchase_id)
-            if result == "confirmed":
+            if result == "confirmed" and held is not None:
                 self.flush()
                 # before any processor can create it (the accepted hook stored it already unless that failed)
-                self.tally.accepted(self.store.confirm_purchase(purchase_id, model.env.now))
+                self._store_confirmation(purchase_id, held.submission.offer.pass_ids, model.env.now)
             return result
 
         return await asyncio.wrap_future(self.driver.call(confirm))
+
+    async def cancel(self, event: Event, purchase_id: str) -> str:
+        """The buyer cancelled the payment of purchase ``purchase_id``: the hold ends now and its seats go back.
+        ``"cancelled"``, or what the purchase already was (``"confirmed"``, ``"expired"``), or ``"unknown"``."""
+
+        def cancel(model: Model) -> str:
+            stored = self.store.purchase(purchase_id)
+            if stored is None or stored["event_id"] != event.id:
+                return "unknown"
+            if stored["state"] != "held":
+                return str(stored["state"])
+            self.flush()  # its hold is stored before it is ended
+            return self.payments.cancel(purchase_id)
+
+        return await asyncio.wrap_future(self.driver.call(cancel))
+
+    async def purchase(self, purchase_id: str) -> dict[str, Any] | None:
+        """The purchase's state (``held``, ``confirmed``, ``expired``, ``cancelled``), its event, its attendees'
+        passes and when its hold ends on the wall clock (``expires_at``, ISO 8601 UTC), or None."""
+
+        def read(model: Model) -> dict[str, Any] | None:
+            self.flush()  # a purchase held this turn is stored before it is read
+            return self.store.purchase(purchase_id)
+
+        return await asyncio.wrap_future(self.driver.call(read))
 
     # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
     def page_loaded(self, key: tuple[str, str]) -> None:
@@ -420,6 +539,11 @@ class LiveEventModel:
     def session_registration_count(self, session_id: str) -> int:
         return self.tally.session_registration_count(session_id)
 
+    def passes(self, pass_id: str) -> tuple[int, int]:
+        """``(sold, held)`` of a pass: attendees of confirmed purchases, and of purchases awaiting payment."""
+        sold = self.tally.passes_sold_count(pass_id)
+        return sold, max(0, self.model.pipeline.passes_taken.get(pass_id, 0) - sold)
+
     async def submission(self, submission_id: str) -> Mapping[str, Any] | None:
         """The submission's status, read in a worker thread on the reader's own connection."""
         if self._reader is None:
@@ -442,6 +566,7 @@ class LiveEventModel:
             "dead_lettered": journal.dead_lettered_here + self.payments.abandoned,
             "pending": journal.pending + len(self.payments.held),
             "resumed": self.resumed,
+            "journal_backlog": len(self._backlog),  # writes that failed on a transient error, to be written again
             "stored": journal.submissions,
             "stored_created": journal.created,
             "stored_dead_lettered": journal.dead_lettered,
@@ -449,7 +574,11 @@ class LiveEventModel:
             # (never paid) dead-lettered; the store keeps every purchase's state (purchases table)
             "purchases_held": len(self.payments.held),
             "purchases_confirmed": self.payments.confirmed,
-            "purchases_expired": self.payments.abandoned,
+            "purchases_expired": self.payments.abandoned - self.payments.cancelled,
+            "purchases_cancelled": self.payments.cancelled,
+            "purchases_released_at_start": self.released_at_start,  # their hold ended while the server was down
+            # seats held by purchases awaiting payment (not in registrations/count, which counts registrations)
+            "seats_held": sum(p.submission.offer.attendees for p in list(self.payments.held.values())),
             **self._confirmation_stats(),
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,

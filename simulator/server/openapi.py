@@ -59,7 +59,9 @@ _ANSWERS: dict[int, str] = {
          "seconds",
     503: "Unavailable (a Dataverse outage); retry later",
 }
-_BODY_400 = ("Bad request: {token}the body is not JSON, or a rule about the catalog refused a well-formed body "
+_BODY_400 = ("Bad request: {token}the body is not JSON, a text in it cannot be stored as sent (InvalidCharacters: "
+             "U+0000 anywhere, a control or zero-width character in an email), or a rule about the catalog refused "
+             "a well-formed body "
              "({refusals}): a business refusal is a 400 whose ErrorBody.type names the rule")
 _GUID_PARAMETERS = {"organizationId", "sessionId", "speakerId", "sponsorshipId"}
 _PARAMETER_DESCRIPTIONS = {
@@ -80,6 +82,9 @@ _HEADERS: dict[str, dict[str, Any]] = {
                     "schema": {"type": "integer", "minimum": 1}, "example": 30},
     "RedirectLocation": {"description": "The redirectUri given", "required": True,
                          "schema": {"type": "string", "minLength": 1}},
+    "PurchaseLocation": {"description": "Where the purchase's state can be read: held, confirmed, expired or "
+                                        "cancelled (the mock's harness plane)",
+                         "required": True, "schema": {"type": "string", "minLength": 1}},
 }
 
 
@@ -161,7 +166,8 @@ def _links() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
         ("publicApiRegister", "202"): {
             "GetRegistrationsCount": to("publicApiGetRegistrationsCount", "The event's count (grows once created)",
                                         readableEventId=_path("readableEventId")),
-            "FinalizeRegistration": to("publicApiFinalizeRegistration", "Finalize this submission",
+            "FinalizeRegistration": to("publicApiFinalizeRegistration", "A submission names no purchase: 400 "
+                                       "PurchaseNotFound (nothing to pay on a free or waitlisted registration)",
                                        readableEventId=_path("readableEventId"),
                                        body={"purchaseId": "$response.body#/submissionId"}),
         },
