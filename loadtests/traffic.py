@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from simulator import consent
-from simulator.arrivals import Journey, journeys, load_trace, mean_rate_per_s, rate_function
+from simulator.arrivals import Journey, arrival_period_s, journeys, load_trace, mean_rate_per_s, peak_rate_per_s
 from simulator.catalog import FIELD_BOOLEAN, FIELD_MULTIPLE_CHOICE, FIELD_SINGLE_CHOICE, Catalog, build_catalog
 from simulator.scenario import Scenario, Step, parse_scenario
 
@@ -107,25 +107,24 @@ class Schedule:
         # The same stream and order as simulator.engine.model.build_model's arrival_rng, so the live traffic is
         # the simulated traffic.
         rng = random.Random(f"{self.scenario.seed}-arrivals")
-        for k, journey in enumerate(journeys(self.scenario.workload, self.catalog, rng)):
+        for k, journey in enumerate(journeys(self.scenario, self.catalog, rng)):
             if k % self.count == self.index:
                 yield k, journey.t_s / self.time_scale, journey
 
     @property
     def window_s(self) -> float:
         """Wall seconds over which arrivals come."""
-        return self.scenario.workload.duration / self.time_scale
+        return arrival_period_s(self.scenario) / self.time_scale
 
     @property
     def peak_rate_per_s(self) -> float:
         """This process's peak arrivals per wall second."""
-        _, peak = rate_function(self.scenario.workload)
-        return peak * self.time_scale / self.count
+        return peak_rate_per_s(self.scenario) * self.time_scale / self.count
 
     @property
     def mean_rate_per_s(self) -> float:
         """The shape's expected arrivals per wall second, over all processes."""
-        return mean_rate_per_s(self.scenario.workload) * self.time_scale
+        return mean_rate_per_s(self.scenario) * self.time_scale
 
 
 def users_per_class(peak_rate_per_s: float, busy_s: float = 0.5, minimum: int = 8) -> int:

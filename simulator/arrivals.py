@@ -4,7 +4,8 @@ the scenario's shape, independent of how fast the system answers.
 Shapes (rate in submissions per second, t from 0 to ``duration``):
 constant ``rate``; ramp ``rate·t/duration``; spike ``rate·2^(−t/half_life)`` (an email blast: everyone opens
 it at once, then interest decays); steps: ``rate`` of the last step whose ``at`` ≤ t; trace: the same from a
-CSV (``t_s, rate_per_s``).
+CSV (``t_s, rate_per_s``); window: the spike from ``window.opens`` on; journey: the registrations an invitation
+journey brings (:mod:`simulator.journey`, drawn at once with numpy from one draw of the arrival stream).
 
 :func:`journeys` adds what each arrival does — which event, which kind of registration, which sessions, how
 many catalog pages it loads — drawn from the same generator in a fixed order, so the virtual workload and a
@@ -16,14 +17,18 @@ from __future__ import annotations
 import bisect
 import csv
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from simulator.catalog import Catalog, Event
-from simulator.scenario import ScenarioError, Workload
+import numpy as np
 
-__all__ = ["rate_function", "load_trace", "arrivals", "mean_rate_per_s", "Journey", "journeys"]
+from simulator.catalog import Catalog, Event
+from simulator.journey import registration_times
+from simulator.scenario import Scenario, ScenarioError, Workload
+
+__all__ = ["rate_function", "load_trace", "arrivals", "arrival_times", "arrival_period_s", "mean_rate_per_s",
+           "peak_rate_per_s", "Journey", "journeys"]
 
 
 def load_trace(path: str) -> list[tuple[float, float]]:
@@ -49,9 +54,11 @@ def rate_function(workload: Workload) -> tuple[Callable[[float], float], float]:
     duration = workload.duration
     if workload.shape == "constant":
         return (lambda t: peak), peak
+    if workload.shape == "journey":
+        raise ValueError("a journey's arrivals have no rate function: use arrival_times(scenario, rng)")
     if workload.shape == "ramp":
         return (lambda t: peak * t / duration if duration else peak), peak
-    if workload.shape == "spike":
+    if workload.shape in ("spike", "window"):  # window: the spike, from window.opens on (see arrival_times)
         half_life = workload.half_life or 1e-9
         return (lambda t: peak * 0.5 ** (t / half_life)), peak
     steps = (
@@ -90,14 +97,56 @@ def arrivals(workload: Workload, rng: random.Random) -> Generator[float, None, N
                 return
 
 
-def mean_rate_per_s(workload: Workload, points: int = 2000) -> float:
+def arrival_times(scenario: Scenario, rng: random.Random) -> Iterator[float]:
+    """Arrival times (seconds from the run's start, ascending) of ``scenario``'s workload shape."""
+    workload = scenario.workload
+    if workload.shape == "journey":
+        times = registration_times(scenario.journey, scenario.horizon, np.random.default_rng(rng.getrandbits(64)))
+        return iter((times[: workload.total] if workload.total else times).tolist())
+    if workload.shape == "window":
+        opens_s = scenario.window.opens
+        return (opens_s + t for t in arrivals(workload, rng))
+    return arrivals(workload, rng)
+
+
+def _journey_times(scenario: Scenario) -> np.ndarray:
+    """The journey's arrival times for the scenario's own seed (as the workload draws them)."""
+    return np.fromiter(arrival_times(scenario, random.Random(f"{scenario.seed}-arrivals")), dtype=float)
+
+
+def arrival_period_s(scenario: Scenario) -> float:
+    """When arrivals stop, from the run's start."""
+    workload = scenario.workload
+    if workload.shape == "journey":
+        times = _journey_times(scenario)
+        return float(times[-1]) if len(times) else 0.0
+    return workload.duration + (scenario.window.opens if workload.shape == "window" else 0.0)
+
+
+def mean_rate_per_s(scenario: Scenario, points: int = 2000) -> float:
     """Expected arrivals per second over the arrival period (midpoint rule; exact for constant and steps
-    up to the grid). ``total`` caps are ignored."""
+    up to the grid; a journey: its arrivals for the scenario's seed over their span). ``total`` caps are
+    ignored, except by a journey."""
+    workload = scenario.workload
+    if workload.shape == "journey":
+        times = _journey_times(scenario)
+        return len(times) / max(float(times[-1] - times[0]), scenario.bin) if len(times) else 0.0
     rate, _ = rate_function(workload)
     if workload.duration <= 0:
         return 0.0
     step_s = workload.duration / points
     return sum(rate((i + 0.5) * step_s) for i in range(points)) / points
+
+
+def peak_rate_per_s(scenario: Scenario) -> float:
+    """The shape's peak arrivals per second (a journey: the most in any of the run's bins, per second)."""
+    if scenario.workload.shape != "journey":
+        return rate_function(scenario.workload)[1]
+    times = _journey_times(scenario)
+    if not len(times):
+        return 0.0
+    counts = np.bincount((times // scenario.bin).astype(np.int64))
+    return float(counts.max()) / scenario.bin
 
 
 class Journey(NamedTuple):
@@ -111,10 +160,11 @@ class Journey(NamedTuple):
     pages: int
 
 
-def journeys(workload: Workload, catalog: Catalog, rng: random.Random) -> Generator[Journey, None, None]:
-    """Every arrival of :func:`arrivals` with what it does. The draws per arrival, in order: the arrival time,
+def journeys(scenario: Scenario, catalog: Catalog, rng: random.Random) -> Generator[Journey, None, None]:
+    """Every arrival of :func:`arrival_times` with what it does. The draws per arrival, in order: the arrival time,
     the event, the kind, a fractional page (only when ``browse_per_submission`` has a fraction), the sessions
     (session registrations only). A session registration on an event without sessions is an event one."""
+    workload = scenario.workload
     mix = workload.mix
     event_share = mix.event
     session_share = mix.event + mix.session
@@ -124,7 +174,7 @@ def journeys(workload: Workload, catalog: Catalog, rng: random.Random) -> Genera
     browse_fraction = workload.browse_per_submission - browse_whole
     want_sessions = workload.sessions_per_submission
     random_ = rng.random
-    for t in arrivals(workload, rng):
+    for t in arrival_times(scenario, rng):
         event = events[int(random_() * event_count)]
         draw = random_()
         pages = browse_whole + (1 if browse_fraction and random_() < browse_fraction else 0)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["percentiles", "bin_counts", "peak_rate_per_s", "finite"]
+__all__ = ["percentiles", "percentiles_of_all", "bin_counts", "peak_rate_per_s", "finite"]
 
 PERCENTILES = (50, 95, 99)
 
@@ -25,6 +25,26 @@ def percentiles(values: Sequence[float] | np.ndarray, points: Sequence[int] = PE
     found = np.percentile(data, points, method="linear")
     return {**{f"p{p}": round(float(v), 3) for p, v in zip(points, found, strict=True)},
             "max": round(float(data.max()), 3)}
+
+
+def percentiles_of_all(reached: Sequence[float] | np.ndarray, total: int,
+                       points: Sequence[int] = PERCENTILES) -> dict[str, object]:
+    """Percentiles of a time over ``total`` items of which only ``reached`` got there: the others count as
+    never (infinitely late). A percentile (or ``max``) that falls among them is ``None`` and named in
+    ``not_reached``; ``mean`` is over those that got there."""
+    data = np.sort(finite(reached))
+    total = max(total, data.size)
+    if total == 0:
+        return {**{f"p{p}": 0.0 for p in points}, "max": 0.0, "mean": 0.0, "not_reached": []}
+    padded = np.concatenate((data, np.full(total - data.size, np.inf)))
+    with np.errstate(invalid="ignore"):  # between two never-reached values: NaN, also not reached
+        found = np.percentile(padded, [*points, 100], method="linear")
+    result: dict[str, object] = {}
+    for name, value in zip([*(f"p{p}" for p in points), "max"], found, strict=True):
+        result[name] = round(float(value), 3) if np.isfinite(value) else None
+    result["mean"] = round(float(data.mean()), 3) if data.size else None
+    result["not_reached"] = [name for name, value in result.items() if value is None and name != "mean"]
+    return result
 
 
 def bin_counts(times_s: Sequence[float] | np.ndarray, bin_s: float, bins: int) -> np.ndarray:

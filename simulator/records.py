@@ -38,10 +38,12 @@ COUNT_COLUMNS = (
     "offered", "accepted", "rejected", "cache_hits", "cache_misses",
     "dv_admitted", "dv_throttled", "dv_throttled_requests", "dv_throttled_execution",
     "dv_throttled_concurrency", "dv_failed", "created", "dead_lettered", "cache_refreshes", "retry_deferred",
+    "confirmed", "confirmation_dropped", "invitations_sent",
 )
 LEVEL_COLUMNS = ("queue_depth", "retrying", "active_processors")
 SUBMISSION_COLUMNS = (
     "id", "kind", "offered_s", "accepted_s", "created_s", "attempts", "outcome", "dead_lettered_s", "reason",
+    "confirmed_s",
 )
 OUTCOMES = ("pending", "created", "dead_lettered", "rejected")
 PENDING, CREATED, DEAD_LETTERED, REJECTED = OUTCOMES
@@ -79,6 +81,7 @@ class Recorder:
         self.accepted_s: list[float] = []
         self.created_s: list[float] = []
         self.dead_lettered_s: list[float] = []
+        self.confirmed_s: list[float] = []
         self.attempts: list[int] = []
         self.outcome: list[str] = []
         self.reason: list[str] = []
@@ -94,6 +97,8 @@ class Recorder:
         self.last_offered_s = -math.inf
         self.last_created_s = -math.inf
         self.times_to_created_s = array("d")  # one double per created submission (rows or times kept)
+        self.times_to_confirmed_s = array("d")  # one per confirmation email sent (rows or times kept)
+        self.confirmed_count = 0
         self._open: dict[int, float] = {}  # offered_s of unfinished submissions, when times are kept without rows
         self._offered_column = self.counts["offered"]  # columns grow in place: hot paths hold them
         self._accepted_column = self.counts["accepted"]
@@ -129,6 +134,14 @@ class Recorder:
             self._grow(index + 64)
         self.counts[column][index] += n
 
+    def add_counts(self, column: str, per_bin: Any) -> None:
+        """Add a whole column's counts per bin from bin 0 (a series known only after the run)."""
+        if len(per_bin) > self._bins:
+            self._grow(len(per_bin))
+        series = self.counts[column]
+        for index, n in enumerate(per_bin):
+            series[index] += int(n)
+
     def level(self, column: str, now_s: float, value: int) -> None:
         """``value`` holds from the bin containing ``now_s`` onwards (a level sampled at bin ends)."""
         index = int(now_s * self._per_s)
@@ -157,6 +170,7 @@ class Recorder:
             self.accepted_s.append(NAN)
             self.created_s.append(NAN)
             self.dead_lettered_s.append(NAN)
+            self.confirmed_s.append(NAN)
             self.attempts.append(0)
             self.outcome.append(PENDING)
             self.reason.append("")
@@ -187,14 +201,18 @@ class Recorder:
         self.rejected_by[reason] += 1
         self.count("rejected", now_s)
 
-    def created(self, number: int, now_s: float, attempts: int) -> None:
+    def created(self, number: int, now_s: float, attempts: int) -> float:
+        """Record a creation; the submission's offered time (NaN when neither rows nor times are kept)."""
+        offered_s = NAN
         if self.keep_submissions:
             self.created_s[number] = now_s
             self.attempts[number] = attempts
             self.outcome[number] = CREATED
-            self.times_to_created_s.append(now_s - self.offered_s[number])
+            offered_s = self.offered_s[number]
+            self.times_to_created_s.append(now_s - offered_s)
         elif self.keep_times:
-            self.times_to_created_s.append(now_s - self._open.pop(number))
+            offered_s = self._open.pop(number)
+            self.times_to_created_s.append(now_s - offered_s)
         self.created_count += 1
         self.attempts_created += attempts
         if now_s > self.last_created_s:
@@ -203,6 +221,16 @@ class Recorder:
         if index >= self._bins:
             self._grow(index + 64)
         self._created_column[index] += 1
+        return offered_s
+
+    def confirmed(self, number: int, now_s: float, offered_s: float) -> None:
+        """Submission ``number``'s confirmation email went out (the confirmation journey's first step)."""
+        if self.keep_submissions:
+            self.confirmed_s[number] = now_s
+        if self.keep_submissions or self.keep_times:
+            self.times_to_confirmed_s.append(now_s - offered_s)
+        self.confirmed_count += 1
+        self.count("confirmed", now_s)
 
     def dead_lettered(self, number: int, now_s: float, attempts: int, reason: str) -> None:
         if self.keep_submissions:
@@ -236,6 +264,7 @@ def summarize(
     wall_s: float,
     capacity: dict[str, float],
     extra: dict[str, Any] | None = None,
+    confirmation: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The headline figures of summary.json (keys fixed by DESIGN.md, plus a few more), from the recorder's
     running totals and time-to-created values: a summary-only recorder gives the same figures as a full one."""
@@ -303,6 +332,10 @@ def summarize(
         "rejected_by": dict(recorder.rejected_by.most_common()),
         "dead_letter_reasons": dict(recorder.dead_letter_reasons.most_common()),
     }
+    if confirmation is not None:  # the confirmation journey ran: its figures and the attendee's wait
+        summary["confirmation"] = confirmation
+        summary["time_to_confirmed_s"] = metrics.percentiles_of_all(
+            np.frombuffer(recorder.times_to_confirmed_s, dtype=float), accepted)
     summary.update(extra or {})
     return summary
 
@@ -341,6 +374,7 @@ def submissions_csv(recorder: Recorder) -> str:
             recorder.outcome,
             map(_seconds, recorder.dead_lettered_s),
             recorder.reason,
+            map(_seconds, recorder.confirmed_s),
             strict=True,
         )
     )

@@ -197,7 +197,10 @@ class EqualJitter(_Capped):
 
 @dataclass(frozen=True, slots=True)
 class DecorrelatedJitter:
-    """Wait ``min(cap, uniform(base, max(base, last_wait * 3)))``; the first wait (no previous one) is base.
+    """Wait ``min(cap, uniform(base, max(base, previous * 3)))``, where ``previous`` is the last wait, or base
+    before the first: Brooker's ``sleep = min(cap, random_between(base, sleep * 3))`` with ``sleep`` starting
+    at base, so the first wait is drawn from uniform(base, 3·base) and clients throttled together do not all
+    come back at the same moment.
 
     Choose it when the attempt count is a poor guide — e.g. when Retry-After waits are mixed in — since it
     grows from the previous wait, whatever chose it. Brooker found it close to full jitter: a little more
@@ -213,7 +216,8 @@ class DecorrelatedJitter:
 
     def wait_s(self, state: RetryState, rng: random.Random) -> float:
         base_s = self.base_s
-        high_s = state.last_wait_s * 3.0
+        previous_s = state.last_wait_s if state.last_wait_s > 0.0 else base_s  # none yet: Brooker's sleep = base
+        high_s = previous_s * 3.0
         if high_s < base_s:
             high_s = base_s
         wait_s = base_s + (high_s - base_s) * rng.random()  # == rng.uniform(base_s, high_s), one call fewer
@@ -247,7 +251,7 @@ def equal_jitter(base_s: float, cap_s: float) -> EqualJitter:
 
 
 def decorrelated_jitter(base_s: float, cap_s: float) -> DecorrelatedJitter:
-    """Wait ``min(cap_s, uniform(base_s, max(base_s, last_wait_s * 3)))``."""
+    """Wait ``min(cap_s, uniform(base_s, max(base_s, previous_wait_s * 3)))``, the first from (base, 3·base)."""
     return DecorrelatedJitter(base_s, cap_s)
 
 

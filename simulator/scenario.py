@@ -10,6 +10,7 @@ Errors::
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import difflib
 import math
@@ -132,7 +133,7 @@ class Step(_Section):
 
 
 class Workload(_Section):
-    shape: Literal["constant", "ramp", "spike", "steps", "trace"] = "spike"
+    shape: Literal["constant", "ramp", "spike", "steps", "trace", "journey", "window"] = "spike"
     rate: float = Field(120.0, ge=0.0)  # submissions per second (peak for spike/ramp)
     half_life: Duration = 360.0  # spike decay
     duration: Duration = 2700.0  # arrivals stop after this
@@ -346,6 +347,151 @@ class Load(_Section):
     repeat_share: Fraction = 0.05  # registrations whose attendee's email was already used (contact matching)
 
 
+# --- the levers a customer holds (shared/reference §7; scenarios/README.md) ------------------------------------
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
+AUDIENCE_MAX = 10_000_000  # members of a segment-based journey (Microsoft, fair-use policy)
+
+
+def _days(value: list[str]) -> list[str]:
+    bad = [d for d in value if d not in DAYS]
+    if bad or not value:
+        raise ValueError(f"{bad[0] if bad else 'an empty list'!r} is not a day — expected some of "
+                         f"{', '.join(DAYS)}, e.g. entry_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]")
+    return value
+
+
+def _local_time(value: str) -> str:
+    try:
+        datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError('expected a local date and time like "2027-03-01T09:00"') from None
+    return value
+
+
+def _clock(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(value)):
+        raise ValueError('expected a time of day like "20:00"')
+    return value
+
+
+def _audience(value: int) -> int:
+    if value > AUDIENCE_MAX:
+        raise ValueError(f"a segment-based journey holds at most {AUDIENCE_MAX:,} members (Microsoft fair-use "
+                         "policy), e.g. audience = 400000")
+    return value
+
+
+class Quiet(_Section):
+    """A daily quiet time: members still enter, their messages wait, and go out in a burst when it ends."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True,
+                              serialize_by_alias=True)
+    begins: Annotated[str, AfterValidator(_clock)] = Field(alias="from")
+    ends: Annotated[str, AfterValidator(_clock)] = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Quiet:
+        if self.begins == self.ends:
+            raise ValueError(f'from and to are both {self.begins} — e.g. quiet = {{ from = "20:00", to = "08:00" }}')
+        return self
+
+
+DELAY_PARAMS = {"lognormal": ("median", "p95"), "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+                "normal": ("mean", "sd"), "choice": ("values", "weights")}
+
+
+class Delay(_Section):
+    """A delay written as an ``[uncertain]`` entry is (``dist`` and its parameters, durations with units). The
+    default is the log-normal fitted to published email open-time curves (scenarios/README.md)."""
+
+    dist: Literal["lognormal", "uniform", "triangular", "normal", "choice"] = "lognormal"
+    median: Annotated[Duration, Field(gt=0)] = 14400.0  # 4h: the fit's median (4.06 h)
+    p95: Annotated[Duration, Field(gt=0)] = 633600.0  # 7d8h: the fit's 95th percentile (7.4 d)
+    low: Duration = 0.0
+    mode: Duration = 0.0
+    high: Duration = 0.0
+    mean: Duration = 0.0
+    sd: Duration = 0.0
+    values: list[Duration] = Field(default_factory=list)
+    weights: list[Annotated[float, Field(ge=0.0)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Delay:
+        used = DELAY_PARAMS[self.dist]
+        defaults = Delay.model_fields
+        stray = [n for n in self.model_fields_set - {"dist", *used}
+                 if getattr(self, n) != defaults[n].get_default(call_default_factory=True)]
+        if stray:
+            raise ValueError(f"{stray[0]} is not a parameter of {self.dist} ({', '.join(used)}), e.g. "
+                             '{ dist = "lognormal", median = "3h", p95 = "7d" }')
+        ordered = {"lognormal": self.median < self.p95, "uniform": self.low <= self.high,
+                   "triangular": self.low <= self.mode <= self.high, "normal": self.sd > 0,
+                   "choice": bool(self.values) and (not self.weights or len(self.weights) == len(self.values))}
+        if not ordered[self.dist]:
+            raise ValueError(f"{self.dist}({', '.join(used)}) needs " + {
+                "lognormal": "median < p95", "uniform": "low <= high", "triangular": "low <= mode <= high",
+                "normal": "sd > 0", "choice": "values, and one weight per value if weights are given"}[self.dist])
+        return self
+
+
+class InvitationJourney(_Section):
+    """``workload.shape = "journey"``: the invitation journey's members enter, are sent the email, and a share
+    of them register after a delay (simulator/journey.py)."""
+
+    audience: Annotated[int, AfterValidator(_audience)] = Field(400_000, ge=0)
+    send_rate_per_h: float = Field(140_000.0, gt=0)  # the licence's sending throughput, interactions/hr
+    entry_limit: int = Field(0, ge=0)  # members per entry_interval; 0 = no journey rate limit
+    entry_interval: Literal["1h", "1d"] = "1h"
+    entry_days: Annotated[list[str], AfterValidator(_days)] = Field(default_factory=lambda: list(DAYS))
+    start: Annotated[str, AfterValidator(_local_time)] = "2027-03-01T09:00"  # local; a Monday
+    quiet: Quiet | None = None
+    response_share: Fraction = 0.15  # members sent the email who register (assumption)
+    response_delay: Delay = Field(default_factory=lambda: Delay())
+
+
+class Window(_Section):
+    """A registration period: arrivals burst after ``opens`` (``workload.shape = "window"``); from ``closes``
+    on, submissions are refused (any shape)."""
+
+    opens: Duration = 0.0
+    closes: Duration | None = None  # None: the period never closes within the run
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.closes is not None and self.closes <= self.opens:
+            raise ValueError(f"closes ({format_duration(self.closes)}) must be after opens "
+                             f"({format_duration(self.opens)}), e.g. opens = \"0s\", closes = \"2h\"")
+        return self
+
+
+class ConfirmationLatency(_Section):
+    p90: Annotated[Duration, Field(gt=0)] = 180.0
+    p95: Annotated[Duration, Field(gt=0)] = 300.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConfirmationLatency:
+        if self.p95 <= self.p90:
+            raise ValueError(f"p95 ({format_duration(self.p95)}) must be > p90 ({format_duration(self.p90)})")
+        return self
+
+
+class Confirmation(_Section):
+    """The trigger-based confirmation journey a created registration starts (simulator/engine/confirmation.py)."""
+
+    enabled: bool = True
+    triggers_per_min: int = Field(2500, ge=1)  # for the whole org (fair-use policy)
+    latency: ConfirmationLatency = Field(default_factory=lambda: ConfirmationLatency())
+    drop_after: Annotated[Duration, Field(gt=0)] | None = None  # a trigger queued longer is dropped; None = never
+
+
+class Tenant(_Section):
+    """The tenant's 24 h Power Platform request pool (reported, not enforced)."""
+
+    licences: int = Field(0, ge=0)
+    pool_addons: int = Field(0, ge=0)
+
+
 class Scenario(_Section):
     """A whole run: catalog, workload, event API, retry policy, Dataverse, faults; deterministic by seed."""
 
@@ -364,6 +510,10 @@ class Scenario(_Section):
     load: Load = Field(default_factory=lambda: Load())
     payment: Payment = Field(default_factory=lambda: Payment())
     portal: Portal = Field(default_factory=lambda: Portal())
+    journey: InvitationJourney = Field(default_factory=lambda: InvitationJourney())
+    window: Window = Field(default_factory=lambda: Window())
+    confirmation: Confirmation = Field(default_factory=lambda: Confirmation())
+    tenant: Tenant = Field(default_factory=lambda: Tenant())
     # dotted key -> distribution, drawn once per replication (parsed and checked in simulator/uncertain.py)
     uncertain: dict[str, Any] = Field(default_factory=dict)
 

@@ -88,7 +88,7 @@ def plan(
                 "metrics": outcome["metrics"],
                 "met": outcome["met"],
                 "ceiling_created_per_s": capacity(resolved)["ceiling_created_per_s"],
-                "demand_per_s": round(mean_rate_per_s(resolved.workload), 3),
+                "demand_per_s": round(mean_rate_per_s(resolved), 3),
                 **{k: v for k, v in outcome.items() if k not in ("metric", "metrics", "met")},
             }
             if not as_json:
@@ -146,7 +146,7 @@ def _analytic_minimum(scenario: Path, base: list[str], span: Search, seed: int |
 
     def covers(value: float) -> bool:
         [variant] = resolve_variants(scenario, [base + [span.override(value)]], seed)
-        return bool(capacity(variant)["ceiling_created_per_s"] >= mean_rate_per_s(variant.workload))
+        return bool(capacity(variant)["ceiling_created_per_s"] >= mean_rate_per_s(variant))
 
     if span.kind != "integer":
         return span.smallest(covers)

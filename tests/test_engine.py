@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+import simpy
 
+from simulator.engine.model import build_model
 from simulator.engine.virtual import run_virtual
+from simulator.engine.workload import workload
 from simulator.scenario import Scenario, parse_scenario
 
 
@@ -76,75 +77,52 @@ def test_affinity_pins_each_user_to_one_server() -> None:
     assert run.summary["capacity"]["keys"] == 1
 
 
-def assert_conserved(summary: dict[str, Any]) -> None:
-    s = summary["submissions"]
-    assert s["offered"] == s["accepted"] + s["rejected"]
-    assert s["accepted"] == s["created"] + s["dead_lettered"] + s["pending"]
-    assert min(s.values()) >= 0
-
-
-#: Every strategy of issue 12, each with its own knobs; conservation must hold under each and under mixes.
-strategy_sets = st.fixed_dictionaries({
-    "api": st.fixed_dictionaries({
-        "cache": st.sampled_from(["none", "ttl", "shared", "stale-while-revalidate", "refresh-ahead"]),
-        "coalesce_misses": st.booleans(),
-        "pacing": st.sampled_from(["none", "token-bucket"]),
-        "concurrency": st.sampled_from(["fixed", "aimd"]),
-    }),
-    "retry": st.fixed_dictionaries({
-        "budget": st.sampled_from(["none", "ratio", "token-bucket"]),
-        "breaker": st.booleans(),
-        "breaker_min_throughput": st.integers(2, 100),
-        "adaptive": st.booleans(),
-    }),
-    "batch_size": st.sampled_from([1, 1, 5, 1000]),
-})
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    rate=st.floats(0.5, 40),
-    duration_s=st.integers(10, 600),
-    horizon_s=st.integers(60, 3600),
-    capacity=st.integers(0, 300),
-    waitlist=st.booleans(),
-    mix=st.sampled_from([(1.0, 0.0, 0.0), (0.5, 0.4, 0.1), (0.0, 0.0, 1.0)]),
-    policy=st.sampled_from(["none", "fixed", "exponential", "full-jitter", "decorrelated-jitter"]),
-    strategies=strategy_sets,
-    requests_limit=st.integers(50, 6000),
-    seed=st.integers(0, 1000),
-    outage=st.booleans(),
-)
-def test_conservation_in_every_run(rate: float, duration_s: int, horizon_s: int, capacity: int, waitlist: bool,
-                                   mix: tuple[float, float, float], policy: str, strategies: dict[str, Any],
-                                   requests_limit: int, seed: int, outage: bool) -> None:
-    run = run_virtual(scenario(
-        seed=seed, horizon=f"{horizon_s}s",
-        catalog={"capacity": capacity, "waitlist": waitlist, "session_capacity": capacity // 2},
-        workload={"rate": rate, "duration": f"{duration_s}s", "browse_per_submission": 1.5,
-                  "mix": dict(zip(("event", "session", "waitlist"), mix, strict=True))},
-        api={**strategies["api"], "processors": 4},
-        retry={**strategies["retry"], "policy": policy, "deadline": "20m"},
-        dataverse={"requests_limit": requests_limit, "window": "60s", "batch_size": strategies["batch_size"]},
-        faults=[{"at": "30s", "duration": "2m", "kind": "outage"}] if outage else [],
-    ))
-    assert_conserved(run.summary)
-    timeseries_offered = sum(run.recorder.counts["offered"])
-    assert timeseries_offered == run.summary["submissions"]["offered"]
-    assert sum(run.recorder.counts["created"]) == run.summary["submissions"]["created"]
-
-
 def test_capacity_is_never_exceeded_and_overflow_goes_to_the_waitlist() -> None:
-    run = run_virtual(scenario(catalog={"capacity": 100, "waitlist": True}, workload={"rate": 2, "duration": "5m"}))
-    kinds = np.array(run.recorder.kind)
-    assert run.summary["submissions"]["rejected"] == 0
-    assert len(kinds) > 100
-    registered = run.recorder.counts  # every offer accepted: 100 seats, the rest waitlisted
-    assert sum(registered["accepted"]) == len(kinds)
+    """100 seats, 600 offers: the first 100 accepted take the seats, every later one becomes a waitlist item
+    (its calls write a waitlist item, not a registration), and none is rejected; without a waitlist the same
+    overflow is refused as full."""
+    sc = scenario(catalog={"capacity": 100, "waitlist": True}, workload={"rate": 2, "duration": "5m"})
+    env = simpy.Environment()
+    journal = AcceptedLog()
+    model = build_model(env, sc, journal)
+    env.process(workload(env, model.pipeline, model.catalog, sc, model.arrival_rng))
+    env.run(until=sc.horizon)
+    assert model.recorder.rejected_count == 0 and len(journal.waitlisted) == model.recorder.submissions > 100
+    # in acceptance order: 100 seats, then only waitlist items
+    assert journal.waitlisted == [False] * 100 + [True] * (len(journal.waitlisted) - 100)
+    assert model.pipeline.registered[model.catalog.events[0].id] == 100
+    plans = {calls: waitlisted for calls, waitlisted in journal.plans}
+    assert plans == {("contact_match", "contact", "msevtmgt_waitlistitem"): True,
+                     ("contact_match", "contact", "msevtmgt_eventregistration"): False}
+    assert sorted(journal.created_numbers) == list(range(len(journal.waitlisted)))  # and every one was created
+
     no_waitlist = run_virtual(scenario(catalog={"capacity": 100, "waitlist": False},
                                        workload={"rate": 2, "duration": "5m"}))
     assert no_waitlist.summary["submissions"]["accepted"] == 100
+    assert no_waitlist.summary["submissions"]["rejected"] == no_waitlist.summary["submissions"]["offered"] - 100
     assert no_waitlist.summary["rejected_by"] == {"event is full": no_waitlist.summary["submissions"]["rejected"]}
+
+
+class AcceptedLog:
+    """A journal that notes each accepted submission's waitlist decision and call kinds, and what was created."""
+
+    def __init__(self) -> None:
+        self.waitlisted: list[bool] = []
+        self.plans: list[tuple[tuple[str, ...], bool]] = []
+        self.created_numbers: list[int] = []
+
+    def accepted(self, submission: Any) -> None:
+        self.waitlisted.append(submission.waitlisted)
+        self.plans.append((tuple(call.op for call in submission.calls), submission.waitlisted))
+
+    def retrying(self, submission: Any, now_s: float, error: str) -> None:
+        pass
+
+    def created(self, submission: Any, now_s: float) -> None:
+        self.created_numbers.append(submission.number)
+
+    def dead_lettered(self, submission: Any, now_s: float, reason: str) -> None:
+        pass
 
 
 def test_same_scenario_and_seed_give_the_same_summary() -> None:

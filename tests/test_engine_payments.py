@@ -6,15 +6,21 @@ with that reason (``summary.json`` ``dead_letter_reasons``): nothing accepted is
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import simpy
 from scipy import stats
 
+from simulator.engine.model import build_model
 from simulator.engine.payments import ABANDONED, Z_99, PaymentDesk
 from simulator.engine.virtual import run_virtual
-from simulator.scenario import parse_scenario
+from simulator.engine.workload import workload
+from simulator.scenario import load_scenario, parse_scenario
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 N = 3000
 
@@ -92,16 +98,17 @@ def test_a_held_seat_counts_against_capacity_until_released() -> None:
 
 
 def _settled_by_number(numbers: list[int]) -> dict[int, tuple[str, float]]:
-    """Hold the purchases ``numbers`` (in that order, all at time 0) on one desk: how each settled, and when."""
+    """Hold the purchases of arrivals ``numbers`` (in that order, all at time 0, each numbered by the order it is
+    held in) on one desk: how each settled, and when."""
     env = simpy.Environment()
     settings = parse_scenario({"name": "paid", "payment": {"abandoned": 0.3}}).payment
     settled: dict[int, tuple[str, float]] = {}
     desk = PaymentDesk(env, settings, "11-payments",
-                       admit=lambda held: settled.__setitem__(held.number, ("paid", env.now)),
-                       expire=lambda held, reason: settled.__setitem__(held.number, ("abandoned", env.now)))
-    for number in numbers:
-        desk.hold(SimpleNamespace(number=number, waitlisted=False, accepted_s=0.0,
-                                  offer=SimpleNamespace(submission_id=None)))
+                       admit=lambda held: settled.__setitem__(held.offer.arrival, ("paid", env.now)),
+                       expire=lambda held, reason: settled.__setitem__(held.offer.arrival, ("abandoned", env.now)))
+    for held, number in enumerate(numbers):
+        desk.hold(SimpleNamespace(number=held, waitlisted=False, accepted_s=0.0,
+                                  offer=SimpleNamespace(submission_id=None, arrival=number)))
     env.run()
     return settled
 
@@ -113,3 +120,48 @@ def test_a_buyers_payment_belongs_to_its_arrival_not_to_the_order_purchases_are_
     others = _settled_by_number([n for n in reversed(range(40)) if n != 3])
     assert others == {n: settled for n, settled in everyone.items() if n != 3}
     assert {how for how, _ in everyone.values()} == {"paid", "abandoned"}  # both draws were exercised
+
+
+def _draws_by_arrival(*overrides: str) -> dict[int, float | None]:
+    """payment-gateway.toml, shortened: each paid arrival's payment draw, by the arrival's place in the order the
+    workload offered them (counted here, around the pipeline, not from the offer's own number)."""
+    sc = load_scenario(SCENARIOS / "payment-gateway.toml", ["workload.duration=4m", "horizon=30m", *overrides])
+    env = simpy.Environment()
+    model = build_model(env, sc)
+    offers: list[Any] = []  # kept alive, so no two offers share an id
+    place: dict[int, int] = {}
+    offer = model.pipeline.offer
+
+    def counted(submitted: Any, reply: Any = None) -> None:
+        place[id(submitted)] = len(offers)
+        offers.append(submitted)
+        offer(submitted, reply)
+
+    model.pipeline.offer = counted  # type: ignore[method-assign]
+    desk = model.pipeline.payments
+    assert desk is not None
+    draws: dict[int, float | None] = {}
+    hold, draw = desk.hold, desk.draw
+    holding: list[Any] = []
+
+    def held(submission: Any, expires_s: float | None = None) -> None:
+        holding.append(submission)
+        hold(submission, expires_s)
+
+    def drawn(key: int) -> float | None:
+        draws[place[id(holding[-1].offer)]] = result = draw(key)
+        return result
+
+    desk.hold, desk.draw = held, drawn  # type: ignore[method-assign]
+    env.process(workload(env, model.pipeline, model.catalog, sc, model.arrival_rng))
+    env.run(until=sc.horizon)
+    return draws
+
+
+def test_common_random_numbers_every_paid_arrival_keeps_its_payment_across_cache_strategies() -> None:
+    """Without a cache most paid offers are turned away and the rest are answered in another order; each paid
+    arrival held in both runs must still get the same payment (issue 20: 151 of 840 kept theirs)."""
+    with_cache, without = _draws_by_arrival("api.cache=ttl"), _draws_by_arrival("api.cache=none")
+    both = with_cache.keys() & without.keys()
+    assert len(both) > 100 and len(with_cache) > len(both)  # the variants held different sets of purchases
+    assert {arrival: without[arrival] for arrival in both} == {arrival: with_cache[arrival] for arrival in both}

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from live_support import live, person, query, registration
+from live_support import live, person, query, registration, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -66,3 +66,24 @@ async def test_reads_answer_while_the_model_thread_holds_the_store_in_a_commit(t
             writer.join(5)
     assert answered_while_held
     assert count.json() == 1 and stats["stored_created"] == 1 and status["state"] == "created"
+
+
+async def test_the_live_mock_sends_confirmations_and_counts_them_in_stats_and_metrics(tmp_path: Path) -> None:
+    # at 600 simulated seconds per wall second, a 3-minute P90 is 0.3 s: every email is out within seconds
+    async with live(tmp_path, {"catalog": {"events": 1}}) as mock:
+        for i in range(5):
+            assert (await mock.register("launch-001", registration(person(f"c{i}@stats.example")))).status_code \
+                == 202
+        stats = await wait_for(mock.stats, lambda s: s["confirmations_sent"] == 5, 30.0)
+        metrics = (await mock.client.get("/metrics")).text
+    assert (stats["created"], stats["confirmations_dropped"]) == (5, 0)
+    assert "stampede_confirmations_sent_total 5.0" in metrics
+    assert "stampede_confirmations_queued_max 0.0" in metrics
+
+
+async def test_the_live_mock_refuses_registrations_after_the_window_closes(tmp_path: Path) -> None:
+    async with live(tmp_path, {"catalog": {"events": 1}, "window": {"closes": "1s"}}) as mock:
+        await wait_for(mock.stats, lambda s: s["sim_now_s"] >= 1.0, 10.0)
+        answer = await mock.register("launch-001", registration(person("late@stats.example")))
+    assert answer.status_code == 400
+    assert answer.json()["type"] == "RegistrationClosed"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from scipy import stats
 
 from simulator import retry
 from simulator.retry import (
@@ -85,11 +86,20 @@ def test_exponential_doubles_then_caps():
     assert all(isinstance(w, float) for w in waits)
 
 
-def test_decorrelated_jitter_starts_at_base_and_grows_from_the_last_wait():
+def test_decorrelated_jitter_first_wait_is_uniform_between_base_and_three_times_base():
+    """Brooker: sleep = min(cap, random_between(base, sleep * 3)) with sleep = base at first — clients throttled
+    together must not all come back after exactly base."""
     backoff = retry.decorrelated_jitter(base_s=2, cap_s=600)
     rng = random.Random(1)
+    first = [backoff.wait_s(state(1, last_wait_s=0.0), rng) for _ in range(4000)]
+    assert min(first) >= 2.0 and max(first) <= 6.0
+    # KS against uniform(2, 6): for a correct backoff a p-value below 1e-6 comes by chance once in a million
+    assert stats.kstest(first, stats.uniform(loc=2.0, scale=4.0).cdf).pvalue > 1e-6
 
-    assert backoff.wait_s(state(1, last_wait_s=0.0), rng) == 2.0
+
+def test_decorrelated_jitter_grows_from_the_last_wait():
+    backoff = retry.decorrelated_jitter(base_s=2, cap_s=600)
+    rng = random.Random(1)
     draws = [backoff.wait_s(state(5, last_wait_s=100.0), rng) for _ in range(2000)]
     assert min(draws) >= 2.0 and max(draws) <= 300.0
     assert max(draws) > 250.0  # it does reach toward 3 × the last wait

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import simpy
+from ledger import assert_every_registration_ended
 from test_engine import scenario
 
 from simulator.cache import MISS
@@ -52,10 +53,11 @@ def created_per_s(run: Any, start_s: float, end_s: float) -> float:
     return sum(created) / (end_s - start_s)
 
 
-def conserved(summary: dict[str, Any]) -> bool:
-    s = summary["submissions"]
-    return s["offered"] == s["accepted"] + s["rejected"] and \
-        s["accepted"] == s["created"] + s["dead_lettered"] + s["pending"]
+def conserved(run: Any) -> bool:
+    """Every accepted registration ended (created or dead-lettered with a reason), counted from each
+    submission's own row (tests/ledger.py)."""
+    assert_every_registration_ended(run.summary, run.recorder)
+    return True
 
 
 # --- caches ------------------------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ def test_stale_while_revalidate_never_makes_a_caller_wait_after_a_keys_first_rea
 
     for index, instance in enumerate(model.pipeline.instances):
         instance.cache = Spy(index, instance.cache)
-    env.process(workload(env, model.pipeline, model.catalog, sc.workload, model.arrival_rng))
+    env.process(workload(env, model.pipeline, model.catalog, sc, model.arrival_rng))
     env.run(until=sc.horizon)
     refreshes = sum(model.recorder.counts["cache_refreshes"])
     # Four TTLs of a throttled key: entries expired and were refreshed in the background, often.
@@ -122,7 +124,7 @@ def test_large_batches_move_the_binding_limit_to_execution_time_at_its_analytic_
     run = run_virtual(sc)
     assert plain["dataverse"]["binding_limit"] == "requests"
     assert run.summary["dataverse"]["binding_limit"] == "execution"
-    assert conserved(run.summary) and run.summary["submissions"]["dead_lettered"] == 0
+    assert conserved(run) and run.summary["submissions"]["dead_lettered"] == 0
     dv = sc.dataverse
     expected_per_s = dv.execution_limit / dv.window / mean_service_per_registration_s(sc)
     # The backlog lasts until ~75 min; measure over whole windows inside it (after the first one's burst).
@@ -135,7 +137,7 @@ def test_a_batch_counts_as_one_request_and_holds_at_most_a_thousand_operations()
                                api={"processors": 1}))
     summary = run.summary
     created = summary["submissions"]["created"]
-    assert conserved(summary) and created == summary["submissions"]["offered"]
+    assert conserved(run) and created == summary["submissions"]["offered"]
     # Three calls per registration: a batch holds at most 333 registrations, so at least created / 333 requests.
     assert math.ceil(created / (1000 // 3)) <= summary["dataverse"]["admitted"] < created / 3
 
@@ -145,12 +147,13 @@ def test_a_batch_counts_as_one_request_and_holds_at_most_a_thousand_operations()
 @pytest.mark.slow  # a long saturated run
 def test_pacing_avoids_throttling_and_creates_at_its_share_of_the_ceiling() -> None:
     sc = email_blast("api.pacing=token-bucket")
-    summary = run_virtual(sc).summary
+    run = run_virtual(sc)
+    summary = run.summary
     dv = summary["dataverse"]
     assert dv["throttled"] <= 0.005 * (dv["admitted"] + dv["throttled"])
     expected_per_s = sc.api.pacing_share * capacity(sc)["ceiling_created_per_s"]
     assert summary["throughput"]["mean_created_per_s"] == pytest.approx(expected_per_s, rel=0.03)
-    assert conserved(summary) and summary["submissions"]["dead_lettered"] == 0
+    assert conserved(run) and summary["submissions"]["dead_lettered"] == 0
 
 
 # --- budgets, breakers, concurrency: nothing is dropped ----------------------------------------------------
@@ -162,9 +165,10 @@ def test_pacing_avoids_throttling_and_creates_at_its_share_of_the_ceiling() -> N
 ], ids=["token-bucket", "breaker", "ratio+breaker"])
 def test_a_budget_or_breaker_defers_retries_through_an_outage_and_loses_nothing(overrides: list[str]) -> None:
     sc = load_scenario(SCENARIOS / "outage.toml", [*overrides, "workload.duration=20m"])
-    summary = run_virtual(sc).summary
+    run = run_virtual(sc)
+    summary = run.summary
     assert summary["retry_deferred"] > 0
-    assert conserved(summary)
+    assert conserved(run)
     assert summary["submissions"]["pending"] == 0 and summary["submissions"]["dead_lettered"] == 0
 
 
@@ -175,4 +179,4 @@ def test_aimd_adapts_the_working_processors_within_bounds_and_loses_nothing() ->
     active = run.recorder.levels["active_processors"][:run.recorder.bins_until(run.simulated_s)]
     assert 1 <= min(active[1:]) < sc.api.processors  # halved on 429s …
     assert max(active) == sc.api.processors
-    assert conserved(run.summary) and run.summary["submissions"]["pending"] == 0
+    assert conserved(run) and run.summary["submissions"]["pending"] == 0

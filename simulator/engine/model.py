@@ -10,6 +10,7 @@ from typing import Any
 import simpy
 
 from simulator.catalog import Catalog, build_catalog
+from simulator.engine.confirmation import ConfirmationStage
 from simulator.engine.dataverse import DataverseModel
 from simulator.engine.payments import PaymentDesk
 from simulator.engine.pipeline import EventPipeline, Journal
@@ -28,6 +29,7 @@ class Model:
     dataverse: DataverseModel
     pipeline: EventPipeline
     arrival_rng: random.Random
+    confirmation: ConfirmationStage | None = None
 
     def start_faults(self) -> None:
         """Schedule the scenario's faults (each a process that waits until its ``at``)."""
@@ -53,8 +55,13 @@ def build_model(env: simpy.Environment, scenario: Scenario, journal: Journal | N
     pipeline.payments = PaymentDesk(env, scenario.payment, f"{seed}-payments",
                                     admit=pipeline.paid, expire=pipeline.expire_purchase,
                                     journal=journal if hasattr(journal, "held") else None)  # type: ignore[arg-type]
+    confirmation = None
+    if scenario.confirmation.enabled:
+        confirmation = ConfirmationStage(env, scenario.confirmation, recorder, random.Random(f"{seed}-confirmation"))
+        pipeline.on_created = confirmation.trigger
     env.process(pipeline.sample_levels())
-    return Model(env, scenario, catalog, recorder, dataverse, pipeline, random.Random(f"{seed}-arrivals"))
+    return Model(env, scenario, catalog, recorder, dataverse, pipeline, random.Random(f"{seed}-arrivals"),
+                 confirmation)
 
 
 def new_model(scenario: Scenario, journal: Journal | None = None, start_s: float = 0.0) -> Model:

@@ -14,12 +14,13 @@ rejected, accepted = created + dead-lettered + pending hold as for free events.
 
 Who confirms: in simulated runs, simulated buyers — a ``payment.abandoned`` share never pays, the others pay
 after a delay drawn from ``payment.delay`` (log-normal through its median and p99; a delay past the timeout
-is an abandoned purchase too). A buyer's draw belongs to its arrival (the run's seed and the submission's
-number), not to the order purchases are held in: a strategy that accepts a different set of paid offers, or a
-live run whose timing differs, gives every other buyer the same payment as before (common random numbers) —
-with one stream in hold order, one offer turned away shifted every later buyer's delay, and the last payment
-of a run, which ends its busy period, moved by minutes. In the live server, the caller's
-``POST …/registrations/finalize`` (``confirm``); nobody is simulated unless ``payment.live_buyers`` (which
+is an abandoned purchase too). A buyer's draw belongs to its arrival (the run's seed and the arrival's own
+number, ``Offer.arrival``), not to the order offers are answered or purchases held in: a strategy that accepts
+a different set of paid offers, or answers them in another order (a cache strategy's validation reads), gives
+every other buyer the same payment as before (common random numbers) — keyed by the submission's number, which
+is given in answer order, 151 of 840 paid arrivals kept their draw between ``api.cache = ttl`` and ``none``.
+The live server's offers carry no arrival number: there the submission's number keys it. In the live server,
+the caller's ``POST …/registrations/finalize`` (``confirm``); nobody is simulated unless ``payment.live_buyers`` (which
 ``stampede load`` sets, since Locust's users do not pay).
 """
 
@@ -77,7 +78,7 @@ class PaymentDesk:
                  journal: PurchaseJournal | None = None) -> None:
         self.env = env
         self.settings = settings
-        self.buyer_seed = buyer_seed  # with the submission's number, seeds that buyer's draw
+        self.buyer_seed = buyer_seed  # with the arrival's number, seeds that buyer's draw
         self._buyer_rng = random.Random()
         self.admit = admit
         self.expire = expire
@@ -104,13 +105,23 @@ class PaymentDesk:
         self.held[self.purchase_id(submission)] = purchase
         if self.journal is not None:
             self.journal.held(submission, expires)
-        paid_in_s: float | None = None
-        if self.buyers:
-            rng = self._buyer_rng
-            rng.seed(f"{self.buyer_seed}-{submission.number}")
-            if rng.random() >= self.settings.abandoned:
-                paid_in_s = math.exp(rng.gauss(self._mu, self._sigma))
+        paid_in_s = self.draw(self.buyer_key(submission)) if self.buyers else None
         self.env.process(self._wait(purchase, paid_in_s))
+
+    @staticmethod
+    def buyer_key(submission: _Held) -> int:
+        """Whose draw a purchase gets: its arrival's own number (the simulated workload numbers its arrivals),
+        else — the live server's offers carry none — the submission's number."""
+        arrival: int | None = submission.offer.arrival
+        return arrival if arrival is not None else submission.number
+
+    def draw(self, key: int) -> float | None:
+        """Buyer ``key``'s payment: seconds until it pays, or None when it never does (the abandoned share)."""
+        rng = self._buyer_rng
+        rng.seed(f"{self.buyer_seed}-{key}")
+        if rng.random() >= self.settings.abandoned:
+            return math.exp(rng.gauss(self._mu, self._sigma))
+        return None
 
     def _wait(self, purchase: Purchase, paid_in_s: float | None) -> Generator[Any, Any, None]:
         remaining_s = max(0.0, purchase.expires_s - self.env.now)

@@ -76,6 +76,7 @@ class Offer:
     invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
     people: tuple[tuple[str, str, str], ...] = ()  # (email, first, last) per attendee, when the caller named them
     withdrawn: bool = False  # the caller went away before its answer (set from its thread): refused undecided
+    arrival: int | None = None  # the workload's number for this arrival (simulated runs): keys its own draws
 
 
 @dataclass(slots=True)
@@ -132,6 +133,7 @@ class _WorkQueue:
 
 
 WITHDRAWN = Rejected(RejectionCode.WITHDRAWN)  # no caller hears it
+CLOSED = Rejected(RejectionCode.REGISTRATION_CLOSED)
 LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
 _SHAPES_CACHED = 4096  # validation key lists kept per (event, sessions named); simulated traffic needs far fewer
 
@@ -182,6 +184,8 @@ class EventPipeline:
         )
         self.queue = _WorkQueue(env)
         self.payments: PaymentDesk | None = None  # paid events: held until paid (set by engine.model)
+        self.on_created: Callable[[int, float], None] | None = None  # (number, offered_s): the confirmation stage
+        self.closes_s = scenario.window.closes  # the registration period's end: later offers are refused
         self.registered: Counter[str] = Counter()  # event id -> seats taken (accepted, not waitlisted)
         self.session_registered: Counter[str] = Counter()
         self.in_system = 0  # validating or accepted, not yet created or dead-lettered
@@ -307,6 +311,9 @@ class EventPipeline:
             return
         if offer.withdrawn:  # nobody would hear the answer and nothing would be stored: take no seat
             self._reject(offer, offered_s, WITHDRAWN, reply)
+            return
+        if self.closes_s is not None and offered_s >= self.closes_s:
+            self._reject(offer, offered_s, CLOSED, reply)
             return
         event = offer.event
         waitlisted = offer.waitlisted
@@ -472,7 +479,9 @@ class EventPipeline:
     def created(self, submission: Submission) -> None:
         """All of ``submission``'s calls are done: record it, match its people, journal it, let it leave."""
         now = self.env.now
-        self.recorder.created(submission.number, now, submission.attempts)
+        offered_s = self.recorder.created(submission.number, now, submission.attempts)
+        if self.on_created is not None:
+            self.on_created(submission.number, offered_s)
         for who in submission.offer.people:
             self.people.match(*who)
         if self.journal is not None:

@@ -4,6 +4,7 @@
     ├── the request cannot be valid for the catalog (judged after the validation reads are paid for)
     │     EVENT_NOT_LIVE  INVALID_SESSION  PASS_REQUIRED  INVALID_PASS  WAITLIST_NOT_AVAILABLE  DUPLICATE_ATTENDEE
     ├── capacity        EVENT_FULL  SESSION_FULL              (no waitlist to turn the registration into)
+    ├── REGISTRATION_CLOSED  submitted after the event's registration period ended (``window.closes``)
     ├── a validation read failed
     │                   THROTTLED (Dataverse answered 429)    UNAVAILABLE (Dataverse answered 503)
     └── WITHDRAWN       the caller went away before the decision (no seat taken; no one to answer)
@@ -32,6 +33,7 @@ class RejectionCode(StrEnum):
     DUPLICATE_ATTENDEE = "attendee twice in one request"
     EVENT_FULL = "event is full"
     SESSION_FULL = "session is full"
+    REGISTRATION_CLOSED = "registration period is closed"
     THROTTLED = "validation read throttled"
     UNAVAILABLE = "validation read failed"
     WITHDRAWN = "caller went away"  # the caller stopped waiting before the decision: nobody hears this one

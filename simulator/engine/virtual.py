@@ -7,12 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import simpy
 
 from simulator.engine.gc_policy import fewer_young_collections
 from simulator.engine.model import Model, build_model
 from simulator.engine.simpy_seams import events_scheduled
 from simulator.engine.workload import workload
+from simulator.journey import invitations_sent_per_bin
+from simulator.levers import pool_figures, sending_figures
 from simulator.plan import capacity, registration_summary
 from simulator.records import Recorder, summarize
 from simulator.scenario import Scenario
@@ -42,18 +45,27 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     env = simpy.Environment()
     model: Model = build_model(env, scenario, summary_only=summary_only)
     model.start_faults()
-    env.process(workload(env, model.pipeline, model.catalog, scenario.workload, model.arrival_rng))
+    env.process(workload(env, model.pipeline, model.catalog, scenario, model.arrival_rng))
     horizon_s = scenario.horizon
     settled = model.pipeline.settled
+    confirmation = model.confirmation
+
+    def over() -> bool:  # nothing pending, and every confirmation on its way has gone out
+        return settled.triggered and (confirmation is None or confirmation.in_flight == 0)
+
     step_s = max(horizon_s / chunks, scenario.bin)
     until = 0.0
     with fewer_young_collections():
-        while until < horizon_s and not settled.triggered:
+        while until < horizon_s and not over():
             until = min(horizon_s, until + step_s)
-            env.run(until=env.any_of([settled, env.timeout(until - env.now)]))
+            ends = settled if not settled.triggered or confirmation is None else confirmation.idle
+            env.run(until=env.any_of([ends, env.timeout(until - env.now)]))
             if progress is not None:
                 progress(env.now, horizon_s)
-    simulated_s = float(env.now) if settled.triggered else horizon_s
+    simulated_s = float(env.now) if over() else horizon_s
+    if scenario.workload.shape == "journey":
+        model.recorder.add_counts("invitations_sent", invitations_sent_per_bin(scenario.journey, simulated_s,
+                                                                               scenario.bin))
     wall_s = time.perf_counter() - started
     events = events_scheduled(env)  # the model's work
     summary = summarize(
@@ -61,5 +73,10 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
         wall_s=wall_s, capacity=capacity(scenario),
         extra={"overrides": list(overrides or []), "validating_at_end": model.pipeline.validating,
                "registration": registration_summary(scenario)},
+        confirmation=confirmation.summary() if confirmation is not None else None,
     )
+    requests = np.add(model.recorder.counts["dv_admitted"], model.recorder.counts["dv_throttled"])
+    summary["dataverse"].update(pool_figures(scenario.tenant, requests, scenario.bin))
+    if scenario.workload.shape == "journey":
+        summary["journey"] = sending_figures(scenario)
     return VirtualRun(scenario, model.recorder, summary, simulated_s, wall_s, events)

@@ -11,24 +11,24 @@ import simpy
 from simulator.arrivals import journeys
 from simulator.catalog import Catalog
 from simulator.engine.pipeline import EventPipeline, Offer
-from simulator.scenario import Workload
+from simulator.scenario import Scenario
 
 __all__ = ["workload"]
 
 
 def workload(
-    env: simpy.Environment, pipeline: EventPipeline, catalog: Catalog, workload: Workload, rng: random.Random
+    env: simpy.Environment, pipeline: EventPipeline, catalog: Catalog, scenario: Scenario, rng: random.Random
 ) -> Generator[Any, Any, None]:
     """A process: offer every arrival to the pipeline, then tell it arrivals are over. The journeys are those
     a Locust run of the same scenario sends over HTTP (``loadtests``)."""
-    for t, event, kind, session_ids, pages in journeys(workload, catalog, rng):
+    for arrival, (t, event, kind, session_ids, pages) in enumerate(journeys(scenario, catalog, rng)):
         yield env.timeout(t - env.now)
         pipeline.browse(event.id, pages)
         if kind == "event":
-            offer = Offer("event", event)
+            offer = Offer("event", event, arrival=arrival)
         elif kind == "session":
-            offer = Offer("session", event, session_ids)
+            offer = Offer("session", event, session_ids, arrival=arrival)
         else:
-            offer = Offer("waitlist", event, waitlisted=True)
+            offer = Offer("waitlist", event, waitlisted=True, arrival=arrival)
         pipeline.offer(offer)
     pipeline.arrivals_over()

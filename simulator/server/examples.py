@@ -187,6 +187,8 @@ ERROR_EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
         "PurchaseExpired": _error(400, "PurchaseExpired", f"purchase {_PURCHASE_ID!r} was not paid within the "
                                   "payment timeout: its seats were released and nothing was registered",
                                   field="purchaseId"),
+        "RegistrationClosed": _error(400, "RegistrationClosed", f"event {_READABLE_ID}'s registration period is "
+                                     "closed: it takes no more registrations"),
         "RedirectNotAllowed": _error(400, "RedirectNotAllowed", "redirectUri must be a path or a URL on the web "
                                      "application's origin https://contoso.com", field="redirectUri"),
     },

@@ -67,6 +67,7 @@ _MESSAGES = {  # what the caller reads for the engine's own refusals (event, cap
     RejectionCode.EVENT_FULL: "event {event} is full ({capacity} seats) and has no waitlist",
     RejectionCode.SESSION_FULL: "a session named in the request is full (sessions have no waitlist)",
     RejectionCode.WAITLIST_NOT_AVAILABLE: "event {event} has no waitlist",
+    RejectionCode.REGISTRATION_CLOSED: "event {event}'s registration period is closed: it takes no more registrations",
 }
 
 
@@ -449,9 +450,18 @@ class LiveEventModel:
             "purchases_held": len(self.payments.held),
             "purchases_confirmed": self.payments.confirmed,
             "purchases_expired": self.payments.abandoned,
+            **self._confirmation_stats(),
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,
         }
+
+    def _confirmation_stats(self) -> dict[str, int]:
+        """The confirmation journey since start: emails sent, triggers dropped, the most waiting at once."""
+        stage = self.model.confirmation
+        if stage is None:
+            return {}
+        return {"confirmations_sent": stage.sent, "confirmations_dropped": stage.dropped,
+                "confirmations_queued_max": stage.queued_max}
 
     def timeseries(self) -> list[dict[str, Any]]:
         recorder = self.model.recorder
@@ -491,6 +501,7 @@ class LiveEventModel:
                    "store": self.store.counts(), "purchases": self.store.purchase_counts(),
                    "started_s": self.started_s,
                    "registration": self.registration_summary()},
+            confirmation=self.model.confirmation.summary() if self.model.confirmation is not None else None,
         )
         return run_files(recorder, summary, scenario_to_toml(self.scenario))
 

@@ -31,9 +31,13 @@ _COUNTERS = {  # stats key -> (metric name without _total, help)
     "dv_throttled": ("stampede_dataverse_throttled", "Dataverse requests answered 429 by service protection."),
     "cache_hits": ("stampede_cache_hits", "Validation read-cache hits."),
     "cache_misses": ("stampede_cache_misses", "Validation read-cache misses (each a Dataverse read)."),
+    "confirmations_sent": ("stampede_confirmations_sent", "Confirmation emails sent by the confirmation journey."),
+    "confirmations_dropped": ("stampede_confirmations_dropped", "Confirmation triggers dropped (drop_after)."),
 }
 _BY_LIMIT = ("dv_throttled_requests", "dv_throttled_execution", "dv_throttled_concurrency")
-_GAUGES = {"pending": ("stampede_submissions_pending", "Accepted registrations neither created nor dead-lettered.")}
+_GAUGES = {"pending": ("stampede_submissions_pending", "Accepted registrations neither created nor dead-lettered."),
+           "confirmations_queued_max": ("stampede_confirmations_queued_max",
+                                        "Most confirmation triggers waiting to start at once.")}
 _NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 

@@ -109,6 +109,7 @@ REFUSALS: dict[RejectionCode, ErrorType] = {
     RejectionCode.DUPLICATE_ATTENDEE: ErrorType.DUPLICATE_ATTENDEE,
     RejectionCode.EVENT_FULL: ErrorType.EVENT_FULL,
     RejectionCode.SESSION_FULL: ErrorType.SESSION_FULL,
+    RejectionCode.REGISTRATION_CLOSED: ErrorType.REGISTRATION_CLOSED,
     RejectionCode.THROTTLED: ErrorType.TOO_MANY_REQUESTS,
     RejectionCode.UNAVAILABLE: ErrorType.SERVICE_UNAVAILABLE,
 }
