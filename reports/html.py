@@ -132,6 +132,18 @@ def _live_vs_simulated(run: RunData) -> _LiveBlock | None:
     return _LiveBlock(sent, rows)
 
 
+def _interrupted_text(run: RunData) -> str | None:
+    """What an interrupted run (Ctrl-C; ``"interrupted": true``) holds: the headline says it first."""
+    if run.summary_value("interrupted") is not True:
+        return None
+    block = run.summary_value("replications")
+    if isinstance(block, dict):
+        return (f"Interrupted run: Ctrl-C stopped it after {block.get('n')} of {block.get('requested') or '?'} "
+                "replications; every figure here comes from those alone.")
+    return ("Interrupted run: Ctrl-C stopped it before it finished; what was pending then is counted as pending, "
+            "and the figures end where it stopped.")
+
+
 def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str:
     title = f"Stampede report — {run.name}"
     return environment().get_template("run.html.j2").render(
@@ -139,6 +151,7 @@ def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str
         meta=_meta(run),
         description=str(run.scenario_value("description", "") or ""),
         headline=[(metric.label, interval_text(run, metric)) for metric in HEADLINE],
+        interrupted=_interrupted_text(run),
         live=_live_vs_simulated(run),
         drawn=drawn_inputs(run),
         verdict=verdict,

@@ -31,6 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from simulator import latency
+
 __all__ = [
     "Scenario",
     "ScenarioError",
@@ -204,6 +206,50 @@ class Latency(_Section):
         return self
 
 
+class LognormalLatency(Latency):
+    """Log-normal service time from its median and 99th percentile: the default, and today's ``{ median, p99 }``
+    form (``dist`` may be left out)."""
+
+    dist: Literal["lognormal"] = "lognormal"
+
+
+class ExponentialLatency(_Section):
+    """Exponential service time of the given mean (memoryless: the M/M/c validation's service)."""
+
+    dist: Literal["exponential"]
+    mean: Annotated[Duration, Field(gt=0)]
+
+
+class EmpiricalLatency(_Section):
+    """Service time drawn from measured latencies: a CSV with a column ``ms`` (simulator/latency.py), the path
+    relative to the scenario file."""
+
+    dist: Literal["empirical"]
+    file: str = Field(min_length=1)
+
+
+LATENCY_DISTS = ("lognormal", "exponential", "empirical")
+
+
+def _latency_dist(value: Any) -> Any:
+    """``{ median, p99 }`` without ``dist`` is the log-normal; an unknown ``dist`` is refused with the choices."""
+    if not isinstance(value, dict):
+        return value
+    dist = value.get("dist", "lognormal")
+    if dist not in LATENCY_DISTS:
+        raise ValueError(f'dist = {dist!r} — expected "lognormal", "exponential" or "empirical", e.g. '
+                         '{ dist = "exponential", mean = "100ms" } or '
+                         '{ dist = "empirical", file = "write-latency.csv" }')
+    return {**value, "dist": dist}
+
+
+ServiceTime = Annotated[
+    LognormalLatency | ExponentialLatency | EmpiricalLatency,
+    BeforeValidator(_latency_dist),
+    Field(discriminator="dist"),
+]
+
+
 _TEMPLATE_FIELDS = {  # the placeholders each URL template may use
     "redirect_url": ("purchaseId", "eventId", "returnUrl"),
     "return_url": ("origin", "eventId", "purchaseId"),
@@ -256,8 +302,8 @@ class Portal(_Section):
 
 
 class Latencies(_Section):
-    read: Latency = Field(default_factory=lambda: Latency(median=0.030, p99=0.250))
-    write: Latency = Field(default_factory=lambda: Latency(median=0.060, p99=0.600))
+    read: ServiceTime = Field(default_factory=lambda: LognormalLatency(median=0.030, p99=0.250))
+    write: ServiceTime = Field(default_factory=lambda: LognormalLatency(median=0.060, p99=0.600))
 
 
 class Plan(_Section):
@@ -530,29 +576,45 @@ _EXAMPLES = {
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the section at ``loc`` (for 'did you mean' on an unknown key)."""
+    """Field names of the section at ``loc`` (for 'did you mean' on an unknown key); ``loc`` as pydantic gives
+    it, with the tag of a tagged union (``latency.write.exponential``) naming the member."""
     current: Any = model
     for part in loc[:-1]:
         if isinstance(part, int):
+            continue
+        if isinstance(current, list):  # a tagged union's members: this part is the tag
+            current = next((m for m in current if part in getattr(m.model_fields["dist"].annotation, "__args__", ())),
+                           None)
+            if current is None:
+                return []
             continue
         field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
         if field is None:
             return []
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
-        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if current is None:
+        models = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not models:
             return []
-    return list(getattr(current, "model_fields", {}))
+        current = models[0] if len(models) == 1 else models
+    return list(getattr(current[0] if isinstance(current, list) else current, "model_fields", {}))
+
+
+def _key_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` as the file spells it: without validator names, nor the tag pydantic adds inside a
+    ``dataverse.latency.*`` (``write.exponential.mean`` is ``write.mean`` in the file)."""
+    return tuple(p for i, p in enumerate(loc) if not (isinstance(p, str) and p.startswith("function-"))
+                 and not (i >= 2 and loc[i - 2] == "latency" and p in LATENCY_DISTS))
 
 
 def _describe(error: dict[str, Any], source: str) -> str:
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    raw_loc = tuple(error["loc"])
+    loc = _key_path(raw_loc)
     key = ".".join(str(p) for p in loc) or "(top level)"
     kind = error["type"]
     message = error["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        known = _known_keys(Scenario, loc)
+        known = _known_keys(Scenario, raw_loc)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f' — did you mean "{close[0]}"?' if close else f" — known keys here: {', '.join(known)}"
         return f"{source}: {key} is not a scenario key{hint}"
@@ -637,7 +699,24 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: in
     if scenario.workload.shape == "trace" and not Path(scenario.workload.trace).is_file():
         raise ScenarioError(f"{source}: workload.trace = {trace!r} — no such file "
                             f"(looked for {scenario.workload.trace}; a path is relative to the scenario file)")
+    _resolve_latency_files(scenario.dataverse.latency, path.parent, source)
     return scenario
+
+
+def _resolve_latency_files(latencies: Latencies, directory: Path, source: str) -> None:
+    """Make each empirical latency file's path absolute (relative to the scenario file, like workload.trace)
+    and read it now, so a bad file is refused before any run starts."""
+    for kind in Latencies.model_fields:
+        spec = getattr(latencies, kind)
+        if not isinstance(spec, EmpiricalLatency):
+            continue
+        given = spec.file
+        if not Path(given).is_absolute():
+            spec.file = str((directory / given).resolve())
+        try:
+            latency.read_latency_ms(spec.file)
+        except latency.LatencyFileError as exc:
+            raise ScenarioError(f"{source}: dataverse.latency.{kind}.file = {given!r} — {exc}") from None
 
 
 def scenario_to_toml(scenario: Scenario) -> str:

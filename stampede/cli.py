@@ -35,5 +35,8 @@ def _register_commands(only: str | None = None) -> None:
 
 
 def main() -> None:
+    from stampede import interrupt
+
+    interrupt.install()
     _register_commands(sys.argv[1] if len(sys.argv) > 1 else None)
     app()

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from simulator.comparison import comparison_csv, comparison_rows, variant_labels
 from simulator.engine.batch import resolve_variants
 from simulator.engine.cluster import ClusterError, executor_for
-from simulator.engine.replicate import replicate
+from simulator.engine.replicate import Interrupted, replicate
 from simulator.replications import (
+    ReplicationResult,
     ReplicationsError,
     check_options,
     precision_note,
@@ -22,10 +24,10 @@ from simulator.replications import (
     replication_count,
     single_run_files,
 )
-from simulator.scenario import ScenarioError, scenario_to_toml
+from simulator.scenario import Scenario, ScenarioError, scenario_to_toml
 from simulator.sweep import SweepError, grid, parse_vary
 from simulator.uncertain import check_not_uncertain, parse_uncertain
-from stampede import compare_table, console, replication_options
+from stampede import compare_table, console, interrupt, replication_options
 
 
 def variant_name(overrides: list[str]) -> str:
@@ -74,6 +76,7 @@ def compare(
         out = Path("runs") / f"compare-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
     total = len(scenarios) * n
     label = f"comparing {len(scenarios)} variants of {name}" + (f" × {n} replications" if n > 1 else "")
+    stopped: Interrupted | None = None
     try:
         with executor_for(cluster) as (executor, gather), console.count_progress(label, total) as advance:
             results = replicate(scenarios, overrides, entries, n, sampling=sampling, source=source,
@@ -81,20 +84,41 @@ def compare(
                                 executor=executor, gather=gather, on_done=lambda result: advance())
     except (ScenarioError, ClusterError) as exc:
         console.fail(str(exc))
+    except Interrupted as interrupted:
+        stopped = interrupted
     labels = variant_labels(varies)
-    summaries, run_dirs = [], []
-    for variant, runs, resolved in zip(overrides, results, scenarios, strict=True):
+
+    def write_variant(variant: list[str], runs: list[ReplicationResult], resolved: Scenario,
+                      interrupted: bool = False) -> tuple[dict[str, Any], Path]:
         run_dir = console.run_directory(out / variant_name(variant[len(set_ or []):]), name)
         if n == 1 and not entries:
             [only] = runs
-            files = single_run_files(only, scenario_to_toml(resolved))
-            summary = only.summary
+            summary = dict(only.summary, interrupted=True) if interrupted else only.summary
+            files = single_run_files(replace(only, summary=summary), scenario_to_toml(resolved))
         else:
             summary = replicated_summary(runs, seed=resolved.seed, confidence=confidence, sampling=sampling,
                                          uncertain={e.key: e.describe() for e in entries}, precision=precision,
                                          requested=n)
+            if interrupted:
+                summary["interrupted"] = True
+                summary["replications"]["requested"] = n
             files = replicated_files(runs, summary, scenario_to_toml(resolved), [e.key for e in entries])
         console.write_files(run_dir, files)
+        return summary, run_dir
+
+    if stopped is not None:
+        finished: list[list[ReplicationResult]] = [[] for _ in scenarios]
+        for result in sorted(stopped.finished, key=lambda r: r.replication):
+            finished[result.variant].append(result)
+        for variant, runs, resolved in zip(overrides, finished, scenarios, strict=True):
+            if runs:
+                write_variant(variant, runs, resolved, interrupted=True)
+        counted = f"{len(stopped.finished)} of {stopped.total} runs done"
+        where = f"partial results in {out}/ marked interrupted" if stopped.finished else "nothing written"
+        interrupt.stop(f"{counted}; {where} (no comparison)")
+    summaries, run_dirs = [], []
+    for variant, runs, resolved in zip(overrides, results, scenarios, strict=True):
+        summary, run_dir = write_variant(variant, runs, resolved)
         summaries.append(summary)
         run_dirs.append(run_dir)
     rows = comparison_rows(labels, results, baseline - 1, confidence)

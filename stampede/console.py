@@ -23,6 +23,9 @@ err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, widt
 out = Console() if sys.stdout.isatty() else Console(width=140)
 
 
+LINE_EVERY_S = 10.0  # progress lines in a log (no terminal): at most one this often
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     # escaped: a message naming "[uncertain]" or "[catalog]" is text, not rich markup
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
@@ -88,9 +91,19 @@ def write_report(run_dirs: Path | list[Path], out_dir: Path | None = None) -> Pa
 
 @contextlib.contextmanager
 def count_progress(label: str, total: int | None) -> Iterator[Callable[[], None]]:
-    """A progress bar over ``total`` steps (a spinner when None); yields ``advance()``."""
+    """A progress bar over ``total`` steps (a spinner when None); yields ``advance()``. Not on a terminal (CI
+    logs): a line at most every ``LINE_EVERY_S``, the first at the first step."""
     if not err.is_terminal:
-        yield lambda: None
+        done, last_s = [0], [-math.inf]
+
+        def line() -> None:
+            done[0] += 1
+            if time.monotonic() - last_s[0] >= LINE_EVERY_S:
+                last_s[0] = time.monotonic()
+                of = f" of {total}" if total is not None else ""
+                err.print(f"  {label}: {min(done[0], total or done[0])}{of} done", highlight=False, markup=False)
+
+        yield line
         return
     counter = "{task.completed}/{task.total}" if total is not None else "{task.completed}"
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(counter), TimeElapsedColumn(),

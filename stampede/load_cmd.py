@@ -11,7 +11,7 @@ import typer
 from loadtests.runner import LoadError, LoadSettings, run_load
 from simulator.scenario import ScenarioError, load_scenario, parse_duration_s
 from simulator.sweep import SweepError, parse_slo
-from stampede import console
+from stampede import console, interrupt
 
 
 def load(
@@ -75,6 +75,11 @@ def load(
                            on_progress=on_progress)
     except LoadError as exc:
         console.fail(str(exc))
+    except KeyboardInterrupt:  # Locust and the server were stopped on the way out; the server wrote its files
+        if not (run_dir / "summary.json").is_file():
+            interrupt.stop(f"the load had not started serving; no run written (logs in {run_dir}/)")
+        interrupt.mark(run_dir)
+        interrupt.stop(f"the live run so far (no simulated comparison) in {run_dir}/ marked interrupted")
     (run_dir / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
     report_path = console.write_report(run_dir) if report else None
     console.print_summary(run.summary, run_dir, report_path)

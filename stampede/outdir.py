@@ -7,6 +7,7 @@ overwritten — unless ``--force``.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -32,6 +33,14 @@ def _held_run(path: Path, nested: bool, markers: tuple[str, ...]) -> Path | None
     return None
 
 
+def _interrupted(marker: Path) -> bool:
+    """Whether the run that ``marker`` belongs to says it was interrupted (its summary.json)."""
+    try:
+        return json.loads((marker.parent / "summary.json").read_text(encoding="utf-8")).get("interrupted") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _probe(folder: Path, path: Path, option: str) -> None:
     """Make and remove an empty directory in ``folder``: the one way to know a directory can be made there
     (permissions, read-only mounts, /proc) without leaving anything behind."""
@@ -52,6 +61,9 @@ def check_out_dir(path: Path | None, *, force: bool = False, option: str = "--ou
         raise OutDirError(f"{option} {path}: is a file, not a directory; name a new directory, e.g. --out runs/my-run")
     if path.is_dir():
         held = _held_run(path, nested, markers)
+        if held is not None and not force and _interrupted(held):
+            raise OutDirError(f"{option} {path}: interrupted run; use --force to overwrite it "
+                              f"({held.relative_to(path)}), or name a new directory")
         if held is not None and not force:
             raise OutDirError(f"{option} {path}: already holds a run ({held.relative_to(path)}); add --force to "
                               "overwrite it, or name a new directory")

@@ -13,6 +13,11 @@ from stampede import console
 from stampede.listen import ListenError, bind_listener, check_port
 from stampede.tls import TlsError, TlsFiles, own_certificate, run_certificate
 
+#: How long a client has to send a request's headers and body (uvicorn has no such limit: a client sending a
+#: byte at a time held a connection for ever). nginx allows 60 s between two reads of the headers or the body;
+#: 30 s for the whole request is an assumption, far above any browser's or Locust's need on a live connection.
+READ_TIMEOUT_S = 30.0
+
 
 def serve(
     scenario: Annotated[Path | None, typer.Argument(help="Scenario TOML (catalog, API, Dataverse); "
@@ -37,6 +42,8 @@ def serve(
     out: Annotated[Path | None, typer.Option(help="On shutdown, write a live run directory here.")] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted; larger ones get 413.")]
     = 64 * 1024,
+    read_timeout: Annotated[float, typer.Option(help="Seconds a client has to send a request's headers and body; "
+                                                     "past it the connection is closed.")] = READ_TIMEOUT_S,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a scenario key (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
     tls: Annotated[bool, typer.Option(help="Serve https with a certificate made for this run (its CA file is "
@@ -54,11 +61,14 @@ def serve(
 
     from simulator.server.live import LiveEventModel
     from simulator.server.serve import build_served
+    from simulator.server.uvicorn_seams import http_protocol
 
     try:
         check_port(port)
     except ListenError as exc:
         console.fail(str(exc))
+    if not read_timeout > 0:
+        console.fail(f"--read-timeout {read_timeout}: give the seconds a client has to send a request, e.g. 30")
     try:
         resolved: Scenario = (load_scenario(scenario, list(set_ or [])) if scenario is not None
                               else parse_scenario(_defaults(set_), "--set"))
@@ -90,7 +100,7 @@ def serve(
         listener.close()
         console.fail(str(exc))
     config = uvicorn.Config(served.app, host=host, port=port, log_level="warning", access_log=False,
-                            timeout_keep_alive=KEEP_ALIVE_S,
+                            timeout_keep_alive=KEEP_ALIVE_S, http=http_protocol(read_timeout),
                             ssl_certfile=certificate.cert if certificate else None,
                             ssl_keyfile=certificate.key if certificate else None)
     try:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from simulator.engine.cluster import ClusterError, executor_for
-from simulator.engine.replicate import replicate
+from simulator.engine.replicate import Interrupted, replicate
 from simulator.engine.virtual import run_virtual
 from simulator.records import run_files
 from simulator.replications import (
@@ -20,9 +20,9 @@ from simulator.replications import (
     replication_count,
     single_run_files,
 )
-from simulator.scenario import ScenarioError, load_scenario, scenario_to_toml
-from simulator.uncertain import parse_uncertain
-from stampede import console, replication_options, replication_table
+from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
+from simulator.uncertain import Uncertain, parse_uncertain
+from stampede import console, interrupt, replication_options, replication_table
 
 SetOption = Annotated[
     list[str] | None,
@@ -57,8 +57,11 @@ def simulate(
     console.check_out(out, force)
     n = replication_count(replications, bool(entries))
     if n == 1 and not entries and cluster is None:
-        with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
-            run = run_virtual(resolved, advance, overrides=overrides)
+        try:
+            with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
+                run = run_virtual(resolved, advance, overrides=overrides)
+        except KeyboardInterrupt:
+            interrupt.stop("the run had not finished; nothing written")
         run_dir = console.run_directory(out, resolved.name)
         console.write_files(run_dir, run_files(run.recorder, run.summary, scenario_to_toml(resolved)))
         summary = run.summary
@@ -71,6 +74,8 @@ def simulate(
                                       executor=executor, gather=gather, on_done=lambda result: advance())
         except (ScenarioError, ClusterError) as exc:
             console.fail(str(exc))
+        except Interrupted as stopped:
+            _write_interrupted(stopped, out, resolved, entries, confidence, sampling, precision, n)
         run_dir = console.run_directory(out, resolved.name)
         if n == 1 and not entries:  # one run on the cluster: the files an unreplicated run writes
             summary = results[0].summary
@@ -89,6 +94,23 @@ def simulate(
         if "replications" in summary:
             note = precision_note([results], precision, n, confidence) if precision is not None else None
             replication_table.print_replications(summary, note)
+
+
+def _write_interrupted(stopped: Interrupted, out: Path | None, resolved: Scenario, entries: list[Uncertain],
+                       confidence: float, sampling: str, precision: float | None, n: int) -> None:
+    """Ctrl-C during replications: the finished ones as a run directory marked interrupted, then exit 130."""
+    finished = sorted(stopped.finished, key=lambda result: result.replication)
+    done = f"{len(finished)} of {stopped.total} replications done"
+    if not finished:
+        interrupt.stop(f"{done}; nothing written")
+    run_dir = console.run_directory(out, resolved.name)
+    summary = replicated_summary(finished, seed=resolved.seed, confidence=confidence, sampling=sampling,
+                                 uncertain={e.key: e.describe() for e in entries}, precision=precision, requested=n)
+    summary["interrupted"] = True
+    summary["replications"]["requested"] = n
+    console.write_files(run_dir, replicated_files(finished, summary, scenario_to_toml(resolved),
+                                                  [e.key for e in entries]))
+    interrupt.stop(f"{done}; partial results in {run_dir}/ marked interrupted")
 
 
 def register(app: typer.Typer) -> None:

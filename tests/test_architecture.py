@@ -19,7 +19,8 @@ LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
     # dask/distributed: batches of virtual runs on a cluster
     "engine": ("simulator/engine", ("simulator",), frozenset({"simpy", "numpy", "scipy", "dask", "distributed"})),
     "HTTP face": ("simulator/server", ("simulator",),
-                  frozenset({"fastapi", "starlette", "pydantic", "prometheus_client", "segno"})),
+                  frozenset({"fastapi", "starlette", "pydantic", "pydantic_core", "prometheus_client", "segno",
+                             "uvicorn", "h11"})),
     "reports": ("reports", ("reports", "simulator.records", "simulator.metrics", "simulator.stats"),
                 frozenset({"matplotlib", "numpy", "scipy", "jinja2", "markupsafe"})),
     "load tests": ("loadtests", ("loadtests", "simulator"), frozenset({"locust", "gevent", "numpy", "scipy"})),

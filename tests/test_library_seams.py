@@ -20,9 +20,11 @@ ADAPTERS = {
     "simpy": ROOT / "simulator/engine/simpy_seams.py",
     "locust": ROOT / "loadtests/locust_seams.py",
     "schemathesis": ROOT / "conformance/st_adapter.py",
+    "uvicorn": ROOT / "simulator/server/uvicorn_seams.py",
 }
 # what each adapter reaches that its library does not publish: attribute names, and modules
-PRIVATE_ATTRIBUTES = {"simpy": {"_eid"}, "locust": {"clients", "user_classes", "master_bind_port"}}
+PRIVATE_ATTRIBUTES = {"simpy": {"_eid"}, "locust": {"clients", "user_classes", "master_bind_port"},
+                      "uvicorn": {"on_message_begin", "on_message_complete", "handle_events", "their_state"}}
 PRIVATE_MODULES = {"schemathesis": ("schemathesis.engine", "schemathesis.specs")}
 
 
@@ -81,7 +83,7 @@ def test_schemathesis_engine_is_imported_only_by_its_adapter() -> None:
     assert outside == set()
 
 
-@pytest.mark.parametrize("library", ["schemathesis", "simpy", "locust"])
+@pytest.mark.parametrize("library", ["schemathesis", "simpy", "locust", "uvicorn"])
 def test_pyproject_bounds_each_library_at_the_tested_series(library: str) -> None:
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     spec = next(d for d in dependencies if re.match(rf"{library}\b", d))
@@ -108,4 +110,4 @@ def test_every_third_party_import_is_declared() -> None:
 
 
 # imported names that come with a declared distribution of another name
-PROVIDED_BY = {"gevent", "starlette", "pydantic_core"}  # locust, fastapi, pydantic
+PROVIDED_BY = {"gevent", "starlette", "pydantic_core", "h11"}  # locust, fastapi, pydantic, uvicorn

@@ -231,12 +231,12 @@ def test_bad_durations_are_refused(text: Any) -> None:
 # --- the README documents every field --------------------------------------------------------------------------
 
 
-def _section_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """(the model a field holds, whether it is a list of them) or (None, False) for a plain value."""
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate, typing.get_origin(annotation) is list
-    return None, False
+def _section_models(annotation: Any) -> tuple[list[type[BaseModel]], bool]:
+    """(the models a field holds — several for a union such as a latency's distributions —, whether it is a
+    list of them); no models for a plain value."""
+    models = [candidate for candidate in (annotation, *typing.get_args(annotation))
+              if isinstance(candidate, type) and issubclass(candidate, BaseModel)]
+    return models, typing.get_origin(annotation) is list
 
 
 def _readme_tables() -> dict[str, dict[str, str]]:
@@ -267,8 +267,9 @@ def _same(documented: Any, default: Any) -> bool:
     return bool(documented == default)
 
 
-def _walk(model: type[BaseModel], tag: str, tables: dict[str, dict[str, str]], problems: list[str]) -> None:
-    """Check ``model``'s keys against the README table whose heading contains ``tag``; recurse into sections.
+def _walk(models: list[type[BaseModel]], tag: str, tables: dict[str, dict[str, str]], problems: list[str]) -> None:
+    """Check the keys of ``models`` (one, or a union's members: each key checked against the first member
+    that has it) against the README table whose heading contains ``tag``; recurse into sections.
 
     A section (``[catalog]``) or list of tables (``[[faults]]``) has a table of its own; a table written
     inline (``read = { median, p99 }``) has a row with its default in its parent's table, and a table too.
@@ -279,13 +280,14 @@ def _walk(model: type[BaseModel], tag: str, tables: dict[str, dict[str, str]], p
         return
     rows = tables[heading]
     path = tag.strip("`[]")
-    for python_name, field in model.model_fields.items():
-        name = field.alias or python_name  # [journey.quiet]'s from/to
+    fields = {field.alias or python_name: field  # the alias: [journey.quiet]'s from/to
+              for model in reversed(models) for python_name, field in model.model_fields.items()}
+    for name, field in fields.items():
         dotted = f"{path}.{name}" if path != "Top level" else name
-        sub, is_list = _section_model(field.annotation)
-        if sub is not None:
-            _walk(sub, f"`[[{dotted}]]`" if is_list else f"`[{dotted}]`", tables, problems)
-            inline = not is_list and any(f.is_required() for f in sub.model_fields.values())
+        subs, is_list = _section_models(field.annotation)
+        if subs:
+            _walk(subs, f"`[[{dotted}]]`" if is_list else f"`[{dotted}]`", tables, problems)
+            inline = not is_list and any(f.is_required() for f in subs[0].model_fields.values())
             if not inline:
                 continue
         if name not in rows:
@@ -303,14 +305,14 @@ def _walk(model: type[BaseModel], tag: str, tables: dict[str, dict[str, str]], p
                 problems.append(f"{dotted}: default should say none, says {cell!r}")
         elif not _same(documented, default):
             problems.append(f"{dotted}: README default {cell!r} but the model's is {default!r}")
-    extra = set(rows) - {f.alias or n for n, f in model.model_fields.items()}
+    extra = set(rows) - set(fields)
     if extra:
         problems.append(f"{heading!r} documents keys the model does not have: {sorted(extra)}")
 
 
 def test_readme_documents_every_field_with_its_default() -> None:
     problems: list[str] = []
-    _walk(Scenario, "Top level", _readme_tables(), problems)
+    _walk([Scenario], "Top level", _readme_tables(), problems)
     assert problems == []
 
 

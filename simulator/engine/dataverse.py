@@ -19,15 +19,15 @@ from typing import Any
 
 import simpy
 
+from simulator import latency
 from simulator.limits import KeyLimiter, LimitSettings, Throttled
 from simulator.plan import Call
 from simulator.records import Recorder
 from simulator.scenario import Dataverse as DataverseSettings
-from simulator.scenario import Fault, Latency
+from simulator.scenario import Fault
 
 __all__ = ["DataverseModel", "Failed", "OUTAGE", "Slots"]
 
-Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
 MAX_SERVICE_S = 86400.0  # no call takes longer than a day, whatever the slow faults multiply it by
 
 
@@ -98,13 +98,6 @@ def _answerer(slots: Slots, key: KeyLimiter) -> Callable[[Any], None]:
     return answered
 
 
-def _lognormal(latency: Latency) -> tuple[float, float]:
-    """(mu, sigma) of the log-normal whose median and 99th percentile are the scenario's."""
-    mu = math.log(latency.median) if latency.median > 0 else -30.0
-    sigma = math.log(latency.p99 / latency.median) / Z_99 if latency.median > 0 and latency.p99 > 0 else 0.0
-    return mu, sigma
-
-
 class DataverseModel:
     """W web servers × U app users. Each web server enforces the limits independently for each user
     (reference §3.1), so a key is (user, server). With affinity each user sticks to one server; without, a
@@ -126,10 +119,10 @@ class DataverseModel:
         self._users = settings.app_users
         self._server_count = settings.web_servers
         self._affinity = settings.affinity
-        self._gauss = rng.gauss  # the one consumer of the latency stream: one draw per call, in call order
+        # The one consumer of the latency stream: one draw per call, in call order.
+        self._read_s = latency.sampler(settings.latency.read, rng)
+        self._write_s = latency.sampler(settings.latency.write, rng)
         self._admitted = recorder.counts["dv_admitted"]
-        self._read = _lognormal(settings.latency.read)
-        self._write = _lognormal(settings.latency.write)
         self.outages = 0
         self.slow_factor = 1.0
         self._limit_faults: list[Fault] = []
@@ -151,8 +144,7 @@ class DataverseModel:
         server = self._next_server[user]
         if not self._affinity:
             self._next_server[user] = (server + 1) % self._server_count
-        mu, sigma = self._write if call.write else self._read
-        service_s = math.exp(self._gauss(mu, sigma)) * self.slow_factor  # log-normal latency
+        service_s = (self._write_s if call.write else self._read_s)() * self.slow_factor
         if service_s > MAX_SERVICE_S:  # stacked or huge slow faults: very slow, but finite (the limiter needs it)
             service_s = MAX_SERVICE_S
         return self._send(user, server, service_s, now)
@@ -189,8 +181,7 @@ class DataverseModel:
         """A request holding ``calls``: Dataverse runs them one after another, so their service times add up."""
         service_s = 0.0
         for call in calls:
-            mu, sigma = self._write if call.write else self._read
-            service_s += math.exp(self._gauss(mu, sigma))
+            service_s += (self._write_s if call.write else self._read_s)()
         return min(service_s * self.slow_factor, MAX_SERVICE_S)
 
     # --- callers from outside the event API (the Web API face of the live server) -----------------------------

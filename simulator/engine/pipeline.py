@@ -15,6 +15,7 @@ this model does not).
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable
@@ -92,6 +93,7 @@ class Submission:
     attempts: int = 1
     last_error: str = ""
     retry: RetryState | None = None  # made on the first failure
+    revoked: bool = False  # the journal could not store its acceptance (see EventPipeline.revoke)
 
 
 class Journal(Protocol):
@@ -366,6 +368,21 @@ class EventPipeline:
         self.recorder.dead_lettered(submission.number, self.env.now, 0, reason)
         self._leave()
 
+    def revoke(self, submission: Submission, reason: str) -> None:
+        """Undo an acceptance the journal could not store (the live server answered its caller 500): its seats
+        go back, it leaves the queue, and a processor already working on it drops it at its next step — nothing
+        of it is created. It counts as dead-lettered with ``reason``."""
+        if submission.revoked:
+            return
+        submission.revoked = True
+        offer = submission.offer
+        if not submission.waitlisted:
+            self.release(offer.event.id, offer.attendees, offer.session_ids)
+        with contextlib.suppress(ValueError):  # not queued: a processor holds it, or it was never queued
+            self.queue.items.remove(submission)
+        self.recorder.dead_lettered(submission.number, self.env.now, submission.attempts, reason)
+        self._leave()
+
     def release(self, event_id: str, seats: int, session_ids: Iterable[str] = ()) -> None:
         """Give back seats taken at acceptance that no registration used: the live server's store found the
         attendee already registered (matched by email), so the duplicate holds no seat once created."""
@@ -454,7 +471,7 @@ class EventPipeline:
         while True:
             submission = items.popleft() if items else (yield queue.wait())
             calls = submission.calls
-            while submission.next_call < len(calls):
+            while submission.next_call < len(calls) and not submission.revoked:
                 if throttle is not None and not throttle.allow(env.now, self.rng):
                     failed: Failed | None = LOCALLY_THROTTLED
                 else:
@@ -478,6 +495,8 @@ class EventPipeline:
 
     def created(self, submission: Submission) -> None:
         """All of ``submission``'s calls are done: record it, match its people, journal it, let it leave."""
+        if submission.revoked:  # it left when it was revoked
+            return
         now = self.env.now
         offered_s = self.recorder.created(submission.number, now, submission.attempts)
         if self.on_created is not None:
@@ -520,6 +539,8 @@ class EventPipeline:
         return False
 
     def _dead_letter(self, submission: Submission, reason: str) -> None:
+        if submission.revoked:  # it left when it was revoked
+            return
         now = self.env.now
         self.recorder.dead_lettered(submission.number, now, submission.attempts, reason)
         if self.journal is not None:

@@ -13,10 +13,13 @@ process pool. Results come back in task order, so they are the same whatever ran
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,12 +32,23 @@ from simulator.scenario import Scenario
 from simulator.stats import HEADLINE_METRICS, interval_block, precise_enough
 from simulator.uncertain import Uncertain, apply_draw, draw
 
-__all__ = ["ReplicationTask", "Submitter", "run_replication", "run_tasks", "build_tasks", "replicate",
-           "PRECISION_START", "PRECISION_STEP"]
+__all__ = ["Interrupted", "ReplicationTask", "Submitter", "run_replication", "run_tasks", "build_tasks",
+           "replicate", "PRECISION_START", "PRECISION_STEP"]
 
 ROW_FILES = ("timeseries.csv", "submissions.csv")
 PRECISION_START = 10  # --precision: replications run before the first look at the intervals
 PRECISION_STEP = 5  # … and added between looks (fixed, so the answer never depends on the worker count)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while replications ran: the pool's workers are stopped and the unstarted tasks cancelled at once;
+    ``finished`` holds every result that came back before it (task order), ``total`` how many were asked for.
+    A KeyboardInterrupt, so whoever does not look for it still stops."""
+
+    def __init__(self, finished: list[ReplicationResult], total: int) -> None:
+        super().__init__(f"{len(finished)} of {total} replications done")
+        self.finished = finished
+        self.total = total
 
 
 class Submitter(Protocol):
@@ -75,16 +89,18 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
                              created_per_bin, quantiles, files)
 
 
-class _Inline:
-    """Runs each task at once in this process (one worker; no pickling, no process start-up)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # handed to the caller through the future, as a pool would
-            future.set_exception(exc)
-        return future
+def _run_inline(tasks: Sequence[ReplicationTask], on_done: Callable[[ReplicationResult], None] | None
+                ) -> list[ReplicationResult]:
+    """Each task in turn in this process (one worker: no pickling, no process start-up)."""
+    finished: list[ReplicationResult] = []
+    try:
+        for task in tasks:
+            finished.append(run_replication(task))
+            if on_done is not None:
+                on_done(finished[-1])
+    except KeyboardInterrupt:
+        raise Interrupted(finished, len(tasks)) from None
+    return finished
 
 
 def run_tasks(
@@ -103,22 +119,51 @@ def run_tasks(
         return _gather(tasks, executor, gather, on_done)
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
     if workers == 1:
-        return _gather(tasks, _Inline(), as_completed, on_done)
+        return _run_inline(tasks, on_done)
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads (progress bars)
+    before = set(multiprocessing.active_children())
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return _gather(tasks, pool, as_completed, on_done)
+        try:
+            return _gather(tasks, pool, as_completed, on_done, spawning=True)
+        except BaseException:
+            # Ctrl-C (or a failed task): cancel what has not started and stop the workers now, not after the
+            # runs they hold (the pool's own shutdown would wait for them)
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in set(multiprocessing.active_children()) - before:
+                process.terminate()
+            raise
+
+
+@contextlib.contextmanager
+def _sigint_ignored(spawning: bool) -> Iterator[None]:
+    """While a spawning pool's processes start: they inherit an ignored SIGINT, so a terminal's Ctrl-C (sent to
+    the whole process group) interrupts only this process, which stops them — no traceback from each worker."""
+    if not spawning or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _gather(tasks: Sequence[ReplicationTask], executor: Submitter,
             gather: Callable[[Iterable[Any]], Iterator[Any]],
-            on_done: Callable[[ReplicationResult], None] | None) -> list[ReplicationResult]:
-    futures = {executor.submit(run_replication, task): index for index, task in enumerate(tasks)}
+            on_done: Callable[[ReplicationResult], None] | None, spawning: bool = False) -> list[ReplicationResult]:
+    futures: dict[Any, int] = {}
     done: dict[int, ReplicationResult] = {}
-    for future in gather(list(futures)):
-        result = future.result()
-        done[futures[future]] = result
-        if on_done is not None:
-            on_done(result)
+    try:
+        with _sigint_ignored(spawning):  # a spawning pool starts its workers as tasks are submitted
+            for index, task in enumerate(tasks):
+                futures[executor.submit(run_replication, task)] = index
+        for future in gather(list(futures)):
+            result = future.result()
+            done[futures[future]] = result
+            if on_done is not None:
+                on_done(result)
+    except KeyboardInterrupt:
+        raise Interrupted([done[i] for i in sorted(done)], len(tasks)) from None
     return [done[i] for i in range(len(tasks))]
 
 
@@ -179,7 +224,12 @@ def replicate(
     target = n if precision is None else min(n, PRECISION_START)
     while True:
         batch = [by_replication[(v, i)] for v in range(len(variants)) for i in range(done, target)]
-        for result in run_tasks(batch, workers=workers, executor=executor, gather=gather, on_done=on_done):
+        try:
+            finished = run_tasks(batch, workers=workers, executor=executor, gather=gather, on_done=on_done)
+        except Interrupted as interrupted:
+            earlier = [result for runs in results for result in runs]
+            raise Interrupted(earlier + interrupted.finished, len(variants) * n) from None
+        for result in finished:
             results[result.variant].append(result)
         done = target
         if done >= n or precision is None or all(

@@ -19,6 +19,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "LocalTime",
@@ -48,6 +49,7 @@ __all__ = [
     "FinalizeRegistrationRequest",
     "CheckInRequest",
     "MAX_ATTENDEES",
+    "UNSTORABLE_TEXT",
 ]
 
 LocalTime = Annotated[
@@ -311,12 +313,31 @@ Speaker.model_rebuild()
 
 MAX_ATTENDEES = 50  # undocumented upstream; a bound so one request cannot carry an unbounded batch
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+#: The pydantic error type of text that cannot be stored as sent; the server answers it 400 InvalidCharacters.
+UNSTORABLE_TEXT = "unstorable_text"
+#: Characters no email address may hold: the C0 controls and DEL, and the zero-width characters that make
+#: ``a\u200b@x.example`` look like ``a@x.example`` while being another person to every matching rule.
+_NOT_IN_EMAILS = re.compile("[\u0000-\u001f\u007f\u180e\u200b-\u200d\u2060\ufeff]")
+
+
+def _unstorable(char: str, why: str) -> PydanticCustomError:
+    return PydanticCustomError(UNSTORABLE_TEXT, "holds U+{code}, {why}", {"code": f"{ord(char):04X}", "why": why})
 
 
 class _Request(BaseModel):
     # Strict: a field has the type the schema says (no 0 for false, no "1" for a string), as the contract
     # promises and as a .NET JSON binder would insist.
     model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """U+0000 anywhere is refused: SQLite's text functions end a string at it, so what was sent could not be
+        stored as sent (a name cut short, two emails made one)."""
+        texts = value if isinstance(value, list) else (value,)
+        if any(isinstance(text, str) and "\u0000" in text for text in texts):
+            raise _unstorable("\u0000", "NUL, which cannot be stored as sent: send the text without it")
+        return value
 
 
 class HipObject(_Request):
@@ -352,6 +373,10 @@ class Attendee(_Request):
     @field_validator("email")
     @classmethod
     def _email_shaped(cls, value: str) -> str:
+        invisible = _NOT_IN_EMAILS.search(value)
+        if invisible is not None:
+            raise _unstorable(invisible.group(), "a control or zero-width character, which no email address may "
+                                                 "hold: send the address without it, like email@contoso.com")
         if not _EMAIL.match(value):
             raise ValueError("not an email address, expected something like email@contoso.com")
         return value

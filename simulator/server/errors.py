@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from simulator.server.contract import ErrorBody, FieldError
+from simulator.server.contract import UNSTORABLE_TEXT, ErrorBody, FieldError
 
 __all__ = [
     "ErrorType",
@@ -54,6 +55,7 @@ class ErrorType(Enum):
     ORGANIZATION_NOT_FOUND = 404, "OrganizationNotFound"
     # the request body
     MALFORMED_JSON = 400, "MalformedJson"
+    INVALID_CHARACTERS = 400, "InvalidCharacters"
     PAYLOAD_TOO_LARGE = 413, "PayloadTooLarge"
     UNSUPPORTED_MEDIA_TYPE = 415, "UnsupportedMediaType"
     INVALID_REQUEST_BODY = 422, "InvalidRequestBody"
@@ -178,21 +180,34 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def validation_error(exc: ValidationError) -> ApiError:
-    """A 422 naming every bad field (``attendees[0].email: …``), or a 400 for a body that is not JSON."""
+    """A 422 naming every bad field (``attendees[0].email: …``); a 400 for a body that is not JSON, and a 400
+    naming the fields whose text could not be stored as sent (``contract.UNSTORABLE_TEXT``)."""
     errors = exc.errors(include_url=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return ApiError(ErrorType.MALFORMED_JSON, "the request body is not valid JSON")
+    unstorable = [e for e in errors if e["type"] == UNSTORABLE_TEXT]
+    if unstorable:
+        fields = [FieldError(field=_field_path(tuple(e["loc"])), message=str(e["msg"])) for e in unstorable]
+        text = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        return ApiError(ErrorType.INVALID_CHARACTERS, text, field=fields[0].field, errors=fields)
     fields = [FieldError(field=_field_path(tuple(e["loc"])), message=str(e["msg"]).removeprefix("Value error, "))
               for e in errors]
     text = "; ".join(f"{f.field}: {f.message}" for f in fields)
     return ApiError(ErrorType.INVALID_REQUEST_BODY, text, field=fields[0].field, errors=fields)
 
 
+#: The status under which a request whose client hung up before its body was in is counted (nginx's "client
+#: closed request"): nobody hears it, and it is no failure of the server (``client_disconnects`` in the stats).
+CLIENT_CLOSED_REQUEST = 499
+
+
 def failure_response(exc: Exception, where: str, failure: ErrorType = ErrorType.INTERNAL_SERVER_ERROR) -> Response:
-    """The answer to any exception a handler raised: an ``ApiError``'s own answer; anything else is logged (with
-    ``where``, e.g. ``"POST /api/…"``) and answered ``failure`` (a 500) with no trace. The one place a failure
-    becomes a 500."""
+    """The answer to any exception a handler raised: an ``ApiError``'s own answer; a client that hung up
+    mid-body ``CLIENT_CLOSED_REQUEST``, not logged; anything else is logged (with ``where``, e.g.
+    ``"POST /api/…"``) and answered ``failure`` (a 500) with no trace. The one place a failure becomes a 500."""
     if isinstance(exc, ApiError):
         return exc.response()
+    if isinstance(exc, ClientDisconnect):
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     logger.error("unhandled error on %s", where, exc_info=exc)
     return error_response(failure.status, failure.type, "the request failed; see the server log")

@@ -170,6 +170,12 @@ ERROR_EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
         "ApplicationTokenRequired": _error(400, "ApplicationTokenRequired",
                                            "the emApplicationtoken query parameter is required"),
         "MalformedJson": _error(400, "MalformedJson", "the request body is not valid JSON"),
+        "InvalidCharacters": _error(400, "InvalidCharacters", "attendees[0].email: holds U+200B, a control or "
+                                    "zero-width character, which no email address may hold: send the address "
+                                    "without it, like email@contoso.com", field="attendees[0].email",
+                                    errors=[wire.FieldError(field="attendees[0].email", message="holds U+200B, a "
+                                            "control or zero-width character, which no email address may hold: "
+                                            "send the address without it, like email@contoso.com")]),
         "EventNotLive": _error(400, "EventNotLive", f"event {_READABLE_ID} is not live: it is not published, so "
                                "it takes no registrations"),
         "InvalidSession": _error(400, "InvalidSession", f"attendees[0].attendeeSessions[0].sessionId: {_SESSION_ID} "

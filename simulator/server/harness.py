@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from simulator.scenario import parse_duration_s
 from simulator.server.api import MAX_BODY_BYTES, read_body
-from simulator.server.errors import ApiError, ErrorType, validation_error
+from simulator.server.errors import CLIENT_CLOSED_REQUEST, ApiError, ErrorType, validation_error
 from simulator.server.metrics import CONTENT_TYPE, metrics_registry, render_metrics
 from simulator.server.model import LiveModel
 
@@ -90,7 +90,7 @@ def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts:
 
     @router.get("/_harness/stats")
     async def stats() -> Response:
-        stats = dict(model.stats())
+        stats = {**model.stats(), "client_disconnects": status_counts[CLIENT_CLOSED_REQUEST]}
         if dataverse_stats is not None:
             stats["dataverse_api"] = dict(dataverse_stats())
         return _json(stats)

@@ -17,9 +17,10 @@ seat counts are restored from what was created and what is pending; the model's 
 time stored, so deadlines keep counting.
 
 A journal write that fails (disk full, I/O error) never kills the model thread: an acceptance that cannot be
-stored is answered as a failure (no caller is told "accepted" for what is not durable) and the model forgets
-the item's later writes; a later write that fails is logged and the submission stays pending in the store, to
-resume at the next start.
+stored is answered as a failure (no caller is told "accepted" for what is not durable) and revoked in the model
+in the same step (its seats go back, it leaves the queue). A later write that fails on a transient error is
+written again after a backoff while the server runs (``backlog.py``); one no retry can fix (a constraint
+violation, a row that cannot be read back) dead-letters the submission with the reason at once.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from simulator.plan import capacity, registration_summary
 from simulator.records import COUNT_COLUMNS, LEVEL_COLUMNS, run_files, summarize
 from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.answers import LoopAnswers, LoopOffers
+from simulator.server.backlog import Backlog, is_transient
 from simulator.server.contract import RegistrationRequest
 from simulator.server.errors import ConfigurationError
 from simulator.server.ids import SubmissionIds
@@ -107,9 +109,11 @@ class LiveEventModel:
         payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
         payments.keep_outcomes = False  # the store keeps every purchase's state: memory stays flat
         self.payments = payments
+        self._accepting: list[Submission] = []  # the submissions of _accepted (revoked if the store refuses them)
         self._created: list[tuple[Submission, float]] = []  # created this turn, not yet written
-        self._unjournalled: set[str] = set()  # accepted by the model, but the store refused them: callers were
-        #                                       told the registration failed, so nothing more is written
+        self._backlog: Backlog[tuple[Submission, float]] = Backlog()  # writes that failed, to try again
+        self._unjournalled: set[str] = set()  # purchases held by the model, but the store refused them: callers
+        #                                       were told the registration failed, so nothing more is written
         self.driver = RealtimeDriver(self.model, time_scale, flush=self.flush)
         self._pages: deque[tuple[str, str]] = deque()  # catalog pages served, not yet charged to a read cache
         self._pages_injected = False
@@ -151,7 +155,14 @@ class LiveEventModel:
                 self.store.mark_dead_lettered(stored.id, self.model.env.now,
                                               f"event {stored.event_id} is not in this scenario's catalog")
                 continue
-            offer = self._offer(event, RegistrationRequest.model_validate_json(stored.body), stored.id)
+            try:
+                request = RegistrationRequest.model_validate_json(stored.body)
+            except ValueError as exc:  # a bad row (an older format, another writer): no restart would fix it
+                reason = str(exc).splitlines()[0]
+                self.store.mark_dead_lettered(stored.id, self.model.env.now,
+                                              f"its stored request cannot be read back: {reason}")
+                continue
+            offer = self._offer(event, request, stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
             resumed += 1
         now = self.model.env.now
@@ -160,7 +171,12 @@ class LiveEventModel:
             if event is None:
                 self.store.expire_purchase(purchase_id, now)
                 continue
-            offer = self._offer(event, RegistrationRequest.model_validate_json(body), purchase_id)
+            try:
+                request = RegistrationRequest.model_validate_json(body)
+            except ValueError:  # a bad row: the purchase cannot be resumed
+                self.store.expire_purchase(purchase_id, now)
+                continue
+            offer = self._offer(event, request, purchase_id)
             # the hold keeps its end; a clock that resumed before the hold began gives it a whole timeout again
             pipeline.hold_again(offer, max(now, expires_s if now >= held_s else now + expires_s - held_s))
             resumed += 1
@@ -240,6 +256,7 @@ class LiveEventModel:
         if pending is not None:  # a resumed submission is already stored
             self._accepted.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
                                    submission.waitlisted))
+            self._accepting.append(submission)
         elif submission.offer.event.paid:  # a held purchase was paid: its stored purchase becomes the submission
             now_s = self.model.env.now
             self._write(submission, lambda sid: self.tally.accepted(self.store.confirm_purchase(sid, now_s)))
@@ -258,14 +275,24 @@ class LiveEventModel:
 
     def flush(self) -> None:
         """Store this turn's held purchases, acceptances and creations (the driver calls it before releasing the
-        answers). If the store refuses the purchases or acceptances, they are dropped and the error raised: the
-        driver tells each caller it failed. A creation that fails is logged and stays pending in the store."""
+        answers), and the writes due again (see ``RetryWrites``). If the store refuses the purchases or
+        acceptances, they are dropped and the error raised: the driver tells each caller it failed, and each
+        refused acceptance is revoked in the model (seats back, off the queue) in this same step. A creation
+        that fails on a transient error (disk full) is written again later; one no retry can fix is
+        dead-lettered with the reason."""
+        self._created.extend(self._backlog.due_creations(time.monotonic()))
+        writes = self._backlog.due_writes(time.monotonic())
         held, accepted, created = self._held, self._accepted, self._created
-        if not held and not accepted and not created:
+        accepting = self._accepting
+        if not held and not accepted and not created and not writes:
             return
-        self._held, self._accepted, self._created = [], [], []
+        self._held, self._accepted, self._created, self._accepting = [], [], [], []
+        for description, write in writes:
+            self._try_write(description, write)
         effects: list[Callable[[], None]] = []  # applied once the commit succeeded (tally, seats given back)
-        refused: Exception | None = None
+        again: list[tuple[Submission, float]] = []  # creations that failed on a transient error
+        refused: Exception | None = None  # what the callers of this turn's purchases and acceptances hear
+        accepting_refused: Exception | None = None  # why this turn's acceptances were not stored
         if held:
             try:
                 self.store.hold_purchases(held)
@@ -278,52 +305,74 @@ class LiveEventModel:
                     try:
                         new = self.store.accept_many(accepted)
                     except Exception as exc:  # raised below, once the creations are written
-                        refused = exc
-                        self._unjournalled.update(item[0] for item in accepted)
+                        refused = accepting_refused = exc
                     else:
                         effects.append(functools.partial(self.tally.accepted, new))
                 if created:
-                    self._store_created(created, effects)
+                    self._store_created(created, effects, again)
         except Exception as exc:  # the commit failed: nothing of this turn is stored
-            logger.exception("journal flush failed; %d creations stay pending in the store", len(created))
-            if accepted and refused is None:
-                self._unjournalled.update(item[0] for item in accepted)
-            refused = refused or exc
+            logger.error("journal flush failed (%s); %d creations will be written again", exc, len(created))
+            again = created
+            if accepted:
+                accepting_refused = refused = refused or exc
         else:
             for effect in effects:
                 effect()
+        self._backlog.creations_failed(again, time.monotonic())
+        self._backlog.flushed()
+        if accepting_refused is not None:
+            for submission in accepting:  # the callers hear 500: no seat nor work item may outlive that
+                self.model.pipeline.revoke(submission, f"the journal refused the acceptance: {accepting_refused}")
         if refused is not None and (accepted or held):
             raise refused
 
     def _write(self, submission: Submission, write: Callable[[str], object]) -> None:
         """A journal write on the model thread, after the batch's acceptances (a submission is always stored
-        before its outcome). Failures are logged, not raised: an exception here would end the model thread."""
+        before its outcome). Failures are not raised (an exception here would end the model thread): one on a
+        transient error is tried again later (``RetryWrites``), any other is logged."""
         submission_id = str(submission.offer.submission_id)
-        if submission_id in self._unjournalled:
+        if submission.revoked or submission_id in self._unjournalled:
             return
         try:
             if self._accepted:  # kept on failure: the driver's own flush decides what the callers hear
                 self.tally.accepted(self.store.accept_many(self._accepted))
-                self._accepted = []
+                self._accepted, self._accepting = [], []
             if self._held:
                 self.store.hold_purchases(self._held)
                 self._held = []
-            write(submission_id)
-        except Exception:  # swallowed on purpose (see above); the row stays pending and resumes at next start
-            logger.exception("journal write for submission %s failed; it stays pending in the store", submission_id)
+        except Exception:  # the flush that follows answers for them; the write below must wait for them
+            logger.warning("journal write for submission %s waits: the acceptances before it failed",
+                           submission_id)
+            self._backlog.write_failed(submission_id, functools.partial(write, submission_id), time.monotonic())
+            return
+        self._try_write(submission_id, functools.partial(write, submission_id))
+
+    def _try_write(self, submission_id: str, write: Callable[[], object]) -> None:
+        try:
+            write()
+        except Exception as exc:  # swallowed on purpose (see _write)
+            if is_transient(exc):
+                logger.warning("journal write for submission %s failed (%s); it will be written again",
+                               submission_id, exc)
+                self._backlog.write_failed(submission_id, write, time.monotonic())
+            else:
+                logger.exception("journal write for submission %s failed; it stays as it was in the store",
+                                 submission_id)
 
     def retrying(self, submission: Submission, now_s: float, error: str) -> None:
         self._write(submission, lambda sid: self.store.record_attempt(sid, error, submission.attempts))
 
     def created(self, submission: Submission, now_s: float) -> None:
         """Written at the next flush (group commit), with the turn's acceptances."""
-        if str(submission.offer.submission_id) not in self._unjournalled:
+        if not submission.revoked:
             self._created.append((submission, now_s))
 
-    def _store_created(self, created: list[tuple[Submission, float]], effects: list[Callable[[], None]]) -> None:
+    def _store_created(self, created: list[tuple[Submission, float]], effects: list[Callable[[], None]],
+                       again: list[tuple[Submission, float]]) -> None:
         """The turn's creations as one set (a few statements for all); if the set fails, one by one, so that
-        only the one that fails stays pending (logged)."""
-        todo = [(s, now_s) for s, now_s in created if str(s.offer.submission_id) not in self._unjournalled]
+        only the one that fails is set aside: into ``again`` on a transient error, dead-lettered with the
+        reason on any other (a constraint violation, a row that cannot be read: no retry would fix it)."""
+        todo = [(s, now_s) for s, now_s in created if not s.revoked]
         creations = [Creation(str(s.offer.submission_id), now_s, s.attempts,
                               True if s.waitlisted and not s.offer.waitlisted else None) for s, now_s in todo]
         try:
@@ -334,15 +383,43 @@ class LiveEventModel:
             for (submission, _), records in zip(todo, written, strict=True):
                 self._settle(submission, records, effects)
             return
-        for (submission, _), creation in zip(todo, creations, strict=True):
+        for (submission, now_s), creation in zip(todo, creations, strict=True):
             try:
                 records = self.store.mark_created(creation.submission_id, creation.created_s,
                                                   attempts=creation.attempts, waitlisted=creation.waitlisted)
-            except Exception:  # swallowed on purpose (see _write); the row stays pending and resumes at next start
-                logger.exception("journal write for submission %s failed; it stays pending in the store",
-                                 creation.submission_id)
+            except Exception as exc:  # set aside, never raised: the others of the turn are written
+                if is_transient(exc):
+                    again.append((submission, now_s))
+                else:
+                    logger.error("the store refused the records of submission %s for good (%s): dead-lettered",
+                                 creation.submission_id, exc)
+                    self._refused_for_good(submission, now_s, f"the store refused its records: {exc}", effects)
                 continue
             self._settle(submission, records, effects)
+
+    def _refused_for_good(self, submission: Submission, now_s: float, reason: str,
+                          effects: list[Callable[[], None]]) -> None:
+        """Dead-letter a submission whose records cannot be written; its seats go back once that is stored."""
+        submission_id = str(submission.offer.submission_id)
+        try:
+            stored = self.store.mark_dead_lettered(submission_id, now_s, reason, attempts=submission.attempts)
+        except Exception as exc:
+            if is_transient(exc):
+                self._backlog.write_failed(submission_id, functools.partial(
+                    self.store.mark_dead_lettered, submission_id, now_s, reason), time.monotonic())
+            else:
+                logger.exception("dead-lettering submission %s failed", submission_id)
+            return
+        if not stored:
+            return
+        offer = submission.offer
+
+        def settle() -> None:
+            self.tally.dead_lettered()
+            if not submission.waitlisted:
+                self.model.pipeline.release(offer.event.id, offer.attendees, offer.session_ids)
+
+        effects.append(settle)
 
     def _settle(self, submission: Submission, records: CreatedRecords, effects: list[Callable[[], None]]) -> None:
         """Once the commit succeeded: count what was created and give back the seats no registration used."""
@@ -442,6 +519,7 @@ class LiveEventModel:
             "dead_lettered": journal.dead_lettered_here + self.payments.abandoned,
             "pending": journal.pending + len(self.payments.held),
             "resumed": self.resumed,
+            "journal_backlog": len(self._backlog),  # writes that failed on a transient error, to be written again
             "stored": journal.submissions,
             "stored_created": journal.created,
             "stored_dead_lettered": journal.dead_lettered,

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from simulator.server.errors import CLIENT_CLOSED_REQUEST
 from simulator.server.model import LiveModel
 
 __all__ = ["metrics_registry", "render_metrics", "CONTENT_TYPE"]
@@ -76,8 +77,12 @@ class _StatsCollector(Collector):
                                         value=value)
         responses = CounterMetricFamily("stampede_http_responses", "HTTP answers by status code.", labels=["code"])
         for code, count in sorted(self.status_counts.items()):
-            responses.add_metric([str(code)], float(count))
+            if code != CLIENT_CLOSED_REQUEST:  # never sent: the client had gone
+                responses.add_metric([str(code)], float(count))
         yield responses
+        yield CounterMetricFamily("stampede_client_disconnects", "Requests whose client hung up before its body "
+                                  "was in (not answered, not a failure).",
+                                  value=float(self.status_counts[CLIENT_CLOSED_REQUEST]))
 
 
 class _FaceCollector(Collector):

@@ -59,7 +59,9 @@ _ANSWERS: dict[int, str] = {
          "seconds",
     503: "Unavailable (a Dataverse outage); retry later",
 }
-_BODY_400 = ("Bad request: {token}the body is not JSON, or a rule about the catalog refused a well-formed body "
+_BODY_400 = ("Bad request: {token}the body is not JSON, a text in it cannot be stored as sent (InvalidCharacters: "
+             "U+0000 anywhere, a control or zero-width character in an email), or a rule about the catalog refused "
+             "a well-formed body "
              "({refusals}): a business refusal is a 400 whose ErrorBody.type names the rule")
 _GUID_PARAMETERS = {"organizationId", "sessionId", "speakerId", "sponsorshipId"}
 _PARAMETER_DESCRIPTIONS = {

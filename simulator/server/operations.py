@@ -117,8 +117,8 @@ REFUSALS: dict[RejectionCode, ErrorType] = {
 UNSECURED_GATE_REFUSALS = (ErrorType.ORIGIN_REQUIRED, ErrorType.ORIGIN_NOT_ALLOWED, ErrorType.ORGANIZATION_NOT_FOUND)
 GATE_REFUSALS = (ErrorType.APPLICATION_TOKEN_REQUIRED, ErrorType.INVALID_APPLICATION_TOKEN, *UNSECURED_GATE_REFUSALS)
 #: What an operation with a request body may answer about the body.
-BODY_REFUSALS = (ErrorType.MALFORMED_JSON, ErrorType.PAYLOAD_TOO_LARGE, ErrorType.UNSUPPORTED_MEDIA_TYPE,
-                 ErrorType.INVALID_REQUEST_BODY)
+BODY_REFUSALS = (ErrorType.MALFORMED_JSON, ErrorType.INVALID_CHARACTERS, ErrorType.PAYLOAD_TOO_LARGE,
+                 ErrorType.UNSUPPORTED_MEDIA_TYPE, ErrorType.INVALID_REQUEST_BODY)
 #: What every operation may answer because a real tenant sits behind a rate limit and reads Dataverse.
 PLATFORM_REFUSALS = (ErrorType.TOO_MANY_REQUESTS, ErrorType.SERVICE_UNAVAILABLE)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import secrets
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from simulator.server.api import MAX_BODY_BYTES
 from simulator.server.app import create_app
 from simulator.server.dataverse_api import DataverseFace, Ledger, build_face
 from simulator.server.dataverse_api.face import face_run_files
+from simulator.server.dbfile import DatabaseRefused, check_database
 from simulator.server.live import LiveEventModel
 from simulator.server.store import Store
 
@@ -79,9 +81,18 @@ def build_served(
     None leaves it alone); ``freeze_gc``: see ``GC_FREEZE``. ``dataverse_tokens``: the bearer tokens the
     Dataverse Web API face accepts (none given: any token, each naming its app user)."""
     settings = scenario.registration
-    store = Store(db_path, matching=settings.matching, audience=settings.audience,
-                  consent_purposes=settings.consent_purposes)
-    model = LiveEventModel(scenario, store, time_scale, run_record=run_record)
+    check_database(db_path)  # a bad file in one line, before anything is written
+    try:
+        store = Store(db_path, matching=settings.matching, audience=settings.audience,
+                      consent_purposes=settings.consent_purposes, exclusive=True)
+    except sqlite3.Error as exc:  # what check_database could not see from outside
+        raise DatabaseRefused(f"{db_path}: cannot be opened as a Stampede database ({exc}): choose another --db "
+                              f"or delete it") from None
+    try:
+        model = LiveEventModel(scenario, store, time_scale, run_record=run_record)
+    except BaseException:
+        store.close()  # and its lock on the file
+        raise
     org_id = org_id or DEV_ORG
     token = token or secrets.token_urlsafe(24)
     origins = ([origin] if isinstance(origin, str) else list(origin or ())) or [DEV_ORIGIN]

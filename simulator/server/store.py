@@ -47,6 +47,7 @@ from simulator import consent
 from simulator.matching import RULES
 from simulator.server.checkpoint import Checkpointer
 from simulator.server.creation import CreatedRecords, Creation, write_created
+from simulator.server.dbfile import DatabaseLock
 from simulator.server.errors import StoreError, StoreSettingsMismatch, UnknownSubmission
 
 __all__ = ["Store", "StoreReader", "StoredSubmission", "CreatedRecords", "Creation"]
@@ -195,7 +196,10 @@ class Store:
     refuses to be opened under others (StoreSettingsMismatch)."""
 
     def __init__(self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
-                 matching: str = "email", audience: str = "contact", consent_purposes: int = 0) -> None:
+                 matching: str = "email", audience: str = "contact", consent_purposes: int = 0,
+                 exclusive: bool = False) -> None:
+        """``exclusive``: hold ``dbfile.DatabaseLock`` on the file until ``close()`` (a server's store: a second
+        one on the same file is refused, naming the first one's PID)."""
         if synchronous not in _SYNCHRONOUS:
             raise StoreError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
         if matching not in RULES:
@@ -208,6 +212,17 @@ class Store:
         self.audience = audience
         self.purpose_ids = consent.purpose_ids(consent_purposes)
         self.path = str(path)
+        self._file_lock = DatabaseLock(path).acquire() if exclusive and self.path != ":memory:" else None
+        try:
+            self._open(synchronous)
+        except BaseException:
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            if self._file_lock is not None:
+                self._file_lock.release()
+            raise
+
+    def _open(self, synchronous: str) -> None:
         self._lock = threading.RLock()  # re-entrant: a batch's thread reads and writes inside it
         self._batch_depth = 0  # >0: inside batch(); a write is a savepoint of the batch's transaction
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -263,6 +278,8 @@ class Store:
             self._checkpointer.stop()
         with self._lock:
             self._db.close()
+        if self._file_lock is not None:
+            self._file_lock.release()
 
     def __enter__(self) -> Store:
         return self

@@ -1,0 +1,105 @@
+"""What ``stampede serve`` reaches inside uvicorn (tested with uvicorn 0.55.0): a read timeout for a request's
+headers and body, which uvicorn does not have.
+
+uvicorn's ``timeout_keep_alive`` covers only the idle time between requests, and any byte received resets it, so
+a client that sends its headers or its body a byte at a time holds a connection for ever (2,000 such connections
+were held for 75 s). ``http_protocol(read_timeout_s)`` is uvicorn's own HTTP protocol class (httptools where it
+is installed, else h11 — uvicorn's "auto" choice) with a deadline: a request's headers and body must all arrive
+within ``read_timeout_s`` of the connection opening or of the request's first byte; past it the connection is
+closed. A handler that was still reading the body then sees the client gone (``ClientDisconnect``), which the
+server counts as a client disconnect, not a failure. The deadline is off while the server answers (the app may
+take its time) and between requests (``timeout_keep_alive`` governs that).
+
+The seams: httptools' parser callbacks ``on_message_begin``/``on_message_complete``, h11's ``handle_events``
+and ``conn.their_state``, and the protocol's ``transport`` and ``loop``. ``tests/test_library_seams.py`` keeps
+them here and pyproject bounds uvicorn at the series tested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard] brings httptools
+
+__all__ = ["http_protocol", "h11_protocol"]
+_RECEIVED = (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.SWITCHED_PROTOCOL)  # h11: the request is all in
+
+
+class _Deadline:
+    """The read deadline of one connection (``arm`` at most once until ``disarm``)."""
+
+    def __init__(self, protocol: Any, timeout_s: float) -> None:
+        self.protocol = protocol
+        self.timeout_s = timeout_s
+        self.timer: asyncio.TimerHandle | None = None
+
+    def arm(self) -> None:
+        if self.timer is None:
+            self.timer = self.protocol.loop.call_later(self.timeout_s, self._expired)
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expired(self) -> None:
+        self.timer = None
+        transport = self.protocol.transport
+        if not transport.is_closing():
+            transport.close()  # the handler reading the body, if any, hears http.disconnect
+
+
+def http_protocol(read_timeout_s: float) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol closing a connection whose request's headers and body
+    take longer than ``read_timeout_s`` to arrive; pass it as ``uvicorn.Config(http=...)``."""
+    if read_timeout_s <= 0:
+        raise ValueError(f"read_timeout_s must be above 0, not {read_timeout_s}")
+
+    class ReadTimeoutHttpTools(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.read_deadline = _Deadline(self, read_timeout_s)
+            self.read_deadline.arm()  # the first request must come within the timeout too
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.read_deadline.disarm()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.read_deadline.arm()
+
+        def on_message_complete(self) -> None:
+            self.read_deadline.disarm()
+            super().on_message_complete()
+
+    return ReadTimeoutHttpTools
+
+
+def h11_protocol(read_timeout_s: float) -> type[asyncio.Protocol]:
+    """The same deadline on uvicorn's h11 protocol (``uvicorn.Config(http=...)`` with h11)."""
+
+    class ReadTimeoutH11(H11Protocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.read_deadline = _Deadline(self, read_timeout_s)
+            self.read_deadline.arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.read_deadline.disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.conn.their_state not in _RECEIVED:  # a request (or its first bytes) is coming
+                self.read_deadline.arm()
+            super().data_received(data)
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state in _RECEIVED:
+                self.read_deadline.disarm()
+
+    return ReadTimeoutH11
