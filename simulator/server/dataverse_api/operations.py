@@ -113,13 +113,13 @@ def plan(context: Context, method: str, path: str, query_string: str, headers: M
                          f"{', '.join(sorted(context.tables))}")
     table = context.tables[match.group("name")]
     key, rest = match.group("key"), match.group("rest")
-    unknown = sorted(name for name in query if name.startswith("$") and name not in _QUERY_OPTIONS)
-    if unknown:
-        raise not_supported(f"the query option {unknown[0]}", _SUPPORTED_OPTIONS)
     if table.entity_set == "EntityDefinitions" and key is not None and rest:
         if not rest.startswith("Attributes"):
             raise not_supported(f"EntityDefinitions(…)/{rest}", "EntityDefinitions and its Attributes (empty)")
         return Operation([READ], lambda records: Answer.json(200, {"value": []}))  # no picklists to label
+    unknown = sorted(name for name in query if name.startswith("$") and name not in _QUERY_OPTIONS)
+    if unknown:
+        raise not_supported(f"the query option {unknown[0]}", _SUPPORTED_OPTIONS)
     if rest is not None:
         action = rest.removeprefix("Microsoft.Dynamics.CRM.")
         if key is not None or action not in _ACTIONS:
