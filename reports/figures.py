@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from reports.headline import format_count, format_duration, format_rate, format_share
+from reports.launch import has_launch, launch_caption, launch_figure
 from reports.plotting import (
     COLOR,
     Chart,
@@ -67,6 +68,9 @@ def cumulative_figure(run: RunData) -> Figure:
     ax.fill_between(x, settled, data.accepted, color=COLOR["queue"], alpha=0.18, lw=0,
                     label=f"backlog: accepted, still waiting (peak {format_count(float(data.backlog.max()))})")
     ax.plot(x, data.created, color=COLOR["created"], lw=2.2, label=f"created ({format_count(data.created[-1])})")
+    if data.confirmed is not None and data.confirmed[-1] > 0:  # the confirmation journey's emails, beside created
+        ax.plot(x, data.confirmed, color=COLOR["confirmed"], lw=1.6, ls="-.",
+                label=f"confirmed ({format_count(data.confirmed[-1])})")
     if data.dead_lettered[-1] > 0:
         ax.plot(x, data.dead_lettered, color=COLOR["failed"], lw=1.2,
                 label=f"dead-lettered ({format_count(data.dead_lettered[-1])})")
@@ -94,7 +98,7 @@ def cumulative_figure(run: RunData) -> Figure:
     ax.set_xlim(left=0, right=max(float(x[-1]), (data.last_created_s or 0.0) / scale) * 1.02 or 1.0)
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
-    legend_below(figure, handles, labels, columns=len(labels))  # below the axes: never over the marks
+    legend_below(figure, handles, labels, columns=len(labels) if len(labels) <= 5 else 3)  # never over the marks
     ax.set_title(f"Offered, accepted and created so far — {run.name}", fontsize=11)
     return figure
 
@@ -311,6 +315,8 @@ def _cumulative_caption(run: RunData) -> str:
         "(green) by each time since the start. The shaded gap between accepted and created is the backlog: "
         "accepted submissions still queued, in progress or waiting to retry; where it closes, every accepted "
         "registration is in Dataverse. The gap between offered and accepted is what validation rejected."
+        + (" The dash-dotted orange line counts confirmation emails sent by the confirmation journey: its gap to "
+           "created is the trigger queue and the email's latency." if data.confirmed is not None else "")
         + last + after + _FAULTS_NOTE * bool(run.scenario_value("faults"))
     )
 
@@ -368,6 +374,8 @@ def run_charts(run: RunData) -> list[Chart]:
     return [
         Chart("cumulative", "When is the last registration in Dataverse?", _cumulative_caption(run),
               cumulative_figure(run)),
+        *([Chart("launch", "When do invitations go out, when do people register, when are they confirmed?",
+                 launch_caption(run), launch_figure(run))] if has_launch(run) else []),
         Chart("throughput", "Throughput", _throughput_caption(run), throughput_figure(run)),
         Chart("throttling", "Dataverse throttling", _throttling_caption(run), throttling_figure(run)),
         Chart("cache", "Read cache", _cache_caption(run), cache_figure(run)),

@@ -37,6 +37,7 @@ COLOR = {
     "accepted": "#1f77b4",
     "created": "#2ca02c",
     "created_window": "#0b5d1e",
+    "confirmed": "#ff7f0e",
     "failed": "#222222",
     "queue": "#9467bd",
     "ceiling": "#d62728",

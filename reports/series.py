@@ -134,6 +134,7 @@ class CumulativeSeries:
     dead_lettered: np.ndarray
     last_created_s: float | None
     last_offered_s: float | None
+    confirmed: np.ndarray | None = None  # confirmation emails sent (runs with the confirmation journey)
 
     @property
     def backlog(self) -> np.ndarray:
@@ -159,6 +160,7 @@ def cumulative_series(run: RunData) -> CumulativeSeries:
         dead_lettered=running("dead_lettered"),
         last_created_s=float(created_s.max()) if created_s.size else None,
         last_offered_s=float(np.nanmax(subs.offered_s)) if len(subs) else None,
+        confirmed=running("confirmed") if "confirmed" in ts.columns else None,
     )
 
 

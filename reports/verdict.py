@@ -205,12 +205,43 @@ def cache_sentence(run: RunData) -> str | None:
     )
 
 
+def confirmation_sentence(run: RunData) -> str | None:
+    """How long attendees waited for their confirmation email, and whether the trigger limit made them wait."""
+    p95 = _number(run, "time_to_confirmed_s.p95")
+    if run.summary_value("confirmation") is None:
+        return None
+    waited = _number(run, "confirmation.queued_max") or 0
+    dropped = _number(run, "confirmation.dropped") or 0
+    head = (f"95 % of accepted registrants had their confirmation email within {format_duration(p95)} of "
+            "submitting" if p95 is not None else "More than 5 % of accepted registrants never had a confirmation "
+            "email in this run")
+    limit = run.scenario_value("confirmation.triggers_per_min", 2500)
+    queue = (f"; at the org's {format_count(limit)} triggers/min, up to {_plural(waited, 'trigger')} waited to "
+             "start" if waited else "; the trigger limit never made one wait")
+    drop = f", and {_plural(dropped, 'trigger')} were dropped" if dropped else ""
+    return head + queue + drop + "."
+
+
+def pool_sentence(run: RunData) -> str | None:
+    """The tenant's 24-hour request pool, said only when the launch uses more than half of it."""
+    share = _number(run, "dataverse.pool_share")
+    if share is None or share <= 0.5:
+        return None
+    return (f"The launch used {format_share(share)} of the tenant's 24-hour request pool "
+            f"({format_count(_number(run, 'dataverse.requests_24h') or 0)} of "
+            f"{format_count(_number(run, 'dataverse.pool_24h') or 0)} Dataverse requests in its busiest 24 h): "
+            "more than half, so other apps' requests that day are at risk (reported, not enforced; [tenant] "
+            "licences and pool_addons size the pool).")
+
+
 def run_verdict(run: RunData) -> Verdict:
     sentences = [
         limits_sentence(run),
         demand_sentence(run),
         drain_sentence(run),
         *losses_sentences(run),
+        confirmation_sentence(run),
+        pool_sentence(run),
         cache_sentence(run),
     ]
     return Verdict([s for s in sentences if s])

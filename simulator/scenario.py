@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from simulator import latency
+from simulator.errors import StampedeError
 
 __all__ = [
     "Scenario",
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(StampedeError, ValueError):
     """A scenario file or override is invalid; the message says where, what and how to fix it."""
 
 
@@ -514,11 +515,13 @@ class Window(_Section):
 class ConfirmationLatency(_Section):
     p90: Annotated[Duration, Field(gt=0)] = 180.0
     p95: Annotated[Duration, Field(gt=0)] = 300.0
+    max: Annotated[Duration, Field(gt=0)] = 1800.0  # the log-normal's tail is cut here (undocumented beyond P95)
 
     @model_validator(mode="after")
     def _ordered(self) -> ConfirmationLatency:
-        if self.p95 <= self.p90:
-            raise ValueError(f"p95 ({format_duration(self.p95)}) must be > p90 ({format_duration(self.p90)})")
+        if not self.p90 < self.p95 < self.max:
+            raise ValueError(f"needs p90 < p95 < max (got {format_duration(self.p90)}, {format_duration(self.p95)}, "
+                             f"{format_duration(self.max)}), e.g. latency = {{ p90 = \"3m\", p95 = \"5m\" }}")
         return self
 
 

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from simulator.errors import StampedeError
 from simulator.server.contract import UNSTORABLE_TEXT, ErrorBody, FieldError
 
 __all__ = [
@@ -88,6 +89,8 @@ class ErrorType(Enum):
     # the harness plane (outside the contract)
     ADMIN_TOKEN_REQUIRED = 401, "AdminTokenRequired"
     SUBMISSION_NOT_FOUND = 404, "SubmissionNotFound"
+    PURCHASE_UNKNOWN = 404, "PurchaseNotFound"
+    PAYMENT_ACTION_INVALID = 400, "PaymentActionInvalid"
     FAULT_REJECTED = 400, "FaultRejected"
 
     def __init__(self, status: int, type_: str) -> None:
@@ -95,7 +98,7 @@ class ErrorType(Enum):
         self.type = type_
 
 
-class ServerError(Exception):
+class ServerError(StampedeError):
     """Base of every error this package raises."""
 
 
