@@ -66,8 +66,12 @@ Choices where the real API is undocumented (each also in the operation's descrip
 - **Paid and full**: an attendee who gets no seat (the event is full and has a waitlist, or the attendee asked
   for the waitlist, then without a pass) is answered as on a free event — ``202`` ``Success``, no
   ``redirectUrl``, no ``purchaseId``: a waitlist item, nothing to pay. Microsoft documents no answer for this
-  case (the payment-gateway article shows only a seat bought; the v2.0 sample sends waitlisted attendees without
-  a pass and shows its confirmation on ``Success``).
+  case: the payment-gateway article shows only a seat bought (``{"redirectUrl": …}``); the generated RTM SDK
+  (``PublicApi.bundle.js``) carries paths, no answer models; the v2.0 sample offers the waitlist on a paid event
+  once every pass is sold out (``eventregistration.component.ts`` line 321), gives a waitlisted attendee no pass
+  to choose (``attendee.component.html`` line 91), and shows its confirmation on ``status == "Success"`` (line
+  646) — so a waitlisted buyer answered ``Success`` is told the truth, and one answered ``Redirect`` is sent to
+  pay for a seat it does not have.
 - **Refusals** → the model's status (400/409/429/503) with an ``ErrorBody``; 429 carries ``Retry-After``.
   A body that is not JSON → 400 ``MalformedJson``; not ``application/json`` → 415; over 64 KiB → 413
   ``PayloadTooLarge`` (``create_app(max_body_bytes=…)``, ``stampede serve --max-body-bytes``); the wrong shape →
