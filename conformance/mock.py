@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator.errors import StampedeError
 from simulator.server.serve import DEV_ORG, DEV_ORIGIN
 
 __all__ = ["LocalMock", "MockError", "start_mock"]
@@ -27,7 +28,7 @@ _READY = "READY "
 _STAMPEDE = (sys.executable, "-c", "from stampede.cli import main; main()")
 
 
-class MockError(RuntimeError):
+class MockError(StampedeError, RuntimeError):
     """The local mock did not start; the message carries what it printed."""
 
 

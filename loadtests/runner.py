@@ -41,6 +41,7 @@ from typing import IO, Any
 from loadtests import LOCUSTFILE, MASTER_PORT_LINE, outcome
 from loadtests.traffic import Schedule
 from simulator.engine.virtual import run_virtual
+from simulator.errors import StampedeError
 from simulator.scenario import Scenario, scenario_to_toml
 
 __all__ = ["LoadError", "LoadSettings", "LoadRun", "run_load", "is_loopback"]
@@ -52,7 +53,7 @@ _POLL_S = 0.25
 _PROGRESS_S = 1.0  # how often progress is read from the server while Locust runs
 
 
-class LoadError(RuntimeError):
+class LoadError(StampedeError, RuntimeError):
     """A step of the load run failed; the message says which and where its log is."""
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.errors import StampedeError
+
 __all__ = ["ReportError", "NotARunDirectory", "RunDataError"]
 
 
-class ReportError(Exception):
+class ReportError(StampedeError):
     """Base of every error the reports package raises."""
 
 

@@ -13,7 +13,11 @@ the engine counts each such answer as ``retry_deferred`` — and only the deadli
   retry takes one.
 - :class:`CircuitBreaker` — Polly v8's circuit breaker (https://www.pollydocs.org/strategies/circuit-breaker):
   break for ``break_s`` when at least ``failure_ratio`` of at least ``min_throughput`` calls in the last
-  ``window_s`` failed; then half-open, where a single probe decides.
+  ``window_s`` failed; then half-open, where a trial call decides (another trial after each break).
+
+Each also gives back what it handed out for a request that was never sent (``returned``, ``abandon``): the
+engine composes them with pacing and adaptive throttling in one pipeline (:mod:`simulator.resilience`), where a
+later strategy may refuse a request an earlier one already let through.
 
 Errors::
 
@@ -58,6 +62,10 @@ class RetryBudget(Protocol):
     def wait_s(self, now_s: float) -> float | None:
         """How long until a retry could be allowed with no new requests or successes; None: only a new
         request or success can make room."""
+
+    def returned(self, now_s: float, retry: bool) -> None:
+        """Undo the last ``requested`` (``retry`` False) or the last ``try_retry`` that said True (``retry``
+        True), asked at this same ``now_s``: its request was never sent (a later strategy refused it)."""
 
 
 def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
@@ -115,6 +123,9 @@ class RatioBudget:
             return True
         return False
 
+    def returned(self, now_s: float, retry: bool) -> None:
+        (self._withdrawals if retry else self._deposits).pop()
+
     def wait_s(self, now_s: float) -> float | None:
         """Until the first moment the balance reaches 1 as entries expire (deposits leaving lower it,
         withdrawals leaving raise it); at the latest ``ttl_s``, when only the reserve is left."""
@@ -156,7 +167,7 @@ class TokenBucketBudget:
     that is down, and recovers as soon as calls succeed again.
     """
 
-    __slots__ = ("refill", "size", "tokens", "probes")
+    __slots__ = ("refill", "size", "tokens", "probes", "_before_retry")
 
     def __init__(self, refill: float = 0.1, size: float = 5.0) -> None:
         self.refill = _positive("refill", refill)
@@ -165,6 +176,7 @@ class TokenBucketBudget:
             raise ValueError(f"size must be >= 1 token (a retry takes one), got {size!r}")
         self.tokens = self.size
         self.probes = 0  # retries let through on an empty bucket with nothing in flight
+        self._before_retry: float | None = None  # tokens before the last retry let through; None: a probe
 
     def requested(self, now_s: float) -> None:
         pass
@@ -175,13 +187,23 @@ class TokenBucketBudget:
 
     def try_retry(self, now_s: float, in_flight: int) -> bool:
         if self.tokens >= 1.0 - 1e-9:  # ten refills of 0.1 make one token, whatever the float sum says
+            self._before_retry = self.tokens
             tokens = self.tokens - 1.0
             self.tokens = tokens if tokens > 0.0 else 0.0
             return True
         if in_flight == 0:
+            self._before_retry = None
             self.probes += 1
             return True
         return False
+
+    def returned(self, now_s: float, retry: bool) -> None:
+        if not retry:
+            return
+        if self._before_retry is None:
+            self.probes -= 1
+        else:
+            self.tokens = self._before_retry
 
     def wait_s(self, now_s: float) -> float | None:
         return None  # only successes refill the bucket
@@ -194,21 +216,25 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
 
 class CircuitBreaker:
-    """Polly v8's circuit breaker over one app user's Dataverse calls.
+    """Polly's circuit breaker over one app user's Dataverse calls.
 
     Closed: every call goes; outcomes of the last ``window_s`` are logged (exactly). When a call's outcome
     brings the window to at least ``min_throughput`` calls of which at least ``failure_ratio`` failed, the
     circuit opens for ``break_s``: no call goes (``allow`` is False; the host waits ``wait_s``). Then it is
-    half-open: a single probe goes, the other callers wait; the probe's success closes the circuit (the log
-    starts afresh), its failure opens it for another ``break_s``.
+    half-open: one trial call goes, the other callers wait; the trial's success closes the circuit (the log
+    starts afresh), its failure opens it for another ``break_s``. A trial that has not answered within
+    ``break_s`` does not hold the circuit forever: another trial may go after each break (Polly's
+    ``PermitHalfOpenCircuitTest``: a trial is permitted once ``now ≥ blocked until``, which it moves on by a
+    break — v7 applies it in half-open too, "one trial per durationOfBreak"; v8 instead always hears its trial's
+    outcome), and a trial given back unsent (``abandon``) lets the next caller try at once.
 
     Choose it against a backend that is down rather than busy (an outage's 503s): it stops the calls that
     cannot succeed and lets one probe find out when the backend is back. Against throttling with Retry-After
     honoured it adds little, since the waits already follow the server's word.
     """
 
-    __slots__ = ("failure_ratio", "min_throughput", "window_s", "break_s", "state", "open_until_s",
-                 "_probing", "_outcomes", "_failures", "opened")
+    __slots__ = ("failure_ratio", "min_throughput", "window_s", "break_s", "state", "blocked_until_s",
+                 "_outcomes", "_failures", "opened")
 
     def __init__(self, failure_ratio: float = 0.1, min_throughput: int = 100, window_s: float = 30.0,
                  break_s: float = 5.0) -> None:
@@ -221,48 +247,43 @@ class CircuitBreaker:
         self.window_s = _positive("window_s", window_s)
         self.break_s = _positive("break_s", break_s)
         self.state = CLOSED
-        self.open_until_s = -math.inf
-        self._probing = False
+        self.blocked_until_s = -math.inf  # open: when it turns half-open; half-open: when another trial may go
         self._outcomes: deque[tuple[float, bool]] = deque()  # (at, failed)
         self._failures = 0
         self.opened = 0  # times the circuit opened
 
     def allow(self, now_s: float) -> bool:
-        """Whether a call may go at ``now_s``; in half-open, True for the single probe only."""
+        """Whether a call may go at ``now_s``; when not closed, True only for a trial (the state is then
+        half-open: the host passes ``probe=True`` with its outcome)."""
         if self.state == CLOSED:
             return True
-        if self.state == OPEN:
-            if now_s < self.open_until_s:
-                return False
-            self.state = HALF_OPEN
-            self._probing = False
-        if self._probing:
+        if now_s < self.blocked_until_s:
             return False
-        self._probing = True
+        self.state = HALF_OPEN
+        self.blocked_until_s = now_s + self.break_s  # the next trial, if this one has not answered by then
         return True
 
-    def abandon(self) -> None:
-        """The half-open probe that ``allow`` let through was not sent after all: another caller may probe."""
+    def abandon(self, now_s: float) -> None:
+        """The trial that ``allow`` let through was not sent after all: the next caller may try at once."""
         if self.state == HALF_OPEN:
-            self._probing = False
+            self.blocked_until_s = now_s
 
     def wait_s(self, now_s: float) -> float:
-        """How long a caller refused by ``allow`` should wait before asking again."""
-        if self.state == OPEN:
-            return max(self.open_until_s - now_s, 0.0)
-        return self.break_s  # half-open with the probe out: ask again after a break (or when it returns)
+        """How long a caller refused by ``allow`` should wait before asking again (until the circuit turns
+        half-open, or until another trial may go)."""
+        return max(self.blocked_until_s - now_s, 0.0)
 
     def record(self, now_s: float, failed: bool, probe: bool = False) -> None:
-        """The outcome of a call that ``allow`` let through; ``probe``: it was the half-open probe (the host
-        knows: ``state`` was half-open right after ``allow``)."""
+        """The outcome of a call that ``allow`` let through; ``probe``: it was a half-open trial (the host
+        knows: ``state`` was half-open right after ``allow``). The first trial to answer decides."""
         if probe:
             if self.state != HALF_OPEN:
                 return
-            self._probing = False
             if failed:
                 self._open(now_s)
             else:
                 self.state = CLOSED
+                self.blocked_until_s = -math.inf
                 self._outcomes.clear()
                 self._failures = 0
             return
@@ -279,7 +300,7 @@ class CircuitBreaker:
 
     def _open(self, now_s: float) -> None:
         self.state = OPEN
-        self.open_until_s = now_s + self.break_s
+        self.blocked_until_s = now_s + self.break_s
         self._outcomes.clear()
         self._failures = 0
         self.opened += 1

@@ -80,26 +80,27 @@ class ComparisonRow:
 def comparison_rows(labels: Sequence[str], results: Sequence[Sequence[ReplicationResult]], baseline: int = 0,
                     confidence: float = 0.95, paths: Sequence[str] = HEADLINE_METRICS) -> list[ComparisonRow]:
     """Every variant × metric (variant-major): the mean and its interval, and the paired difference from
-    variant ``baseline`` (replication i against replication i). A metric with no value in some replication
-    (no registration created, so no last-created time) is compared over the replications that have it in both."""
+    variant ``baseline`` (replication i against replication i). A metric that some replication did not reach
+    (a percentile among registrations never created; no last-created time) has no mean there: its cells are
+    empty (NaN), and so is a difference from, or to, a variant that did not reach it; a metric no replication
+    of a variant reached has no row."""
     columns = [metric_columns(r, paths) for r in results]
     base = columns[baseline]
     rows = []
     for label, column in zip(labels, columns, strict=True):
         for path in paths:
             values, reference = column[path], base[path]
-            pairs = [(v, b) for v, b in zip(values, reference, strict=True)
-                     if not (math.isnan(v) or math.isnan(b))]
-            own = [v for v in values if not math.isnan(v)]
-            if not own:
+            reached = [v for v in values if not math.isnan(v)]
+            if not reached:
                 continue
-            mean = interval(own, confidence)
-            if pairs:
-                diff = paired([v for v, _ in pairs], [b for _, b in pairs], confidence)
+            nan3 = (math.nan, math.nan, math.nan)
+            m = interval(values, confidence) if len(reached) == len(values) else None
+            if m is not None and not any(math.isnan(b) for b in reference):
+                diff = paired(values, reference, confidence)
                 d = (diff.mean, diff.low, diff.high)
             else:
-                d = (math.nan, math.nan, math.nan)
-            rows.append(ComparisonRow(label, path, mean.mean, mean.low, mean.high, *d, n=len(own)))
+                d = nan3
+            rows.append(ComparisonRow(label, path, *((m.mean, m.low, m.high) if m else nan3), *d, n=len(reached)))
     return rows
 
 

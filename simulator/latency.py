@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.errors import StampedeError
+
 if TYPE_CHECKING:  # the scenario's models; scenario.py imports this module to check latency files at load
     from simulator.scenario import EmpiricalLatency, ExponentialLatency, LognormalLatency
 
@@ -40,7 +42,7 @@ GOOD_FILE = "a header row ms, then one measured latency in milliseconds per row,
 Sampler = Callable[[], float]
 
 
-class LatencyFileError(ValueError):
+class LatencyFileError(StampedeError, ValueError):
     """A latency CSV that cannot be used: missing, without an ``ms`` column, or with a row that is not a
     non-negative number of milliseconds."""
 

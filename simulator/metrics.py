@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["percentiles", "percentiles_of_all", "bin_counts", "peak_rate_per_s", "finite"]
+__all__ = ["percentiles", "percentiles_of_all", "time_to_created", "bin_counts", "peak_rate_per_s", "finite"]
 
 PERCENTILES = (50, 95, 99)
 
@@ -36,15 +37,38 @@ def percentiles_of_all(reached: Sequence[float] | np.ndarray, total: int,
     total = max(total, data.size)
     if total == 0:
         return {**{f"p{p}": 0.0 for p in points}, "max": 0.0, "mean": 0.0, "not_reached": []}
-    padded = np.concatenate((data, np.full(total - data.size, np.inf)))
-    with np.errstate(invalid="ignore"):  # between two never-reached values: NaN, also not reached
-        found = np.percentile(padded, [*points, 100], method="linear")
     result: dict[str, object] = {}
-    for name, value in zip([*(f"p{p}" for p in points), "max"], found, strict=True):
-        result[name] = round(float(value), 3) if np.isfinite(value) else None
+    if data.size:
+        # Pad with the largest reached value: a percentile whose position (numpy's "linear": (n - 1)·p/100)
+        # has both neighbours among the reached values never touches the pad, so it is exactly numpy's figure
+        # over every item; one whose upper neighbour is a never-reached item is not reached.
+        padded = np.concatenate((data, np.full(total - data.size, data[-1])))
+        found = np.percentile(padded, [*points, 100], method="linear")
+    for index, p in enumerate([*points, 100]):
+        reached_it = data.size > 0 and math.ceil((total - 1) * p / 100 - 1e-9) < data.size
+        result["max" if p == 100 else f"p{p}"] = round(float(found[index]), 3) if reached_it else None
     result["mean"] = round(float(data.mean()), 3) if data.size else None
     result["not_reached"] = [name for name, value in result.items() if value is None and name != "mean"]
     return result
+
+
+def time_to_created(created_s: Sequence[float] | np.ndarray, accepted: int,
+                    points: Sequence[int] = PERCENTILES) -> dict[str, object]:
+    """summary.json's ``time_to_created_s``: over *every accepted* registration, one that was dead-lettered or
+    is still pending at the horizon counting as never created. A percentile that falls among those is ``None``,
+    and so are ``max`` and ``mean`` as soon as one never came (a mean over all of them would be infinite);
+    ``not_reached`` is true when any figure is. With none accepted, every figure is ``None``. ``of_created``
+    holds the same figures over the created registrations alone (zeros when there are none): how long the
+    ones that came took, which the figures draw."""
+    data = finite(created_s)
+    of_created = {**percentiles(data, points), "mean": round(float(data.mean()), 3) if data.size else 0.0}
+    if accepted == 0:
+        over_all: dict[str, object] = {**{f"p{p}": None for p in points}, "max": None, "not_reached": ["all"]}
+    else:
+        over_all = percentiles_of_all(data, accepted, points)
+    missing = over_all.pop("not_reached")
+    over_all["mean"] = None if missing else of_created["mean"]
+    return {**over_all, "not_reached": bool(missing), "of_created": of_created}
 
 
 def bin_counts(times_s: Sequence[float] | np.ndarray, bin_s: float, bins: int) -> np.ndarray:

@@ -6,8 +6,8 @@ Both are small pure objects over one app user's (or key's) state, with time pass
   ``window_s`` holds more than ``share`` × its request limit. Throttling is avoided rather than answered
   (Microsoft: "keep the rate steady", reference §3.3).
 - :class:`AimdLimit` — additive increase, multiplicative decrease of the processors working for one app user,
-  as TCP congestion control and Netflix's concurrency-limits (``AIMDLimit``) do: one more per window without
-  a 429, half on a 429.
+  in TCP congestion avoidance's form (RFC 5681: halve once per loss event, grow by one per round trip), the
+  round trip being the key's window: one more per window without a 429, half on a 429.
 
 Errors::
 
@@ -52,12 +52,24 @@ class Pacer:
             raise ValueError(f"share must be in (0, 1], got {share!r}")
         return cls(share * requests_limit / window_s)
 
+    def next_send_s(self, now_s: float) -> float:
+        """When a send booked at ``now_s`` would go (books nothing)."""
+        return self._next_s if self._next_s > now_s else now_s
+
     def reserve(self, now_s: float) -> float:
         """Book the next send; seconds to wait until it (never negative)."""
         send_s = self._next_s if self._next_s > now_s else now_s
         self._next_s = send_s + self.interval_s
         self.booked += 1
         return send_s - now_s
+
+    def unreserve(self, send_s: float) -> None:
+        """Give back the send booked for ``send_s`` (the request was not sent). The latest booking is given back
+        whole; an earlier one leaves its slot unused (later sends are booked already: the pacer only ever
+        sends less than its rate, never more)."""
+        self.booked -= 1
+        if send_s + self.interval_s == self._next_s:
+            self._next_s = send_s
 
     def __repr__(self) -> str:
         return f"Pacer(rate_per_s={self.rate_per_s:g}, booked={self.booked})"
@@ -73,6 +85,13 @@ class AimdLimit:
     Choose it when the right parallelism is unknown or changes (other clients on the same key, a slow fault):
     it backs off when Dataverse pushes back and grows again while it does not — Microsoft's "let the server
     tell you how much it can handle" (reference §3.3).
+
+    Not Netflix's ``AIMDLimit`` (concurrency-limits), which updates per request: × ``backoffRatio`` (0.9) on
+    each drop, + 1 on each success while at least half the limit is in flight. Dataverse's verdict on a key
+    comes once per window (its 429s arrive when the window is full), so a limit that grew by one per success
+    would be back at its maximum seconds after each cut, long before the next window could say whether it fit;
+    and every 429 of a full window would cut it again. One cut per congestion event and one step per window is
+    TCP's answer to the same feedback delay.
     """
 
     __slots__ = ("maximum", "window_s", "cooldown_s", "limit", "_changed_s", "_decreased_s")

@@ -31,6 +31,7 @@ __all__ = [
     "OUTCOMES",
     "Recorder",
     "summarize",
+    "skeleton_summary",
     "run_files",
 ]
 
@@ -300,6 +301,9 @@ def summarize(
             "created": created,
             "dead_lettered": recorder.dead_lettered_count,
             "pending": accepted - created - recorder.dead_lettered_count,
+            # Shares of the accepted registrations; null when none was accepted.
+            "created_share": round(created / accepted, 6) if accepted else None,
+            "dead_lettered_share": round(recorder.dead_lettered_count / accepted, 6) if accepted else None,
         },
         "cache": {
             "hits": hits,
@@ -319,7 +323,7 @@ def summarize(
             "mean_created_per_s": round(created / active_s, 3) if active_s > 0 else 0.0,
             "drain_s": round(max(0.0, settled_s - last_offered), 3),
         },
-        "time_to_created_s": metrics.percentiles(time_to_created),
+        "time_to_created_s": metrics.time_to_created(time_to_created, accepted),
         "retry_deferred": totals["retry_deferred"],
         "attempts_per_created": round(recorder.attempts_created / created, 4) if created else 0.0,
         "last_created_s": round(last_created, 3) if last_created is not None else None,
@@ -338,6 +342,12 @@ def summarize(
             np.frombuffer(recorder.times_to_confirmed_s, dtype=float), accepted)
     summary.update(extra or {})
     return summary
+
+
+def skeleton_summary(capacity: dict[str, float] | None = None) -> dict[str, Any]:
+    """An empty run's summary: every key a run's summary.json has (for checking a path before running)."""
+    return summarize(Recorder(1.0), name="", mode="simulated", seed=0, simulated_s=0.0, wall_s=0.0,
+                     capacity=capacity or {})
 
 
 def _seconds(value: float) -> str:

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from simulator.stats import HEADLINE_METRICS, headline_values, interval_block, mean_summary
+from simulator.errors import StampedeError
+from simulator.stats import HEADLINE_METRICS, headline_values, interval_block, mean_summary, not_reached_counts
 from simulator.uncertain import SAMPLINGS
 
 __all__ = ["ReplicationsError", "replication_count", "check_options", "QUANTILE_LEVELS", "UNCERTAIN_STREAM",
@@ -34,7 +35,7 @@ BAND_PERCENTILES = (5, 50, 95)
 UNCERTAIN_DEFAULT_REPLICATIONS = 30  # a scenario with [uncertain] and no --replications
 
 
-class ReplicationsError(ValueError):
+class ReplicationsError(StampedeError, ValueError):
     """A --replications, --confidence, --precision or --sampling value is out of range."""
 
 
@@ -144,6 +145,7 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
     for reasons in ("rejected_by", "dead_letter_reasons"):  # mean counts per reason: a tenth is enough
         if isinstance(summary.get(reasons), dict):
             summary[reasons] = {k: round(v, 1) for k, v in summary[reasons].items()}
+    columns = metric_columns(results)
     summary["seed"] = seed
     summary["wall_s"] = round(sum(r.summary.get("wall_s", 0.0) for r in results), 3)
     block: dict[str, Any] = {
@@ -152,8 +154,11 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
         "sampling": sampling,
         "seeds": [r.seed for r in results],
         "uncertain": uncertain,
-        "metrics": interval_block(metric_columns(results), confidence),
+        "metrics": interval_block(columns, confidence),
     }
+    not_reached = not_reached_counts(columns)
+    if not_reached:  # {path: replications that did not reach it}; those paths have no mean and no interval
+        block["not_reached"] = not_reached
     if precision is not None:
         block["precision"] = precision
         block["requested"] = requested

@@ -388,6 +388,11 @@ class AdaptiveThrottle:
         # Draw only when there is a chance of rejection: a healthy backend costs no random numbers.
         return probability == 0.0 or rng.random() >= probability
 
+    def forget(self) -> None:
+        """The request ``allow`` just let through was not sent after all (a later strategy refused it): it no
+        longer counts as one the client meant to send."""
+        self._requests.pop()
+
     def record(self, now_s: float, accepted: bool) -> None:
         """The backend's answer to a request that was sent (429/503 = not accepted)."""
         if accepted:

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from simulator import latency
+from simulator.errors import StampedeError
 
 __all__ = [
     "Scenario",
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(StampedeError, ValueError):
     """A scenario file or override is invalid; the message says where, what and how to fix it."""
 
 

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from simulator.records import Recorder, summarize
+from simulator.errors import StampedeError
+from simulator.records import skeleton_summary
 from simulator.uncertain import Uncertain
 
 __all__ = ["METHODS", "MORRIS_COLUMNS", "SOBOL_COLUMNS", "SensitivityError", "Design", "design", "draws",
@@ -46,7 +47,7 @@ _ABSENT = object()
 BARELY = 0.05  # an input whose index is below this share of the top one "barely matters"
 
 
-class SensitivityError(ValueError):
+class SensitivityError(StampedeError, ValueError):
     """A sensitivity option or the scenario's [uncertain] section cannot be used as given."""
 
 
@@ -70,8 +71,7 @@ def check_metrics(paths: Sequence[str]) -> None:
     """Every ``--metric`` must name a number in summary.json (checked on an empty run's summary)."""
     if not paths:
         raise SensitivityError("--metric is required, e.g. --metric time_to_created_s.p95")
-    skeleton = summarize(Recorder(1.0), name="", mode="simulated", seed=0, simulated_s=0.0, wall_s=0.0,
-                         capacity={})
+    skeleton = skeleton_summary()
     for path in paths:
         node: Any = skeleton
         for part in path.split("."):

@@ -20,13 +20,14 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "wilson", "metric_value", "headline_values",
-           "interval_block", "mean_summary", "precise_enough"]
+           "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
 
 # The metrics every replicated run reports an interval for, named by their summary.json paths.
 HEADLINE_METRICS = (
     "submissions.offered", "submissions.accepted", "submissions.rejected", "submissions.created",
-    "submissions.dead_lettered", "submissions.pending",
-    "time_to_created_s.p50", "time_to_created_s.p95", "time_to_created_s.p99", "time_to_created_s.max",
+    "submissions.dead_lettered", "submissions.pending", "submissions.created_share",
+    "submissions.dead_lettered_share", "time_to_created_s.mean", "time_to_created_s.p50", "time_to_created_s.p95",
+    "time_to_created_s.p99", "time_to_created_s.max",
     "throughput.peak_created_per_s", "throughput.mean_created_per_s", "throughput.drain_s",
     "dataverse.throttled", "dataverse.admitted", "cache.hit_ratio", "attempts_per_created", "last_created_s",
 )
@@ -97,13 +98,13 @@ def headline_values(summary: dict[str, Any], paths: Iterable[str] = HEADLINE_MET
 
 
 def interval_block(columns: Mapping[str, Sequence[float]], confidence: float) -> dict[str, dict[str, float]]:
-    """``{path: {mean, sd, ci_low, ci_high, min, max}}`` for summary.json's ``replications.metrics``; a metric
-    missing in some replications is summarised over those that have it, and left out if none does."""
+    """``{path: {mean, sd, ci_low, ci_high, min, max}}`` for summary.json's ``replications.metrics``. A metric
+    that some replication did not reach (NaN: a percentile among registrations never created, no last-created
+    time) has no mean and no interval: it is left out here and counted by :func:`not_reached_counts`."""
     block: dict[str, dict[str, float]] = {}
     for path, raw in columns.items():
         data = np.asarray(raw, dtype=float)
-        data = data[np.isfinite(data)]
-        if data.size == 0:
+        if data.size == 0 or not np.isfinite(data).all():
             continue
         found = interval(data, confidence)
         block[path] = {"mean": _r(found.mean), "sd": _r(found.sd), "ci_low": _r(found.low),
@@ -111,31 +112,51 @@ def interval_block(columns: Mapping[str, Sequence[float]], confidence: float) ->
     return block
 
 
+def not_reached_counts(columns: Mapping[str, Sequence[float]]) -> dict[str, int]:
+    """``{path: replications that did not reach it}`` for the metrics some replication did not reach."""
+    counts = {path: int(np.count_nonzero(~np.isfinite(np.asarray(raw, dtype=float)))) for path, raw in columns.items()}
+    return {path: count for path, count in counts.items() if count}
+
+
 def _r(value: float) -> float:
     return round(value, 6)
 
 
 def mean_summary(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One summary with every key of the replications' summaries: numbers are means across the replications
-    (over those that have the key), text is the most common value, lists are the first replication's."""
+    """One summary with every key of the replications' summaries, over *all* replications: numbers are means,
+    and a number missing from a replication's map (a dead-letter or rejection reason that did not occur there)
+    counts 0; a figure that is null in any replication (not reached) is null; ``not_reached`` is true if it is
+    in any replication; text is the most common value, lists are the first replication's."""
     if not summaries:
         raise ValueError("no summaries")
     return _merge(list(summaries))
 
 
+_MISSING = object()
+
+
 def _merge(values: list[Any]) -> Any:
-    present = [v for v in values if v is not None]
+    present = [v for v in values if v is not _MISSING]
     if not present:
         return None
-    first = present[0]
+    first = next((v for v in present if v is not None), None)
     if isinstance(first, dict):
         keys: list[str] = []
         for value in present:
-            keys.extend(k for k in value if k not in keys)
-        return {k: _merge([v.get(k) for v in present if isinstance(v, dict)]) for k in keys}
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-        mean = float(np.mean(np.asarray(present, dtype=float)))
-        return round(mean, 6)
+            if isinstance(value, dict):
+                keys.extend(k for k in value if k not in keys)
+        return {k: _merge([v.get(k, _MISSING) if isinstance(v, dict) else _MISSING for v in present])
+                for k in keys}
+    if isinstance(first, bool):
+        return any(v is True for v in present)
+    if isinstance(first, int | float) and all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+                                              for v in present):
+        if any(v is None for v in present):
+            return None  # not reached in some replication: no mean says how long it took
+        numbers = [0 if v is _MISSING else v for v in values]  # a count absent from a replication is 0
+        return round(float(np.mean(np.asarray(numbers, dtype=float))), 6)
+    if first is None:
+        return None
     if all(isinstance(v, str) for v in present):
         return Counter(present).most_common(1)[0][0]
     return first

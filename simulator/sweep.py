@@ -12,17 +12,18 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from simulator.errors import StampedeError
 from simulator.scenario import parse_duration_s
 
-__all__ = ["SweepError", "Vary", "parse_vary", "grid", "Slo", "parse_slo", "Search", "parse_search",
-           "smallest_meeting", "smallest_within", "largest_meeting", "largest_within"]
+__all__ = ["SweepError", "Vary", "parse_vary", "grid", "Slo", "Verdict", "judge", "check_paths", "parse_slo",
+           "Search", "parse_search", "smallest_meeting", "smallest_within", "largest_meeting", "largest_within"]
 
 
-class SweepError(ValueError):
+class SweepError(StampedeError, ValueError):
     """A --vary, --slo or --search value is malformed."""
 
 
@@ -54,6 +55,13 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+COUNT_MAPS = ("rejected_by", "dead_letter_reasons")  # summary.json maps that list only the reasons that occurred
+# SLO paths that see lost registrations (dead-lettered, or pending at the horizon): the submission counts and
+# shares, the reasons, and the time-to-created figures over every accepted registration (not ``of_created``).
+LOSS_AWARE = ("submissions.", "dead_letter_reasons.", "time_to_created_s.p", "time_to_created_s.max",
+              "time_to_created_s.mean", "time_to_created_s.not_reached")
+
+
 @dataclass(frozen=True)
 class Slo:
     """``path op threshold`` over summary.json, e.g. ``time_to_created_s.p95<=900``."""
@@ -62,24 +70,94 @@ class Slo:
     op: str
     threshold: float
 
-    def metric(self, summary: dict[str, Any]) -> float:
+    def metric(self, summary: dict[str, Any]) -> float | None:
+        """The number at ``path``; None where summary.json holds null there (not reached: a percentile among
+        registrations never created, no last-created time when nothing was created). A reason absent from a
+        count map (``dead_letter_reasons.deadline``) is 0. SweepError if the path is not in summary.json."""
         node: Any = summary
-        for part in self.path.split("."):
+        parts = self.path.split(".")
+        for depth, part in enumerate(parts):
+            if isinstance(node, dict) and part not in node and depth == 1 and parts[0] in COUNT_MAPS:
+                return 0.0
             if not isinstance(node, dict) or part not in node:
                 known = ", ".join(sorted(node)) if isinstance(node, dict) else "(a value)"
                 raise SweepError(f"--slo {self}: summary.json has no {self.path!r} (at {part!r}; known: {known})")
             node = node[part]
-        if node is None and self.path.startswith("time_to_"):
-            return math.inf  # a percentile that falls among the never-reached (null, "not_reached") is never
+        if node is None:
+            return None
         if isinstance(node, bool) or not isinstance(node, int | float):
             raise SweepError(f"--slo {self}: {self.path} is not a number (got {node!r})")
         return float(node)
 
     def holds(self, summary: dict[str, Any]) -> bool:
-        return _OPERATORS[self.op](self.metric(summary), self.threshold)
+        """Whether the SLO holds; a null metric never does (see :func:`judge` for why not)."""
+        value = self.metric(summary)
+        return value is not None and _OPERATORS[self.op](value, self.threshold)
+
+    @property
+    def sees_losses(self) -> bool:
+        """Whether this SLO's metric counts registrations that were lost (see LOSS_AWARE)."""
+        return self.path.startswith(LOSS_AWARE) and not self.path.startswith("time_to_created_s.of_created")
 
     def __str__(self) -> str:
         return f"{self.path}{self.op}{self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether every SLO holds for one run, and why not (one sentence per failed SLO, or for the losses)."""
+
+    met: bool
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def judge(slos: Sequence[Slo], summary: dict[str, Any]) -> Verdict:
+    """Every SLO over one summary. An SLO whose metric is null or missing is not met, with the reason. A run
+    that lost registrations (dead-lettered, or still pending at the horizon) is not met unless one of the SLOs
+    looks at the losses (``submissions.*``, ``dead_letter_reasons.*``, or a time-to-created percentile, which
+    counts them as never created): ``last_created_s<=3600`` alone says nothing about the ones never created."""
+    reasons: list[str] = []
+    for slo in slos:
+        try:
+            value = slo.metric(summary)
+        except SweepError as exc:
+            reasons.append(str(exc).removeprefix("--slo "))
+            continue
+        if value is None:
+            reasons.append(f"{slo}: {slo.path} is null ({_null_reason(slo.path, summary)})")
+        elif not _OPERATORS[slo.op](value, slo.threshold):
+            reasons.append(f"{slo}: {slo.path} = {value:g}")
+    subs = summary.get("submissions", {})
+    lost = int(subs.get("dead_lettered", 0) or 0) + int(subs.get("pending", 0) or 0)
+    if lost and not any(slo.sees_losses for slo in slos):
+        reasons.append(f"{lost:,} of {int(subs.get('accepted', 0)):,} accepted registrations were lost "
+                       f"({int(subs.get('dead_lettered', 0)):,} dead-lettered, {int(subs.get('pending', 0)):,} "
+                       "pending at the horizon) and no SLO counts them — add one, e.g. "
+                       "\"submissions.created_share>=0.99\"")
+    return Verdict(not reasons, tuple(reasons))
+
+
+def check_paths(slos: Sequence[Slo], skeleton: dict[str, Any]) -> None:
+    """SweepError for an SLO whose path names nothing in summary.json (checked on an empty run's summary, whose
+    keys every run has), before any probe runs."""
+    for slo in slos:
+        slo.metric(skeleton)
+
+
+def _null_reason(path: str, summary: dict[str, Any]) -> str:
+    subs = summary.get("submissions", {})
+    accepted, created = subs.get("accepted"), subs.get("created")
+    if accepted == 0:
+        return "no registration was accepted"
+    if path.startswith("time_to_created_s") and isinstance(accepted, int | float) and isinstance(created, int | float):
+        return f"not reached: {1 - created / accepted:.0%} never created"
+    if created == 0:
+        return "no registration was created"
+    return "not reached"
 
 
 def parse_slo(text: str) -> Slo:

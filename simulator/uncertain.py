@@ -9,8 +9,11 @@ replication draws every key once. Pure (numpy + scipy.stats); the rng is passed 
 ```
 
 Distributions: ``uniform(low, high)``, ``triangular(low, mode, high)``, ``normal(mean, sd)``,
-``lognormal(median, p95)`` and ``choice(values, weights)``. Duration keys take durations with units; integer
-keys get rounded draws. Every draw is the inverse CDF (scipy's ``ppf``) of a point in [0, 1): Latin hypercube
+``lognormal(median, p95)`` and ``choice(values, weights)``. Duration keys take durations with units. An
+integer key draws uniformly over the integers low..high: a uniform or triangular is spread over [low, high + 1)
+(a triangular's mode + 0.5) and floored, so every integer owns an equal slice and the strata are kept; a normal
+or lognormal is rounded to the nearest integer. ``low == high`` is that value, every time.
+Every draw is the inverse CDF (scipy's ``ppf``) of a point in [0, 1): Latin hypercube
 points (``sampling = "lhs"``, scipy.stats.qmc) put exactly one of N replications in each of a key's N
 equal-probability strata; ``"random"`` draws the points independently.
 
@@ -73,14 +76,25 @@ class Uncertain:
             cumulative = np.cumsum(weights / weights.sum())
             index = np.minimum(np.searchsorted(cumulative, u, side="right"), len(values) - 1)
             return [values[i] for i in index]
+        p = dict(self.params)
+        if self.dist in ("uniform", "triangular") and p["low"] == p["high"]:
+            return [int(p["low"]) if self.kind == "int" else float(p["low"])] * len(u)  # a constant
+        if self.kind == "int" and self.dist in ("uniform", "triangular"):
+            # Each integer in [low, high] owns the unit interval [k, k + 1): draw over [low, high + 1) and
+            # floor, so the end values are as likely as the inner ones and every stratum stays in its integer.
+            spread = self.frozen(integer_span=True).ppf(u)
+            return [min(int(math.floor(float(x))), int(p["high"])) for x in spread]
         drawn = self.frozen().ppf(u)
         if self.kind == "int":
-            return [int(round(float(x))) for x in drawn]
+            return [int(round(float(x))) for x in drawn]  # unbounded (normal, lognormal): the nearest integer
         return [float(x) for x in drawn]
 
-    def frozen(self) -> Any:
-        """The scipy.stats frozen distribution (not for ``choice``)."""
+    def frozen(self, integer_span: bool = False) -> Any:
+        """The scipy.stats frozen distribution (not for ``choice``); ``integer_span``: a uniform or triangular
+        stretched to [low, high + 1) (mode + 0.5), whose floor is the integer draw."""
         p = dict(self.params)
+        if integer_span:
+            p = {**p, "high": p["high"] + 1, **({"mode": p["mode"] + 0.5} if "mode" in p else {})}
         if self.dist == "uniform":
             return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
         if self.dist == "triangular":

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
+
+from simulator.errors import StampedeError
+
+
+class _Commands(TyperGroup):
+    """Every command, with one catch for a user's mistake: a StampedeError from anywhere below (a scenario, an
+    option, a run directory…) is printed as one line and exits 2, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StampedeError as exc:
+            from stampede import console
+
+            console.fail(str(exc))
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="stampede",
     help="Rehearse event-registration stampedes against the event API and Dataverse limits.",
     no_args_is_help=True,

@@ -107,6 +107,8 @@ def print_comparison(rows: Sequence[tuple[str, dict[str, Any]]], differences: Se
 
 
 def _diff_text(row: ComparisonRow, path: str) -> str:
+    if math.isnan(row.diff):
+        return "not reached"
     if row.indistinguishable:
         return "indistinguishable"
     half = (row.diff_ci_high - row.diff_ci_low) / 2

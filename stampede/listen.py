@@ -10,12 +10,14 @@ from __future__ import annotations
 import errno
 import socket
 
+from simulator.errors import StampedeError
+
 __all__ = ["PORT_MAX", "ListenError", "bind_listener", "check_port"]
 
 PORT_MAX = 65535
 
 
-class ListenError(OSError):
+class ListenError(StampedeError, OSError):
     """The address cannot be listened on; the message is one line for the user."""
 
 

@@ -12,13 +12,15 @@ import os
 import tempfile
 from pathlib import Path
 
+from simulator.errors import StampedeError
+
 __all__ = ["RUN_MARKERS", "OutDirError", "check_out_dir", "make_out_dir"]
 
 RUN_MARKERS = ("summary.json", "scenario.toml", "timeseries.csv", "submissions.csv", "report.html")
 """Files that mark a directory as a run (or a comparison report) already."""
 
 
-class OutDirError(ValueError):
+class OutDirError(StampedeError, ValueError):
     """The --out directory cannot be used; the message is one line for the user."""
 
 

@@ -15,9 +15,10 @@ from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
 from simulator.levers import lever_answer
 from simulator.plan import capacity
+from simulator.records import skeleton_summary
 from simulator.replications import ReplicationsError, check_options, replication_count
 from simulator.scenario import ScenarioError
-from simulator.sweep import Search, SweepError, parse_search, parse_slo
+from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
 from simulator.uncertain import check_not_uncertain, parse_uncertain
 from stampede import console, replication_options
 
@@ -62,6 +63,7 @@ def plan(
         if not 0 < probability <= 1:
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
         source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
+        check_paths(slos, skeleton_summary(capacity(first)))
         entries = parse_uncertain(first, source)
         check_not_uncertain([span.key], entries, "--search")
     except (SweepError, ScenarioError, ReplicationsError) as exc:
@@ -87,8 +89,9 @@ def plan(
                     else:
                         summary = run_summary(resolved, overrides, executor, gather)
                     metrics = {s.path: s.metric(summary) for s in slos}
-                    outcome = {"metric": metrics[slos[0].path], "metrics": metrics,
-                               "met": all(s.holds(summary) for s in slos)}
+                    judged = judge(slos, summary)
+                    outcome = {"metric": metrics[slos[0].path], "metrics": metrics, "met": judged.met,
+                               "why": judged.why}
             except (SweepError, ScenarioError) as exc:
                 console.fail(str(exc))
             tried[value] = {
@@ -103,6 +106,8 @@ def plan(
             if not as_json:
                 row = tried[value]
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
+                if row["why"]:
+                    verdict += f" ({row['why']})"
                 console.err.print(f"  {span.key}={span.show(value)}: {row['metrics']} → {verdict}", highlight=False)
         return bool(tried[value]["met"])
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.errors import StampedeError
+
 __all__ = ["TlsFiles", "TlsError", "run_certificate", "own_certificate"]
 
 
-class TlsError(ValueError):
+class TlsError(StampedeError, ValueError):
     """The TLS options cannot be used; the message is one line for the user."""
 
 

@@ -21,7 +21,8 @@ LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
     "HTTP face": ("simulator/server", ("simulator",),
                   frozenset({"fastapi", "starlette", "pydantic", "pydantic_core", "prometheus_client", "segno",
                              "uvicorn", "h11"})),
-    "reports": ("reports", ("reports", "simulator.records", "simulator.metrics", "simulator.stats"),
+    "reports": ("reports", ("reports", "simulator.records", "simulator.metrics", "simulator.stats",
+                            "simulator.errors"),
                 frozenset({"matplotlib", "numpy", "scipy", "jinja2", "markupsafe"})),
     "load tests": ("loadtests", ("loadtests", "simulator"), frozenset({"locust", "gevent", "numpy", "scipy"})),
     "conformance": ("conformance", ("conformance", "simulator"),
@@ -105,3 +106,39 @@ def test_the_pure_core_really_imports_without_simpy() -> None:
         "assert 'simpy' not in sys.modules, 'simpy imported'; assert 'fastapi' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def private_imports(path: Path) -> set[str]:
+    """``from project.module import _name``: a private name taken across a module boundary."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PROJECT:
+            found.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if alias.name.startswith("_") and not alias.name.startswith("__"))
+    return found
+
+
+def test_no_private_name_crosses_a_module() -> None:
+    crossing = {str(path.relative_to(ROOT)): sorted(names) for _, path in layer_modules()
+                if (names := private_imports(path))}
+    assert crossing == {}
+
+
+def test_the_engine_modules_import_each_other_without_a_cycle() -> None:
+    """Type-checking imports count too: a cycle hidden behind TYPE_CHECKING is still a cycle of knowledge."""
+    engine = {path.stem: path for path in (ROOT / "simulator" / "engine").glob("*.py")}
+    graph = {name: {imported.rsplit(".", 1)[-1] for imported in imports_of(path)
+                    if imported.startswith("simulator.engine.") and imported.rsplit(".", 1)[-1] in engine}
+             for name, path in engine.items()}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join((*path, name))}"
+        if name in done:
+            return
+        for imported in graph[name]:
+            visit(imported, (*path, name))
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())

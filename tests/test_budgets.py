@@ -125,7 +125,7 @@ def test_breaker_lets_no_call_through_while_open_and_one_probe_when_half_open(
     pending_probe = False
     for gap_s, failed in history:
         now_s += gap_s
-        was_open_until = breaker.open_until_s if breaker.state == OPEN else -math.inf
+        was_open_until = breaker.blocked_until_s if breaker.state == OPEN else -math.inf
         allowed = breaker.allow(now_s)
         if now_s < was_open_until:
             assert not allowed  # no call while open
@@ -135,14 +135,15 @@ def test_breaker_lets_no_call_through_while_open_and_one_probe_when_half_open(
         probe = breaker.state == HALF_OPEN
         if probe:
             assert not pending_probe  # a single probe at a time
-            assert not breaker.allow(now_s)  # everyone else waits for it
+            assert not breaker.allow(now_s)  # everyone else waits for it (until a break has passed)
+            assert breaker.wait_s(now_s) == pytest.approx(break_s)
             pending_probe = True
         before = breaker.opened
         breaker.record(now_s, failed, probe)
         pending_probe = False
         if breaker.opened > before:
             opened_at.append(now_s)
-            assert breaker.state == OPEN and breaker.open_until_s == pytest.approx(now_s + break_s)
+            assert breaker.state == OPEN and breaker.blocked_until_s == pytest.approx(now_s + break_s)
         if probe:
             assert breaker.state == (OPEN if failed else CLOSED)
 
@@ -160,6 +161,50 @@ def test_breaker_opens_at_polly_defaults_and_a_successful_probe_closes_it() -> N
     assert breaker.allow(6.2) and breaker.state == HALF_OPEN
     breaker.record(6.3, failed=False, probe=True)
     assert breaker.state == CLOSED and breaker.allow(6.3)
+
+
+def test_a_half_open_trial_that_never_answers_does_not_hold_the_circuit_past_a_break() -> None:
+    """Polly permits a half-open trial once per break: a trial lost on its way (never answered) must not keep
+    every caller waiting for ever (issue 20: the breaker never allowed another)."""
+    breaker = CircuitBreaker(failure_ratio=0.5, min_throughput=2, window_s=10.0, break_s=5.0)
+    breaker.record(0.0, failed=True)
+    breaker.record(0.1, failed=True)
+    assert breaker.state == OPEN and not breaker.allow(5.0)
+    assert breaker.allow(5.1) and breaker.state == HALF_OPEN  # the first trial: it never answers
+    assert not breaker.allow(10.0) and breaker.wait_s(10.0) == pytest.approx(0.1)
+    assert breaker.allow(10.1) and breaker.state == HALF_OPEN  # a new trial after the break
+    breaker.record(10.2, failed=False, probe=True)
+    assert breaker.state == CLOSED
+    breaker.record(10.3, failed=True, probe=True)  # the first trial answering late decides nothing
+    assert breaker.state == CLOSED and breaker.opened == 1
+
+
+def test_an_abandoned_trial_lets_the_next_caller_try_at_once() -> None:
+    breaker = CircuitBreaker(failure_ratio=0.5, min_throughput=2, window_s=10.0, break_s=5.0)
+    breaker.record(0.0, failed=True)
+    breaker.record(0.1, failed=True)
+    assert breaker.allow(5.1) and not breaker.allow(5.1)
+    breaker.abandon(5.1)  # the trial was not sent (adaptive throttling dropped it locally)
+    assert breaker.allow(5.1) and breaker.state == HALF_OPEN
+
+
+def test_budgets_take_back_exactly_what_a_request_never_sent_took() -> None:
+    ratio = RatioBudget(ratio=0.5, min_per_s=0.0, ttl_s=10.0)
+    ratio.requested(0.0)
+    ratio.requested(0.0)
+    assert ratio.try_retry(1.0, in_flight=0) and ratio.balance(1.0) == 0.0
+    ratio.returned(1.0, retry=True)
+    assert ratio.balance(1.0) == 1.0
+    ratio.returned(1.0, retry=False)  # the last deposit, too
+    assert ratio.balance(1.0) == 0.5
+    bucket = TokenBucketBudget(refill=0.1, size=2.0)
+    assert bucket.try_retry(0.0, in_flight=1) and bucket.tokens == 1.0
+    bucket.returned(0.0, retry=True)
+    assert bucket.tokens == 2.0
+    bucket.tokens = 0.0
+    assert bucket.try_retry(0.0, in_flight=0) and bucket.probes == 1  # the probe on an empty bucket
+    bucket.returned(0.0, retry=True)
+    assert bucket.probes == 0 and bucket.tokens == 0.0
 
 
 def test_the_scenario_builds_the_budgets_and_breaker_it_names() -> None:

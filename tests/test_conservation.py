@@ -3,6 +3,7 @@ own row (tests/ledger.py), never from the counter that defines the figure."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from simulator.scenario import load_scenario
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the strategies strand work (fixed by the resilience pipeline)")
 def test_breaker_with_adaptive_throttling_strands_nothing_through_an_outage() -> None:
     """Issue 20's reproduction: the breaker's half-open probe went to a processor whose call adaptive throttling
     then dropped locally, the probe was never given back, the breaker never allowed another, and the waits never
@@ -89,7 +89,6 @@ def settled_run(strategies: dict[str, Any], *, rate: float, duration_s: int, req
     ))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the strategies strand work (fixed by the resilience pipeline)")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     strategies=strategy_sets,
@@ -119,3 +118,23 @@ def test_every_accepted_registration_ends_under_any_strategies_and_faults(
     assert sum(run.recorder.counts["offered"]) == run.summary["submissions"]["offered"]
     assert sum(run.recorder.counts["created"]) == run.summary["submissions"]["created"]
     assert sum(run.recorder.counts["dead_lettered"]) == run.summary["submissions"]["dead_lettered"]
+
+
+@pytest.mark.slow  # 96 small runs
+@pytest.mark.parametrize(("budget", "breaker", "adaptive", "pacing", "concurrency", "batch_size"), list(
+    itertools.product(["none", "ratio", "token-bucket"], [False, True], [False, True], ["none", "token-bucket"],
+                      ["fixed", "aimd"], [1, 5])))
+def test_every_combination_of_the_processors_strategies_ends_every_registration(
+        budget: str, breaker: bool, adaptive: bool, pacing: str, concurrency: str, batch_size: int) -> None:
+    """Each on/off combination once, through an outage, a slow spell and a cut limit (Hypothesis above samples
+    the rest of the space: caches, policies, knobs)."""
+    strategies = {
+        "api": {"cache": "ttl", "coalesce_misses": False, "pacing": pacing, "concurrency": concurrency,
+                "on_validation_throttle": "reject"},
+        "retry": {"policy": "exponential", "honor_retry_after": True, "max_attempts": 0, "budget": budget,
+                  "breaker": breaker, "breaker_min_throughput": 10, "adaptive": adaptive},
+        "batch_size": batch_size,
+    }
+    run = settled_run(strategies, rate=4.0, duration_s=420, requests_limit=120, seed=3, faults="all")
+    counts = assert_every_registration_ended(run.summary, run.recorder)
+    assert counts["accepted"] > 1000

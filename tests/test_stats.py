@@ -9,7 +9,7 @@ from scipy import stats
 from simulator.comparison import comparison_rows
 from simulator.engine.replicate import replicate
 from simulator.scenario import parse_scenario
-from simulator.stats import interval, mean_summary, paired, wilson
+from simulator.stats import interval, interval_block, mean_summary, not_reached_counts, paired, wilson
 
 ARRIVALS_ONLY = {
     "name": "arrivals", "horizon": "10m",
@@ -98,7 +98,34 @@ def test_wilson_interval_matches_scipy_and_brackets_the_share() -> None:
 
 
 def test_mean_summary_keeps_every_key_and_averages_numbers() -> None:
-    summaries = [{"name": "x", "submissions": {"created": 10}, "binding": "requests", "last_created_s": None},
+    summaries = [{"name": "x", "submissions": {"created": 10}, "binding": "requests", "last_created_s": 7.0},
                  {"name": "x", "submissions": {"created": 13}, "binding": "requests", "last_created_s": 5.0}]
     assert mean_summary(summaries) == {"name": "x", "submissions": {"created": 11.5}, "binding": "requests",
-                                       "last_created_s": 5.0}
+                                       "last_created_s": 6.0}
+
+
+def test_a_reason_missing_from_a_replication_counts_zero_in_the_mean() -> None:
+    # The case: one replication with 30 deadline dead-letters, 29 with none.
+    summaries = [{"submissions": {"dead_lettered": 30}, "dead_letter_reasons": {"deadline": 30},
+                  "rejected_by": {"429": 4}}]
+    summaries += [{"submissions": {"dead_lettered": 0}, "dead_letter_reasons": {}, "rejected_by": {}}] * 29
+    merged = mean_summary(summaries)
+    assert merged["submissions"]["dead_lettered"] == pytest.approx(1.0)
+    assert merged["dead_letter_reasons"] == {"deadline": pytest.approx(1.0)}
+    assert merged["rejected_by"] == {"429": pytest.approx(4 / 30, abs=1e-6)}
+
+
+def test_a_figure_not_reached_in_one_replication_is_not_reached_in_the_mean() -> None:
+    reached = {"last_created_s": 5.0, "time_to_created_s": {"p95": 3.0, "not_reached": False}}
+    lost = {"last_created_s": None, "time_to_created_s": {"p95": None, "not_reached": True}}
+    merged = mean_summary([reached, lost, reached])
+    assert merged["last_created_s"] is None
+    assert merged["time_to_created_s"] == {"p95": None, "not_reached": True}
+    assert mean_summary([reached, reached])["time_to_created_s"] == {"p95": 3.0, "not_reached": False}
+
+
+def test_the_interval_block_leaves_out_a_metric_some_replication_did_not_reach() -> None:
+    columns = {"a": [1.0, 2.0, 3.0], "b": [1.0, float("nan"), 3.0], "c": [float("nan")] * 3}
+    block = interval_block(columns, 0.95)
+    assert set(block) == {"a"}
+    assert not_reached_counts(columns) == {"b": 1, "c": 3}

@@ -8,11 +8,11 @@ from simulator.sweep import (
     SweepError,
     Vary,
     grid,
+    largest_meeting,
+    largest_within,
     parse_search,
     parse_slo,
     parse_vary,
-    largest_meeting,
-    largest_within,
     smallest_meeting,
     smallest_within,
 )

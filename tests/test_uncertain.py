@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from simulator.scenario import parse_scenario
 from simulator.uncertain import UncertainError, apply_draw, draw, parse_uncertain
@@ -41,12 +43,39 @@ def test_durations_take_units_and_integer_keys_are_rounded() -> None:
     drawn = draw(entries, 200, "random", np.random.default_rng(1))
     medians = [d["dataverse.latency.write.median"] for d in drawn]
     assert min(medians) >= 0.040 and max(medians) <= 0.120
-    assert {type(d["dataverse.app_users"]) for d in drawn} == {int} and {d["dataverse.app_users"] for d in drawn} <= {
-        1, 2, 3, 4}
+    assert {type(d["dataverse.app_users"]) for d in drawn} == {int}
+    # 200 independent draws over 4 equally likely integers: each count is Binomial(200, 1/4) = 50 ± 6.1; the
+    # band 25..75 is ±4 sd, so it fails by chance about once in 16,000 runs (and the seed is fixed).
+    counts = Counter(d["dataverse.app_users"] for d in drawn)
+    assert set(counts) == {1, 2, 3, 4} and all(25 <= c <= 75 for c in counts.values())
     ttls = [d["api.cache_ttl"] for d in drawn]
     assert set(ttls) == {300.0, 600.0} and 0.55 < ttls.count(600.0) / 200 < 0.85  # weight 0.7; ±4 sd
     scenario = apply_draw(parse_scenario({}), drawn[0], "x.toml", 0)
     assert scenario.api.cache_ttl == drawn[0]["api.cache_ttl"]
+
+
+@pytest.mark.parametrize("dist", [{"dist": "uniform", "low": 1, "high": 4},
+                                  {"dist": "triangular", "low": 1, "mode": 2.5, "high": 4}])
+def test_integer_draws_are_uniform_over_the_integers_and_keep_the_strata(dist: dict) -> None:
+    # The case: uniform(1, 4) over 4,000 Latin-hypercube draws. Each integer owns a quarter of the
+    # probability (the draw is floored over [low, high + 1)), so the strata give exactly 1,000 each; the
+    # symmetric triangular gives each integer its exact share of the probability, to the stratum.
+    [entry] = _entries({"dataverse.app_users": dist})
+    drawn = [d["dataverse.app_users"] for d in draw([entry], 4000, "lhs", np.random.default_rng(5))]
+    counts = Counter(drawn)
+    if dist["dist"] == "uniform":
+        assert counts == {1: 1000, 2: 1000, 3: 1000, 4: 1000}
+    else:
+        shares = np.diff(stats.triang(c=0.5, loc=1, scale=4).cdf([1, 2, 3, 4, 5]))
+        assert all(abs(counts[k] - 4000 * shares[k - 1]) <= 1 for k in (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize("key", ["dataverse.app_users", "workload.rate", "retry.base"])
+def test_low_equal_to_high_is_a_constant(key: str) -> None:
+    value = "2s" if key == "retry.base" else 3
+    [entry] = _entries({key: {"dist": "uniform", "low": value, "high": value}})
+    drawn = {d[key] for d in draw([entry], 20, "lhs", np.random.default_rng(1))}
+    assert drawn == {2.0 if key == "retry.base" else 3}
 
 
 def test_lognormal_has_the_given_median_and_p95() -> None:

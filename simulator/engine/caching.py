@@ -10,19 +10,19 @@ every refresh is a Dataverse read as the instance's app user, on the same budget
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import simpy
 
 from simulator import plan as plans
 from simulator.cache import MISS, TtlCache
-from simulator.engine.dataverse import Failed
+from simulator.engine.dataverse import DataverseModel, Failed
 from simulator.engine.refusals import RejectionCode
+from simulator.engine.work import ApiInstance, Offer, Outcome, Rejected
+from simulator.records import Recorder
+from simulator.scenario import Scenario
 
-if TYPE_CHECKING:
-    from simulator.engine.pipeline import EventPipeline, Offer, Outcome, _Instance
-
-__all__ = ["CacheFront", "needs_front"]
+__all__ = ["CacheFront", "needs_front", "Validator"]
 
 _REFRESHING = ("stale-while-revalidate", "refresh-ahead")
 
@@ -32,10 +32,29 @@ def needs_front(api: Any) -> bool:
     return api.cache == "shared" or api.cache in _REFRESHING or bool(api.coalesce_misses)
 
 
+class Validator(Protocol):
+    """What the cache front needs of the pipeline it fronts (``EventPipeline``)."""
+
+    env: simpy.Environment
+    scenario: Scenario
+    recorder: Recorder
+    dataverse: DataverseModel
+    instances: list[ApiInstance]
+    in_system: int
+    validating: int
+
+    def next_instance(self) -> ApiInstance: ...
+    def upcoming_instance(self) -> ApiInstance: ...
+    def keys_for(self, offer: Offer) -> tuple[tuple[str, str], ...]: ...
+    def decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None: ...
+    def reject(self, offer: Offer, offered_s: float, rejected: Rejected,
+               reply: Callable[[Outcome], None] | None) -> None: ...
+
+
 class CacheFront:
     """Lookups, misses and refreshes for the configured strategy, on behalf of one pipeline."""
 
-    def __init__(self, pipeline: EventPipeline) -> None:
+    def __init__(self, pipeline: Validator) -> None:
         self.pipeline = pipeline
         self.env: simpy.Environment = pipeline.env
         api = pipeline.scenario.api
@@ -66,20 +85,20 @@ class CacheFront:
             pipeline.validating += 1
             self.env.process(self._validate(instance, offer, now, len(keys), missing, reply))
         else:
-            pipeline._decide(offer, now, reply)
+            pipeline.decide(offer, now, reply)
 
     def pages_loaded(self, keys: list[tuple[str, str]]) -> None:
         """``EventPipeline.pages_loaded`` through this cache: a miss refills it (once per key in flight when
         misses coalesce)."""
         pipeline = self.pipeline
-        instance = pipeline.instances[pipeline._next_instance]
+        instance = pipeline.upcoming_instance()
         for key in self.lookup(instance, keys, self.env.now):
             if self.coalesce and (id(instance.cache), key) in self._flights:
                 continue
             self.env.process(self._read(instance, key))
 
     # --- lookups, reads, refreshes -------------------------------------------------------------------------
-    def lookup(self, instance: _Instance, keys: Any, now: float) -> list[tuple[str, str]]:
+    def lookup(self, instance: ApiInstance, keys: Any, now: float) -> list[tuple[str, str]]:
         """The keys the cache misses; due refreshes start in the background."""
         cache = instance.cache
         missing = []
@@ -98,7 +117,7 @@ class CacheFront:
         self._misses[index] += len(missing)
         return missing
 
-    def _refresh(self, instance: _Instance, key: Any) -> Generator[Any, Any, None]:
+    def _refresh(self, instance: ApiInstance, key: Any) -> Generator[Any, Any, None]:
         failed = yield from self.pipeline.dataverse.call(instance.user, plans.VALIDATION_READ)
         if failed is None:
             instance.cache.put(key, True, self.env.now)
@@ -106,7 +125,7 @@ class CacheFront:
             now = self.env.now
             instance.cache.refresh_failed(key, now + (failed.retry_after_s or 1.0))  # type: ignore[attr-defined]
 
-    def _read(self, instance: _Instance, key: Any) -> Generator[Any, Any, Failed | None]:
+    def _read(self, instance: ApiInstance, key: Any) -> Generator[Any, Any, Failed | None]:
         """One Dataverse read that fills ``key``; with coalescing, concurrent callers share it."""
         flight_key = (id(instance.cache), key)
         flight = self._flights.get(flight_key) if self.coalesce else None
@@ -124,11 +143,9 @@ class CacheFront:
         return failed
 
     def _validate(
-        self, instance: _Instance, offer: Offer, offered_s: float, lookups: int, missing: list[tuple[str, str]],
+        self, instance: ApiInstance, offer: Offer, offered_s: float, lookups: int, missing: list[tuple[str, str]],
         reply: Callable[[Outcome], None] | None,
     ) -> Generator[Any, Any, None]:
-        from simulator.engine.pipeline import Rejected  # the pipeline imports this module lazily, at build
-
         pipeline = self.pipeline
         api = pipeline.scenario.api
         try:
@@ -142,9 +159,9 @@ class CacheFront:
                     if api.on_validation_throttle == "reject" or attempt == api.max_attempts_validation \
                             or failed.status != 429:
                         code = RejectionCode.THROTTLED if failed.status == 429 else RejectionCode.UNAVAILABLE
-                        pipeline._reject(offer, offered_s, Rejected(code, failed.retry_after_s, failed.reason), reply)
+                        pipeline.reject(offer, offered_s, Rejected(code, failed.retry_after_s, failed.reason), reply)
                         return
                     yield self.env.timeout(failed.retry_after_s or 1.0)
-            pipeline._decide(offer, offered_s, reply)
+            pipeline.decide(offer, offered_s, reply)
         finally:
             pipeline.validating -= 1

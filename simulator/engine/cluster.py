@@ -28,6 +28,7 @@ from concurrent.futures import as_completed
 from typing import Any
 
 from simulator.engine.replicate import Submitter, build_tasks, run_tasks
+from simulator.errors import StampedeError
 from simulator.scenario import Scenario
 
 __all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "Gather", "DaskSubmitter", "connect", "executor_for", "run_summary"]
@@ -39,7 +40,7 @@ _ADDRESS = re.compile(r"^tcp://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
 Gather = Callable[[Iterable[Any]], Iterator[Any]]
 
 
-class ClusterError(RuntimeError):
+class ClusterError(StampedeError, RuntimeError):
     """``--cluster`` cannot be used as asked; the message is one line for the terminal."""
 
 

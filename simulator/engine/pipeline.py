@@ -17,142 +17,46 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import simpy
 
 from simulator import plan as plans
-from simulator.cache import ReadCache, cache_from_scenario
-from simulator.catalog import Catalog, Event
+from simulator.cache import cache_from_scenario
+from simulator.catalog import Catalog
 from simulator.engine.caching import CacheFront, needs_front
 from simulator.engine.dataverse import DataverseModel, Failed
 from simulator.engine.payments import PaymentDesk
 from simulator.engine.refusals import RejectionCode
 from simulator.engine.strategies import needs_strategies, start_processors
+from simulator.engine.work import (
+    Accepted,
+    ApiInstance,
+    Journal,
+    Offer,
+    Outcome,
+    Rejected,
+    Submission,
+    WorkQueue,
+)
 from simulator.matching import People
 from simulator.records import Recorder
-from simulator.retry import AdaptiveThrottle, RetryPolicy, RetryState, policy_from_scenario
+from simulator.retry import RetryPolicy, RetryState, policy_from_scenario
 from simulator.scenario import Scenario, format_duration
 
-__all__ = ["Offer", "Accepted", "Rejected", "RejectionCode", "Submission", "Journal", "EventPipeline"]
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    number: int
-    waitlisted: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """Refused at validation: ``code`` says why (the HTTP face maps it to a status and an error type);
-    ``detail`` adds what the record keeps beyond the code (the failed read's limit)."""
-
-    code: RejectionCode
-    retry_after_s: float | None = None  # model seconds, when a throttled read says how long to wait
-    detail: str = ""
-
-    @property
-    def reason(self) -> str:
-        """What the run record counts this rejection by."""
-        return f"{self.code.value}: {self.detail}" if self.detail else self.code.value
-
-
-Outcome = Accepted | Rejected
-
-
-@dataclass(slots=True)  # not frozen: one is made per arrival, and frozen dataclasses are slow to build
-class Offer:
-    """A registration as a caller submits it (one attendee)."""
-
-    kind: str  # event | session | waitlist
-    event: Event
-    session_ids: tuple[str, ...] = ()  # every session named, across attendees (a seat each)
-    waitlisted: bool = False
-    submission_id: str | None = None  # the live server's id; simulated runs number their submissions
-    attendees: int = 1
-    invalid: Rejected | None = None  # found invalid from the catalog: rejected once the validation reads are done
-    people: tuple[tuple[str, str, str], ...] = ()  # (email, first, last) per attendee, when the caller named them
-    withdrawn: bool = False  # the caller went away before its answer (set from its thread): refused undecided
-    arrival: int | None = None  # the workload's number for this arrival (simulated runs): keys its own draws
-
-
-@dataclass(slots=True)
-class Submission:
-    """An accepted work item."""
-
-    number: int
-    offer: Offer
-    waitlisted: bool
-    calls: tuple[plans.Call, ...]
-    accepted_s: float
-    next_call: int = 0  # calls before this one are done (a retry resumes here)
-    attempts: int = 1
-    last_error: str = ""
-    retry: RetryState | None = None  # made on the first failure
-    revoked: bool = False  # the journal could not store its acceptance (see EventPipeline.revoke)
-
-
-class Journal(Protocol):
-    """The durable side of the pipeline; the live server's SQLite store implements it."""
-
-    def accepted(self, submission: Submission) -> None: ...
-    def retrying(self, submission: Submission, now_s: float, error: str) -> None: ...
-    def created(self, submission: Submission, now_s: float) -> None: ...
-    def dead_lettered(self, submission: Submission, now_s: float, reason: str) -> None: ...
-
-
-class _WorkQueue:
-    """FIFO of accepted items; a processor takes one without a scheduler event when any is waiting."""
-
-    __slots__ = ("env", "items", "_takers")
-
-    def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-        self.items: deque[Submission] = deque()
-        self._takers: deque[simpy.Event] = deque()
-
-    def put(self, item: Submission) -> None:
-        if self._takers:
-            self._takers.popleft().succeed(item)
-        else:
-            self.items.append(item)
-
-    def put_front(self, item: Submission) -> None:
-        """Give an item back ahead of the others (a processor paused by adaptive concurrency lets go of it)."""
-        if self._takers:
-            self._takers.popleft().succeed(item)
-        else:
-            self.items.appendleft(item)
-
-    def wait(self) -> simpy.Event:
-        event = self.env.event()
-        self._takers.append(event)
-        return event
+__all__ = ["Offer", "Accepted", "Rejected", "Outcome", "RejectionCode", "Submission", "Journal", "EventPipeline"]
 
 
 WITHDRAWN = Rejected(RejectionCode.WITHDRAWN)  # no caller hears it
 CLOSED = Rejected(RejectionCode.REGISTRATION_CLOSED)
-LOCALLY_THROTTLED = Failed(429, "rejected locally by adaptive throttling")
 _SHAPES_CACHED = 4096  # validation key lists kept per (event, sessions named); simulated traffic needs far fewer
 
 
 class _ValidationFailed(Exception):
     def __init__(self, rejected: Rejected) -> None:
         self.rejected = rejected
-
-
-class _Instance:
-    """One event API instance: its own read cache, reading Dataverse as one app user."""
-
-    __slots__ = ("cache", "user")
-
-    def __init__(self, cache: ReadCache, user: int) -> None:
-        self.cache = cache
-        self.user = user
 
 
 class EventPipeline:
@@ -177,14 +81,11 @@ class EventPipeline:
         self.journal = journal
         api = scenario.api
         users = scenario.dataverse.app_users
-        self.instances = [_Instance(cache_from_scenario(api), i % users) for i in range(api.instances)]
+        self.instances = [ApiInstance(cache_from_scenario(api), i % users) for i in range(api.instances)]
         self._next_instance = 0
         self.policy: RetryPolicy = policy_from_scenario(scenario.retry)
         self.deadline_s = scenario.retry.deadline
-        self.throttles = (
-            [AdaptiveThrottle(k=scenario.retry.adaptive_k) for _ in range(users)] if scenario.retry.adaptive else None
-        )
-        self.queue = _WorkQueue(env)
+        self.queue = WorkQueue(env)
         self.payments: PaymentDesk | None = None  # paid events: held until paid (set by engine.model)
         self.on_created: Callable[[int, float], None] | None = None  # (number, offered_s): the confirmation stage
         self.closes_s = scenario.window.closes  # the registration period's end: later offers are refused
@@ -231,13 +132,17 @@ class EventPipeline:
             self.validating += 1
             self.env.process(self._validate(instance, offer, now, missing, reply))
         else:
-            self._decide(offer, now, reply)
+            self.decide(offer, now, reply)
 
-    def next_instance(self) -> _Instance:
+    def next_instance(self) -> ApiInstance:
         """The API instance the next offer goes to (round-robin), moving on."""
         instance = self.instances[self._next_instance]
         self._next_instance = (self._next_instance + 1) % len(self.instances)
         return instance
+
+    def upcoming_instance(self) -> ApiInstance:
+        """The API instance the next offer will go to (visitors' page loads are charged to its cache)."""
+        return self.instances[self._next_instance]
 
     def keys_for(self, offer: Offer) -> tuple[tuple[str, str], ...]:
         """The read-cache keys validating ``offer`` needs (memoised per event and sessions named)."""
@@ -262,11 +167,11 @@ class EventPipeline:
         """Catalog pages loaded (keys of ``plan.browse_keys``), through the cache of the instance the next offer
         goes to; misses are Dataverse reads that refill it. ``browse`` draws the pages; the live server names
         the pages its visitors actually loaded."""
-        instance = self.instances[self._next_instance]
+        instance = self.upcoming_instance()
         for key in self._lookup(instance, keys, self.env.now):
             self.env.process(self._refill(instance, key))
 
-    def _lookup(self, instance: _Instance, keys: Any, now: float) -> list[tuple[str, str]]:
+    def _lookup(self, instance: ApiInstance, keys: Any, now: float) -> list[tuple[str, str]]:
         """The keys the instance's cache misses (counting hits and misses)."""
         missing = instance.cache.misses(keys, now)
         index = self.recorder.index(now)
@@ -275,25 +180,25 @@ class EventPipeline:
             self._cache_misses[index] += len(missing)
         return missing
 
-    def _refill(self, instance: _Instance, key: tuple[str, str]) -> Generator[Any, Any, None]:
+    def _refill(self, instance: ApiInstance, key: tuple[str, str]) -> Generator[Any, Any, None]:
         failed = yield from self.dataverse.call(instance.user, plans.VALIDATION_READ)
         if failed is None:
             instance.cache.put(key, True, self.env.now)
 
     def _validate(
-        self, instance: _Instance, offer: Offer, offered_s: float, missing: list[tuple[str, str]],
+        self, instance: ApiInstance, offer: Offer, offered_s: float, missing: list[tuple[str, str]],
         reply: Callable[[Outcome], None] | None,
     ) -> Generator[Any, Any, None]:
         try:
             yield from self._read_missing(instance, missing)
         except _ValidationFailed as failed:
-            self._reject(offer, offered_s, failed.rejected, reply)
+            self.reject(offer, offered_s, failed.rejected, reply)
         else:
-            self._decide(offer, offered_s, reply)
+            self.decide(offer, offered_s, reply)
         finally:
             self.validating -= 1
 
-    def _read_missing(self, instance: _Instance, missing: list[tuple[str, str]]) -> Generator[Any, Any, None]:
+    def _read_missing(self, instance: ApiInstance, missing: list[tuple[str, str]]) -> Generator[Any, Any, None]:
         api = self.scenario.api
         for key in missing:
             for attempt in range(1, api.max_attempts_validation + 1):
@@ -307,25 +212,25 @@ class EventPipeline:
                     raise _ValidationFailed(Rejected(code, failed.retry_after_s, failed.reason))
                 yield self.env.timeout(failed.retry_after_s or 1.0)
 
-    def _decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None:
+    def decide(self, offer: Offer, offered_s: float, reply: Callable[[Outcome], None] | None) -> None:
         if offer.invalid is not None:
-            self._reject(offer, offered_s, offer.invalid, reply)
+            self.reject(offer, offered_s, offer.invalid, reply)
             return
         if offer.withdrawn:  # nobody would hear the answer and nothing would be stored: take no seat
-            self._reject(offer, offered_s, WITHDRAWN, reply)
+            self.reject(offer, offered_s, WITHDRAWN, reply)
             return
         if self.closes_s is not None and offered_s >= self.closes_s:
-            self._reject(offer, offered_s, CLOSED, reply)
+            self.reject(offer, offered_s, CLOSED, reply)
             return
         event = offer.event
         waitlisted = offer.waitlisted
         seats = offer.attendees
         if waitlisted and not event.waitlist:
-            self._reject(offer, offered_s, Rejected(RejectionCode.WAITLIST_NOT_AVAILABLE), reply)
+            self.reject(offer, offered_s, Rejected(RejectionCode.WAITLIST_NOT_AVAILABLE), reply)
             return
         if not waitlisted and event.capacity and self.registered[event.id] + seats > event.capacity:
             if not event.waitlist:
-                self._reject(offer, offered_s, Rejected(RejectionCode.EVENT_FULL), reply)
+                self.reject(offer, offered_s, Rejected(RejectionCode.EVENT_FULL), reply)
                 return
             waitlisted = True
         if not waitlisted:
@@ -335,7 +240,7 @@ class EventPipeline:
                 # the seats this request takes in the session (one per attendee naming it), not just one more
                 wanted = named.count(session_id) if len(named) > 1 else 1
                 if session.capacity and self.session_registered[session_id] + wanted > session.capacity:
-                    self._reject(offer, offered_s, Rejected(RejectionCode.SESSION_FULL), reply)
+                    self.reject(offer, offered_s, Rejected(RejectionCode.SESSION_FULL), reply)
                     return
             self.reserve(event.id, offer.session_ids, seats)
         number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
@@ -440,7 +345,7 @@ class EventPipeline:
     def _kind(offer: Offer) -> str:
         return "paid" if offer.event.paid else ("waitlist" if offer.waitlisted else offer.kind)
 
-    def _reject(self, offer: Offer, offered_s: float, rejected: Rejected,
+    def reject(self, offer: Offer, offered_s: float, rejected: Rejected,
                 reply: Callable[[Outcome], None] | None) -> None:
         number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
         self.recorder.rejected(number, self.env.now, rejected.reason)
@@ -462,39 +367,35 @@ class EventPipeline:
     # --- processing ----------------------------------------------------------------------------------------
     def _processor(self, user: int) -> Generator[Any, Any, None]:
         """One processor as app user ``user``: take the next item, make its calls in order, retry as the policy
-        says. One generator with the request inlined: the plain path's hot loop, an event per call."""
+        says. One generator with the request inlined: the plain path's hot loop (every strategy off), an event
+        per call; ``strategies.py`` runs the processors when a strategy is on."""
         env = self.env
         queue = self.queue
         items = queue.items
         request = self.dataverse.request
-        throttle = self.throttles[user] if self.throttles is not None else None
+        deadline_s = self.deadline_s
         while True:
             submission = items.popleft() if items else (yield queue.wait())
+            if env.now - submission.accepted_s >= deadline_s:
+                self.expire(submission)
+                continue
             calls = submission.calls
             while submission.next_call < len(calls) and not submission.revoked:
-                if throttle is not None and not throttle.allow(env.now, self.rng):
-                    failed: Failed | None = LOCALLY_THROTTLED
-                else:
-                    answer = request(user, calls[submission.next_call])
-                    if answer.__class__ is Failed:
-                        failed = answer
-                    else:
-                        yield answer
-                        failed = None
-                    if throttle is not None:
-                        throttle.record(env.now, failed is None)
-                if failed is None:
+                answer = request(user, calls[submission.next_call])
+                if answer.__class__ is not Failed:
+                    yield answer
                     submission.next_call += 1
                     continue
-                submission.last_error = failed.reason
-                if (yield from self._wait_to_retry(submission, failed)):
+                submission.last_error = answer.reason
+                if (yield from self.retry_wait(submission, answer)):
                     break  # dead-lettered
                 submission.attempts += 1
             else:
                 self.created(submission)
 
     def created(self, submission: Submission) -> None:
-        """All of ``submission``'s calls are done: record it, match its people, journal it, let it leave."""
+        """All of ``submission``'s calls are done — the one place a registration becomes created: record it,
+        start what follows (``on_created``: the confirmation stage), match its people, journal it, let it leave."""
         if submission.revoked:  # it left when it was revoked
             return
         now = self.env.now
@@ -507,8 +408,21 @@ class EventPipeline:
             self.journal.created(submission, now)
         self._leave()
 
-    def _wait_to_retry(self, submission: Submission, failed: Failed) -> Generator[Any, Any, bool]:
-        """Wait as the policy says; True when the item was dead-lettered instead."""
+    def deadline_reason(self, submission: Submission, where: str = "") -> str:
+        """The dead letter's reason when ``submission``'s deadline passes ``where`` (e.g. "in the queue",
+        "waiting for the circuit breaker"; "" while backing off), with its last error if it had one."""
+        reason = f"deadline {format_duration(self.deadline_s)} reached"
+        if where:
+            reason = f"{reason} {where}"
+        return f"{reason}; last error: {submission.last_error}" if submission.last_error else reason
+
+    def expire(self, submission: Submission) -> None:
+        """A processor took ``submission`` after its deadline: dead-letter it unsent (the 6 h run from acceptance,
+        in the queue as in a retry's wait)."""
+        self.dead_letter(submission, self.deadline_reason(submission, "in the queue"))
+
+    def retry_wait(self, submission: Submission, failed: Failed) -> Generator[Any, Any, bool]:
+        """Wait as the policy says, never past the deadline; True when the item was dead-lettered instead."""
         env = self.env
         state = submission.retry
         if state is None:
@@ -517,7 +431,7 @@ class EventPipeline:
         state.elapsed_s = env.now - submission.accepted_s
         state.retry_after_s = failed.retry_after_s
         if self.policy.stop(state):
-            self._dead_letter(submission, f"{self.policy.stop_reason(state)}; last error: {failed.reason}")
+            self.dead_letter(submission, f"{self.policy.stop_reason(state)}; last error: {failed.reason}")
             return True
         if self.journal is not None:
             self.journal.retrying(submission, env.now, failed.reason)
@@ -528,17 +442,15 @@ class EventPipeline:
         try:
             if wait_s >= remaining_s:
                 yield env.timeout(max(remaining_s, 0.0))
-                self._dead_letter(
-                    submission,
-                    f"deadline {format_duration(self.deadline_s)} reached; last error: {failed.reason}",
-                )
+                self.dead_letter(submission, self.deadline_reason(submission))
                 return True
             yield env.timeout(wait_s)
         finally:
             self.retrying -= 1
         return False
 
-    def _dead_letter(self, submission: Submission, reason: str) -> None:
+    def dead_letter(self, submission: Submission, reason: str) -> None:
+        """Give up on ``submission`` with ``reason``: record it, journal it, let it leave."""
         if submission.revoked:  # it left when it was revoked
             return
         now = self.env.now

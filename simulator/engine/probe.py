@@ -8,6 +8,7 @@ there, the probe is *borderline* and is decided by its share.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import as_completed
 from typing import Any
@@ -16,7 +17,7 @@ from simulator.engine.replicate import Submitter, build_tasks, run_tasks
 from simulator.replications import ReplicationResult, metric_columns
 from simulator.scenario import Scenario
 from simulator.stats import interval_block, precise_enough, wilson
-from simulator.sweep import Slo
+from simulator.sweep import Slo, Verdict, judge
 from simulator.uncertain import Uncertain
 
 __all__ = ["PROBE_START", "PROBE_STEP", "probe", "met_text"]
@@ -52,7 +53,8 @@ def probe(
     while True:
         results.extend(run_tasks(tasks[len(results):target], workers=workers, executor=executor, gather=gather,
                                  on_done=on_done))
-        met = sum(all(s.holds(r.summary) for s in slos) for r in results)
+        verdicts = [judge(slos, r.summary) for r in results]
+        met = sum(v.met for v in verdicts)
         low, high = wilson(met, len(results), confidence)
         straddles = low < probability < high
         block = interval_block(metric_columns(results, paths), confidence)
@@ -71,7 +73,17 @@ def probe(
         "replications": len(results),
         "borderline": straddles,
         "slo_metrics": {p: {k: block[p][k] for k in ("mean", "ci_low", "ci_high")} for p in paths if p in block},
+        "why": _why(verdicts),
     }
+
+
+def _why(verdicts: Sequence[Verdict]) -> str:
+    """Why replications failed: the most common reason, and in how many (empty when all met)."""
+    failed = [v for v in verdicts if not v.met]
+    if not failed:
+        return ""
+    reason, count = Counter(v.why for v in failed).most_common(1)[0]
+    return f"{len(failed)} of {len(verdicts)} not met; {count} because {reason}"
 
 
 def met_text(row: dict[str, Any]) -> str:

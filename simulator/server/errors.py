@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from simulator.errors import StampedeError
 from simulator.server.contract import UNSTORABLE_TEXT, ErrorBody, FieldError
 
 __all__ = [
@@ -95,7 +96,7 @@ class ErrorType(Enum):
         self.type = type_
 
 
-class ServerError(Exception):
+class ServerError(StampedeError):
     """Base of every error this package raises."""
 
 
