@@ -191,7 +191,7 @@ class Pass:
     name: str
     price: float
     currency_symbol: str = "$"
-    quantity: int = 0  # passes on sale; 0 = unlimited
+    quantity: int | None = None  # passes on sale; None = unlimited (an event without a capacity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,8 +427,11 @@ class _Details:
         )
         custom_fields = tuple(f for f in self.fields if rng.random() < 0.6)
         currency = {"United Kingdom": "£", "Germany": "€", "France": "€"}.get(building.country, "$")
-        passes = tuple(Pass(p.id, p.event_id, p.name, p.price, currency, max(settings.capacity // 2, 0))
-                       for p in passes)
+        # the passes share the event's seats: VIP half, Standard the rest (an event of 1 seat: 1 Standard, 0 VIP)
+        quantities = ((settings.capacity - settings.capacity // 2, settings.capacity // 2) if settings.capacity
+                      else (None, None))
+        passes = tuple(Pass(p.id, p.event_id, p.name, p.price, currency, quantity)
+                       for p, quantity in zip(passes, quantities[:len(passes)], strict=True))
         description = (f"{name} comes to {building.city}. {rng.choice(_EVENT_PITCHES)} "
                        f"Hosted at {building.name}.")
         return Event(

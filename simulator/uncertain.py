@@ -130,13 +130,15 @@ def _field_kind(key: str, source: str) -> Kind:
             raise UncertainError(f'{source}: [uncertain] "{key}" is not a scenario key — {hint}')
         field = fields[part]
         annotation = field.annotation
-        sub = next((a for a in (annotation, *typing.get_args(annotation))
-                    if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        subs = [a for a in (annotation, *typing.get_args(annotation))
+                if isinstance(a, type) and issubclass(a, BaseModel)]
+        sub = subs[0] if subs else None
         if depth < len(parts) - 1:
             if sub is None or typing.get_origin(annotation) is list:
                 raise UncertainError(f'{source}: [uncertain] "{key}": {".".join(parts[:depth + 1])} is a value or '
                                      f'a list, not a section — name one value, e.g. "workload.rate"')
-            model = sub
+            # a union of sections (a latency's distributions): the one that has the next key
+            model = next((m for m in subs if parts[depth + 1] in m.model_fields), sub)
             continue
         if sub is not None:
             raise UncertainError(f'{source}: [uncertain] "{key}" is a section — name one value in it, e.g. '

@@ -1,4 +1,5 @@
-"""The SimPy model's laws: saturation throughput, conservation, determinism, deadline, the cache's worth."""
+"""The SimPy model's laws: conservation, determinism, deadline, the cache's worth (saturation throughput and
+the other checks against theory: tests/test_validation.py)."""
 
 from __future__ import annotations
 
@@ -38,32 +39,6 @@ def window_sums(series: list[int], bin_s: float, window_s: float, start_s: float
     per_window = int(window_s / bin_s)
     first, last = int(start_s / bin_s), int(end_s / bin_s)
     return [sum(series[i:i + per_window]) for i in range(first, last - per_window + 1, per_window)]
-
-
-@pytest.mark.parametrize(("users", "servers"), [
-    (1, 1),
-    pytest.param(2, 2, marks=pytest.mark.slow),  # 4 and 3 keys: the same law over 4 and 3 times the traffic
-    pytest.param(3, 1, marks=pytest.mark.slow),
-], ids=["1x1", "2x2", "3x1"])
-def test_saturation_law_keys_times_limit_per_window(users: int, servers: int) -> None:
-    keys = users * servers
-    ceiling_per_s = keys * 6000 / 300 / 3
-    run = run_virtual(scenario(
-        horizon="40m",
-        workload={"rate": ceiling_per_s * 1.5, "duration": "40m"},
-        dataverse={"app_users": users, "web_servers": servers, "affinity": False},
-        retry={"policy": "exponential", "honor_retry_after": True},
-        api={"processors": 24 * keys},
-    ))
-    counts = run.recorder.counts
-    admitted = window_sums(counts["dv_admitted"], 10, 300, 300, 2400)
-    created = window_sums(counts["created"], 10, 300, 300, 2400)
-    assert len(admitted) == 7
-    for window in admitted:
-        assert window == pytest.approx(6000 * keys, rel=0.02)
-    for window in created:
-        assert window / 300 == pytest.approx(6000 * keys / 300 / 3, rel=0.02)
-    assert run.summary["dataverse"]["binding_limit"] == "requests"
 
 
 def test_affinity_pins_each_user_to_one_server() -> None:

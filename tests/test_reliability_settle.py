@@ -154,8 +154,10 @@ def test_a_stored_row_that_cannot_be_read_back_is_dead_lettered_at_start(tmp_pat
 # --- any Unicode, end to end ----------------------------------------------------------------------------------
 
 _numbers = itertools.count()
-_text = st.text(min_size=1, max_size=30)
-_part = st.text(st.characters(exclude_characters="@"), min_size=1, max_size=12)
+# Lone surrogates (category Cs) are left out: they are not Unicode text, no client can send them as UTF-8, and a
+# JSON body escaping one ("\\ud800") is refused whole as MalformedJson (no field to name) before any field is read.
+_text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
+_part = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="@"), min_size=1, max_size=12)
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,11 @@ neither with the token (``ImageHelper.ts``, ``sponsorships.rest.service.ts``); t
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from live_support import TOKEN as LIVE_TOKEN
 from live_support import ServeProcess
@@ -189,6 +191,28 @@ async def test_event_image_is_a_url_of_an_image_and_registration_form_is_configu
     async with client(app) as c:
         event = (await c.get(api(f"events/{EVENT.readable_id}"))).json()
     assert event["image"] is None and event["registrationForm"] == embed
+
+
+def relative_luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG 2.x relative luminance of sRGB values in 0..1."""
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return np.asarray(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+async def test_white_text_stays_readable_on_every_pixel_of_each_event_banner() -> None:
+    """Portals lay the event's name over its image in white: the worst pixel of every banner, decoded by an
+    independent PNG reader (matplotlib's), keeps white text at WCAG's AAA contrast (7:1; AA is 4.5:1)."""
+    import matplotlib.image as mpimg  # here, not at collection: only this test decodes PNGs
+
+    app, _ = make_app(CATALOG)
+    async with client(app) as c:
+        events = (await c.get(api("events/published"))).json()
+        banners = [await c.get(_path_of(e["image"])) for e in events]
+    for banner in banners:
+        pixels = mpimg.imread(io.BytesIO(banner.content), format="png")[..., :3].astype(float)
+        assert pixels.shape[1] >= 2 * pixels.shape[0]  # a banner, wider than tall
+        worst = 1.05 / (float(relative_luminance(pixels).max()) + 0.05)
+        assert worst >= 7.0, f"white on the lightest pixel: {worst:.1f}:1"
 
 
 async def test_events_published_lists_a_web_applications_own_events() -> None:

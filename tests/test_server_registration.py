@@ -7,9 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi import FastAPI
-from test_server_fakes import FakeModel, api, attendee, build, client, make_app
+from test_server_fakes import ORIGIN, FakeModel, api, attendee, build, client, make_app
 
-from simulator.server import DEFAULT_PAYMENT_URL, Refused, RejectionCode, entity_refusal
+from simulator.scenario import Payment
+from simulator.server import Refused, RejectionCode, entity_refusal
 from simulator.server.contract import RegistrationRequest
 
 pytestmark = pytest.mark.anyio
@@ -77,7 +78,8 @@ async def test_unknown_keys_are_ignored_like_a_json_binder_would(served: tuple[F
 
 async def test_paid_event_answers_200_with_a_redirect_url(served: tuple[FastAPI, FakeModel]) -> None:
     """As both Microsoft samples read it: the v2.0 portal follows redirectUrl only when status == "Redirect" and
-    keeps purchaseId (a GUID) for the finalization; the RTM payment article shows redirectUrl."""
+    keeps purchaseId (a GUID) for the finalization; the RTM payment article shows redirectUrl. By default the
+    buyer goes to the mock's own payment page on the host the portal called; Location names the purchase."""
     app, _ = served
     body = {"attendees": [attendee(passId=PAID.passes[0].id)]}
     async with client(app) as c:
@@ -86,12 +88,24 @@ async def test_paid_event_answers_200_with_a_redirect_url(served: tuple[FastAPI,
     answer = response.json()
     assert set(answer) == {"status", "purchaseId", "redirectUrl"}
     assert answer["status"] == "Redirect"
-    url = urlsplit(answer["redirectUrl"])
-    assert f"{url.scheme}://{url.netloc}{url.path}" == DEFAULT_PAYMENT_URL
+    assert answer["redirectUrl"] == f"http://testserver/_harness/pay/{answer['purchaseId']}"
+    assert response.headers["location"] == f"/_harness/purchases/{answer['purchaseId']}"
+
+
+async def test_paid_event_redirects_to_the_scenarios_payment_page() -> None:
+    """``payment.redirect_url`` and ``return_url`` as the article's completion service takes them:
+    ``…/GatewayRedirect/PayWithStripe?purchaseId=…&returnUrl=…`` (returnUrl URL-encoded)."""
+    payment = Payment(redirect_url="https://localhost:7202/GatewayRedirect/PayWithStripe?purchaseId={purchaseId}"
+                                   "&event={eventId}&returnUrl={returnUrl}",
+                      return_url="{origin}/event/confirmation?id={eventId}")
+    app, _ = make_app(CATALOG, payment=payment)
+    async with client(app) as c:
+        response = await c.post(REGISTER_PAID, json={"attendees": [attendee(passId=PAID.passes[0].id)]})
+    url = urlsplit(response.json()["redirectUrl"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == "https://localhost:7202/GatewayRedirect/PayWithStripe"
     query = parse_qs(url.query)
-    submission_id = response.headers["location"].rsplit("/", 1)[1]
-    assert query["purchaseId"] == [submission_id] == [answer["purchaseId"]]
-    assert query["returnUrl"] == [PAID.public_url]
+    assert query["purchaseId"] == [response.json()["purchaseId"]] and query["event"] == [PAID.readable_id]
+    assert query["returnUrl"] == [f"{ORIGIN}/event/confirmation?id={PAID.readable_id}"]
 
 
 async def test_paid_event_uses_the_models_redirect_when_it_gives_one(served: tuple[FastAPI, FakeModel]) -> None:
@@ -231,21 +245,18 @@ async def test_a_failing_model_is_a_500_without_a_stack_trace(served: tuple[Fast
 # --- finalize -----------------------------------------------------------------------------------------------
 
 
-async def test_finalize_a_known_purchase(served: tuple[FastAPI, FakeModel]) -> None:
+async def test_finalize_names_no_purchase_through_a_model_that_holds_none(served: tuple[FastAPI, FakeModel]) -> None:
+    """A model without purchases (this fake) accepts paid registrations but holds nothing to pay for: every
+    finalize is PurchaseNotFound, never Success (the live model's purchases: test_server_payments.py)."""
     app, _ = served
     finalize = api(f"events/{PAID.readable_id}/registrations/finalize")
     async with client(app) as c:
         paid = await c.post(REGISTER_PAID, json={"attendees": [attendee(passId=PAID.passes[0].id)]})
-        purchase_id = parse_qs(urlsplit(paid.json()["redirectUrl"]).query)["purchaseId"][0]
-        known = await c.post(finalize, json={"purchaseId": purchase_id})
+        submission = await c.post(finalize, json={"purchaseId": paid.json()["purchaseId"]})
         unknown = await c.post(finalize, json={"purchaseId": "nope"})
-        wrong_event = await c.post(api(f"events/{FREE.readable_id}/registrations/finalize"),
-                                   json={"purchaseId": purchase_id})
         bad = await c.post(finalize, json={"hipObject": None})
-    assert known.status_code == 200 and known.json()["status"] == "Success"
-    assert known.json()["purchaseId"] == purchase_id
+    assert submission.status_code == 400 and submission.json()["type"] == "PurchaseNotFound"
     assert unknown.status_code == 400 and unknown.json()["type"] == "PurchaseNotFound"
-    assert wrong_event.status_code == 400
     assert bad.status_code == 422 and bad.json()["field"] == "purchaseId"
 
 

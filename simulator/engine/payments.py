@@ -36,10 +36,11 @@ import simpy
 
 from simulator.scenario import Payment, format_duration
 
-__all__ = ["PaymentDesk", "Purchase", "PurchaseJournal", "ABANDONED", "Z_99"]
+__all__ = ["PaymentDesk", "Purchase", "PurchaseJournal", "ABANDONED", "CANCELLED", "Z_99"]
 
 Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
 ABANDONED = "payment not completed within the payment timeout"
+CANCELLED = "payment cancelled by the buyer"
 
 
 class _Held(Protocol):  # the pipeline's Submission, as far as payments need it
@@ -53,7 +54,7 @@ class PurchaseJournal(Protocol):
     """The durable side of purchases (the live server's store); every method is called on the model thread."""
 
     def held(self, submission: Any, expires_s: float) -> None: ...
-    def abandoned(self, submission: Any, now_s: float) -> None: ...
+    def abandoned(self, submission: Any, now_s: float, reason: str) -> None: ...  # ABANDONED or CANCELLED
 
 
 @dataclass(slots=True)
@@ -88,7 +89,8 @@ class PaymentDesk:
         self.outcomes: dict[str, str] = {}  # settled purchases (live only: a repeated finalize gets the same answer)
         self.keep_outcomes = not buyers
         self.confirmed = 0
-        self.abandoned = 0
+        self.abandoned = 0  # never paid: timed out or cancelled
+        self.cancelled = 0
         median_s, p99_s = settings.delay.median, settings.delay.p99
         self._mu = math.log(median_s) if median_s > 0 else -30.0
         self._sigma = math.log(p99_s / median_s) / Z_99 if median_s > 0 and p99_s > 0 else 0.0
@@ -140,7 +142,16 @@ class PaymentDesk:
         self._settle(purchase, paid=True)
         return "confirmed"
 
-    def _settle(self, purchase: Purchase, *, paid: bool) -> None:
+    def cancel(self, purchase_id: str) -> str:
+        """The buyer cancelled at the gateway (``msevtmgt_paymentstatus`` Cancelled): the hold ends now and its
+        seats go back. ``"cancelled"``, or what became of a purchase no longer held (``confirm``'s answers)."""
+        purchase = self.held.get(purchase_id)
+        if purchase is None:
+            return self.outcomes.get(purchase_id, "unknown")
+        self._settle(purchase, paid=False, reason=CANCELLED)
+        return "cancelled"
+
+    def _settle(self, purchase: Purchase, *, paid: bool, reason: str = ABANDONED) -> None:
         if purchase.settled:  # confirmed by finalize before its hold ended
             return
         purchase.settled = True
@@ -148,12 +159,15 @@ class PaymentDesk:
         purchase_id = self.purchase_id(submission)
         self.held.pop(purchase_id, None)
         if self.keep_outcomes:
-            self.outcomes[purchase_id] = "confirmed" if paid else "expired"
+            self.outcomes[purchase_id] = "confirmed" if paid else ("cancelled" if reason == CANCELLED else "expired")
         if paid:
             self.confirmed += 1
             self.admit(submission)
             return
         self.abandoned += 1
+        if reason == CANCELLED:
+            self.cancelled += 1
         if self.journal is not None:
-            self.journal.abandoned(submission, self.env.now)
-        self.expire(submission, f"{ABANDONED} ({format_duration(self.settings.timeout)})")
+            self.journal.abandoned(submission, self.env.now, reason)
+        timeout = format_duration(self.settings.timeout)
+        self.expire(submission, reason if reason == CANCELLED else f"{reason} ({timeout})")

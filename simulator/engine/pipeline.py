@@ -91,6 +91,8 @@ class EventPipeline:
         self.closes_s = scenario.window.closes  # the registration period's end: later offers are refused
         self.registered: Counter[str] = Counter()  # event id -> seats taken (accepted, not waitlisted)
         self.session_registered: Counter[str] = Counter()
+        self.passes_taken: Counter[str] = Counter()  # pass id -> passes sold or held (offers that name passes)
+        self._pass_quantity = {p.id: p.quantity for e in catalog.events for p in e.passes if p.quantity is not None}
         self.in_system = 0  # validating or accepted, not yet created or dead-lettered
         self.retrying = 0
         self.validating = 0
@@ -228,8 +230,9 @@ class EventPipeline:
         if waitlisted and not event.waitlist:
             self.reject(offer, offered_s, Rejected(RejectionCode.WAITLIST_NOT_AVAILABLE), reply)
             return
-        if not waitlisted and event.capacity and self.registered[event.id] + seats > event.capacity:
-            if not event.waitlist:
+        if not waitlisted and (event.capacity and self.registered[event.id] + seats > event.capacity
+                               or offer.pass_ids and self._passes_short(offer.pass_ids)):
+            if not event.waitlist:  # a sold-out pass is a full event to its buyer
                 self.reject(offer, offered_s, Rejected(RejectionCode.EVENT_FULL), reply)
                 return
             waitlisted = True
@@ -242,7 +245,7 @@ class EventPipeline:
                 if session.capacity and self.session_registered[session_id] + wanted > session.capacity:
                     self.reject(offer, offered_s, Rejected(RejectionCode.SESSION_FULL), reply)
                     return
-            self.reserve(event.id, offer.session_ids, seats)
+            self.reserve(event.id, offer.session_ids, seats, offer.pass_ids)
         number = self.recorder.offered(self._kind(offer), offered_s, offer.submission_id)
         submission = Submission(number, offer, waitlisted, self._calls(offer, waitlisted), self.env.now)
         if event.paid and not waitlisted and self.payments is not None:
@@ -253,11 +256,20 @@ class EventPipeline:
         if reply is not None:
             reply(Accepted(number, waitlisted))
 
-    def reserve(self, event_id: str, session_ids: tuple[str, ...], seats: int) -> None:
-        """Take ``seats`` of the event and one seat per named session (also how a restart restores counts)."""
+    def reserve(self, event_id: str, session_ids: tuple[str, ...], seats: int, pass_ids: tuple[str, ...] = ()
+                ) -> None:
+        """Take ``seats`` of the event, one seat per named session and one of each pass named (also how a
+        restart restores counts)."""
         self.registered[event_id] += seats
         for session_id in session_ids:
             self.session_registered[session_id] += 1
+        self.passes_taken.update(pass_ids)
+
+    def _passes_short(self, pass_ids: tuple[str, ...]) -> bool:
+        """True when a pass named has fewer left than the attendees naming it."""
+        wanted = Counter(pass_ids)
+        return any(pass_id in self._pass_quantity and self.passes_taken[pass_id] + n > self._pass_quantity[pass_id]
+                   for pass_id, n in wanted.items())
 
     def paid(self, submission: Submission) -> None:
         """A held purchase was paid: journal the registration, then queue it (its acceptance is recorded)."""
@@ -270,6 +282,7 @@ class EventPipeline:
         offer = submission.offer
         if not submission.waitlisted:
             self.release(offer.event.id, offer.attendees, offer.session_ids)
+            self.passes_taken.subtract(offer.pass_ids)
         self.recorder.dead_lettered(submission.number, self.env.now, 0, reason)
         self._leave()
 
@@ -295,10 +308,13 @@ class EventPipeline:
         for session_id in session_ids:
             self.session_registered[session_id] -= 1
 
-    def restore_seats(self, events: dict[str, int], sessions: dict[str, int]) -> None:
-        """Seats already taken before this model started (a restarted live server's created records)."""
+    def restore_seats(self, events: dict[str, int], sessions: dict[str, int], passes: dict[str, int] | None = None
+                      ) -> None:
+        """Seats already taken before this model started (a restarted live server's created records, and the
+        passes sold)."""
         self.registered.update(events)
         self.session_registered.update(sessions)
+        self.passes_taken.update(passes or {})
 
     def resume(self, offer: Offer, accepted_s: float, attempts: int, waitlisted: bool = False) -> None:
         """Queue an item accepted before this model started (the live server's pending work after a restart);
@@ -315,7 +331,7 @@ class EventPipeline:
     def hold_again(self, offer: Offer, expires_s: float) -> None:
         """Hold a paid offer held before this model started (a restarted live server's purchase) until
         ``expires_s``; its seats are taken again, its journal entry exists already."""
-        self.reserve(offer.event.id, offer.session_ids, offer.attendees)
+        self.reserve(offer.event.id, offer.session_ids, offer.attendees, offer.pass_ids)
         number = self.recorder.offered(self._kind(offer), self.env.now, offer.submission_id)
         self.in_system += 1
         submission = Submission(number, offer, False, self._calls(offer, False), self.env.now)

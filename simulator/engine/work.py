@@ -58,6 +58,7 @@ class Offer:
     people: tuple[tuple[str, str, str], ...] = ()  # (email, first, last) per attendee, when the caller named them
     withdrawn: bool = False  # the caller went away before its answer (set from its thread): refused undecided
     arrival: int | None = None  # the workload's number for this arrival (simulated runs): keys its own draws
+    pass_ids: tuple[str, ...] = ()  # paid events: the pass each seated attendee buys (a seat of that pass each)
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ Modules: ``operations`` (the 19 operations, each named once: everything below is
 ``metrics`` (Prometheus), ``errors`` (the exception tree, every ``ErrorType``, the error body).
 """
 
-from simulator.server.app import DEFAULT_PAYMENT_URL, create_app, is_loopback
+from simulator.server.app import create_app, is_loopback
 from simulator.server.errors import ApiError, ConfigurationError, ErrorType, ServerError, StoreError, UnknownSubmission
 from simulator.server.model import (
     STATS_KEYS,
@@ -29,7 +29,6 @@ from simulator.server.store import CreatedRecords, Store, StoredSubmission
 __all__ = [
     "create_app",
     "is_loopback",
-    "DEFAULT_PAYMENT_URL",
     "LiveModel",
     "Accepted",
     "Refused",

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from simulator.catalog import Catalog, Event
 from simulator.server import contract as wire
 from simulator.server.errors import ApiError, ErrorType, failure_response, validation_error
-from simulator.server.livepages import Page, render, request_host
+from simulator.server.livepages import PASSES_LEFT, PASSES_SOLD, Page, render, request_host
 from simulator.server.model import Accepted, LiveModel, PageReads, Purchases
 from simulator.server.operations import (
     BY_ID,
@@ -34,7 +34,9 @@ from simulator.server.operations import (
 )
 from simulator.server.pages import Images, Pages, page_table
 
-__all__ = ["api_router", "handlers", "read_body", "route_options", "Handler", "EVENT_MANAGEMENT", "MAX_BODY_BYTES"]
+__all__ = ["api_router", "handlers", "live_counts", "read_body", "route_options", "purchase_location", "Handler",
+           "EVENT_MANAGEMENT", "UNLIMITED_PASSES",
+           "MAX_BODY_BYTES", "PURCHASES_PATH"]
 
 JSON = "application/json"
 PNG = "image/png"
@@ -68,6 +70,14 @@ def _png(image: bytes | None, error: ErrorType, key: str, message: str | None = 
 
 def _location(submission_id: str) -> str:
     return f"/_harness/submissions/{quote(submission_id, safe='')}"
+
+
+PURCHASES_PATH = "/_harness/purchases/"
+
+
+def purchase_location(purchase_id: str) -> str:
+    """Where a purchase's state is read (a paid answer's ``Location``; ``checkout.py`` answers it)."""
+    return f"{PURCHASES_PATH}{quote(purchase_id, safe='')}"
 
 
 def _content_headers(request: Request) -> tuple[str | None, str]:
@@ -134,7 +144,7 @@ class Registrations:
     """``POST …/events/{readableEventId}/registrations``: validate the body, hand it to the model, answer 202
     with Location (200 with redirectUrl on paid events) or the model's refusal (its code's status and type)."""
 
-    def __init__(self, catalog: Catalog, model: LiveModel, payment_redirect: Callable[[Event, str], str],
+    def __init__(self, catalog: Catalog, model: LiveModel, payment_redirect: Callable[[Event, str, str], str],
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.events = catalog.by_readable_id
         self.model = model
@@ -151,11 +161,12 @@ class Registrations:
         if not isinstance(outcome, Accepted):
             headers = {"Retry-After": str(outcome.retry_after_s)} if outcome.retry_after_s is not None else None
             raise ApiError(REFUSALS[outcome.code], outcome.message, field=outcome.field, headers=headers)
-        headers = {"Location": _location(outcome.submission_id)}
-        if event.paid:
-            url = outcome.redirect_url or self.payment_redirect(event, outcome.submission_id)
+        if event.paid and not outcome.waitlisted:  # a seat is held: go pay (waitlisted: nothing to pay)
+            url = outcome.redirect_url or self.payment_redirect(event, outcome.submission_id,
+                                                                request_host(request.scope).decode())
             answer = wire.PaymentRedirect(status="Redirect", purchaseId=outcome.submission_id, redirectUrl=url)
-            return _json(answer.model_dump_json().encode(), 200, headers)
+            return _json(answer.model_dump_json().encode(), 200, {"Location": purchase_location(outcome.submission_id)})
+        headers = {"Location": _location(outcome.submission_id)}
         result = wire.RegistrationResult(status="Success", errorMessage=None, errorCode=None, redirectUrl=None,
                                          purchaseId=None, submissionId=outcome.submission_id)
         return _json(result.model_dump_json().encode(), 202, headers)
@@ -168,16 +179,17 @@ def handlers(
     model: LiveModel,
     *,
     origin: str,
-    payment_redirect: Callable[[Event, str], str],
+    payment_redirect: Callable[[Event, str, str], str],
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> dict[str, Handler]:
     """One guarded handler per operation id of ``OPERATIONS`` (a static page's: from its page table, its holes
     filled with the request's host and the model's live session counts)."""
     events = catalog.by_readable_id
     charge = model.page_loaded if isinstance(model, PageReads) else None
+    count = live_counts(catalog, model)
 
     def live(content: Page, request: Request) -> Response:
-        return _json(render(content, request_host(request.scope), model.session_registration_count))
+        return _json(render(content, request_host(request.scope), count))
 
     def event_of(request: Request) -> Event:
         """The live event named in the path, or 404."""
@@ -249,6 +261,9 @@ def handlers(
         if known == "expired":
             raise ApiError(ErrorType.PURCHASE_EXPIRED, f"purchase {body.purchaseId!r} was not paid within the "
                            "payment timeout: its seats were released and nothing was registered", field="purchaseId")
+        if known == "cancelled":  # Dataverse's paymentstatus Cancelled: the transaction was cancelled, as on timeout
+            raise ApiError(ErrorType.PURCHASE_EXPIRED, f"purchase {body.purchaseId!r} was cancelled at the payment "
+                           "page: its seats were released and nothing was registered", field="purchaseId")
         if known != "confirmed":
             raise ApiError(ErrorType.PURCHASE_NOT_FOUND, f"no purchase {body.purchaseId!r} for event "
                            f"{event.readable_id}", field="purchaseId")
@@ -333,13 +348,40 @@ def api_router(table: dict[str, Handler], images_need_token: bool = False) -> AP
     return router
 
 
+#: ``numberOfPassesLeft`` of a pass on an event without a capacity: "unlimited" as a number, since the v2.0 sample
+#: reads a null as sold out (``pass.numberOfPassesLeft > pass.passesUsed``) — Int32.MaxValue, as .NET would say it.
+UNLIMITED_PASSES = 2_147_483_647
+
+
+def live_counts(catalog: Catalog, model: LiveModel) -> Callable[[str], int | None]:
+    """The live number behind each count hole of a catalog page (``livepages``): a session's created
+    registrations, or a pass's numbers — ``numberOfPassesSold`` the attendees of its confirmed purchases,
+    ``numberOfPassesLeft`` its quantity less those sold and those held by purchases awaiting payment
+    (``UNLIMITED_PASSES`` on an event without a capacity). An event's passes share its seats (``catalog.py``),
+    and the model sells no more of a pass than its quantity, so the passes left add up to the event's free seats."""
+    passes = {p.id: p for e in catalog.events for p in e.passes}
+    counts = model.passes if isinstance(model, Purchases) else None
+
+    def count(key: str) -> int | None:
+        if key.startswith((PASSES_LEFT, PASSES_SOLD)):
+            listed = passes[key[len(PASSES_LEFT):]]
+            sold, held = counts(listed.id) if counts is not None else (0, 0)
+            if key.startswith(PASSES_SOLD):
+                return sold
+            if listed.quantity is None:
+                return UNLIMITED_PASSES
+            return max(0, listed.quantity - sold - held)
+        return model.session_registration_count(key)
+
+    return count
+
+
 async def finalized(model: LiveModel, event: Event, purchase_id: str) -> str:
     """Confirm ``purchase_id``'s payment through a model that holds purchases (``Purchases``); another model
-    knows only submissions: ``"confirmed"`` for one of this event, else ``"unknown"``."""
+    holds none, so every purchase id is ``"unknown"``."""
     if isinstance(model, Purchases):
         return await model.finalize(event, purchase_id)
-    status = await model.submission(purchase_id)
-    return "confirmed" if status is not None and status.get("event_id", event.id) == event.id else "unknown"
+    return "unknown"
 
 
 def _same_origin(uri: str, origin: str) -> bool:

@@ -24,10 +24,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.catalog import Catalog, Event
-from simulator.scenario import Portal
+from simulator.scenario import Payment, Portal
 from simulator.server import contract as wire
-from simulator.server.api import MAX_BODY_BYTES, api_router, handlers
+from simulator.server.api import MAX_BODY_BYTES, api_router, handlers, live_counts
 from simulator.server.assets import assets_router
+from simulator.server.checkout import Checkout, checkout_router
 from simulator.server.errors import ApiError, ConfigurationError, error_response, failure_response
 from simulator.server.fastlane import FastLane
 from simulator.server.gate import Gate
@@ -37,10 +38,9 @@ from simulator.server.openapi import complete_schema
 from simulator.server.operations import API_DESCRIPTION, EVENT_MANAGEMENT
 from simulator.server.pages import Images, render_pages, webapp_ids
 
-__all__ = ["create_app", "is_loopback", "DEFAULT_PAYMENT_URL"]
+__all__ = ["create_app", "is_loopback"]
 
 #: Where paid registrations are sent to pay when the model names no page (the shape of Microsoft's sample).
-DEFAULT_PAYMENT_URL = "https://localhost:7202/GatewayRedirect/PayWithStripe"
 _TITLE = "Customer Insights - Journeys event API (Stampede reference mock)"
 _VERSION = "1.0"
 _REASONS = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
@@ -95,7 +95,7 @@ def create_app(
     admin_token: str | None = None,
     host: str = "127.0.0.1",
     require_origin: bool = False,
-    payment_url: str = DEFAULT_PAYMENT_URL,
+    payment: Payment | None = None,
     event_url: str | None = None,
     lifespan: Lifespan | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
@@ -116,6 +116,8 @@ def create_app(
     ``max_body_bytes`` (64 KiB by default) are refused with 413 before they are read. The images (speaker
     image, sponsorship logo, event QR code) are served without the token unless ``images_need_token``.
     ``portal`` (a scenario's ``[portal]``): web applications, event images, the registration form embed.
+    ``payment`` (a scenario's ``[payment]``): where a paid answer sends the buyer and where the payment page
+    returns to (``checkout.py``; by default the mock's own payment page).
     """
     if not org_id or "/" in org_id:
         raise ConfigurationError(f"org_id {org_id!r} must be a non-empty id without '/', e.g. a GUID")
@@ -141,9 +143,6 @@ def create_app(
             return event.public_url
         return event_url.format(readableEventId=quote(event.readable_id, safe=""), origin=web_origin)
 
-    def payment_redirect(event: Event, purchase_id: str) -> str:
-        back = public_url(event) or web_origin
-        return f"{payment_url}?purchaseId={quote(purchase_id, safe='')}&returnUrl={quote(back, safe='')}"
 
     status_counts: Counter[int] = Counter()
     app = EventApi(title=_TITLE, version=_VERSION, description=API_DESCRIPTION, lifespan=lifespan, redoc_url=None)
@@ -152,15 +151,17 @@ def create_app(
     base_path = EVENT_MANAGEMENT.format(organizationId=org_id)
     pages = render_pages(catalog, public_url, base_path=base_path + "/", portal=portal, webapps=webapps)
     images = Images(catalog, public_url)
-    table = handlers(catalog, pages, images, model, origin=web_origin, payment_redirect=payment_redirect,
+    checkout = Checkout(payment or Payment(), web_origin)
+    table = handlers(catalog, pages, images, model, origin=web_origin, payment_redirect=checkout.redirect_url,
                      max_body_bytes=max_body_bytes)
     app.include_router(assets_router(images))
     app.include_router(api_router(table, images_need_token))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
                                       status_counts=status_counts, max_body_bytes=max_body_bytes))
+    app.include_router(checkout_router(catalog, model, checkout))
     lane = FastLane(app.framework, base_path=base_path, pages=pages, catalog=catalog, handlers=table,
                     charge=model.page_loaded if isinstance(model, PageReads) else None,
-                    count=model.session_registration_count)
+                    count=live_counts(catalog, model))
     app.front = Gate(lane, org_id=org_id, token=token, origin=origins, admin_token=admin_token,  # rules first
                      require_origin=require_origin, status_counts=status_counts,
                      images_need_token=images_need_token)

@@ -89,6 +89,8 @@ class ErrorType(Enum):
     # the harness plane (outside the contract)
     ADMIN_TOKEN_REQUIRED = 401, "AdminTokenRequired"
     SUBMISSION_NOT_FOUND = 404, "SubmissionNotFound"
+    PURCHASE_UNKNOWN = 404, "PurchaseNotFound"
+    PAYMENT_ACTION_INVALID = 400, "PaymentActionInvalid"
     FAULT_REJECTED = 400, "FaultRejected"
 
     def __init__(self, status: int, type_: str) -> None:

@@ -52,11 +52,12 @@ def static_pages(base_path: str, pages: Pages, catalog: Catalog,
 
 class FastLane:
     """Answer the table's operations under ``base_path``; pass everything else on. ``charge`` takes the read-cache
-    key of a static page served (``PageReads.page_loaded``); ``count`` a session's live registration count."""
+    key of a static page served (``PageReads.page_loaded``); ``count`` the live number of a page's count hole
+    (``api.live_counts``)."""
 
     def __init__(self, app: ASGIApp, *, base_path: str, pages: Pages, catalog: Catalog,
                  handlers: dict[str, Handler], charge: Callable[[tuple[str, str]], None] | None = None,
-                 count: Callable[[str], int] | None = None) -> None:
+                 count: Callable[[str], int | None] | None = None) -> None:
         self.app = app
         self.static = static_pages(base_path, pages, catalog, handlers)
         self.charge = charge

@@ -16,7 +16,8 @@ Rules, in order (each answer is an ``ErrorBody``):
    which sends no token (Microsoft's v2.0 sample builds ``apiEndpoint + imageUrl`` and ``…/sponsorships/{id}/logo``
    without one), although the generated RTM SDK marks them token-secured. A token that is sent is still checked.
 4. On the harness plane (``/_harness/…``, ``/metrics``), when an admin token is configured:
-   ``Authorization: Bearer <admin token>`` or **401**.
+   ``Authorization: Bearer <admin token>`` or **401** — except the payment page ``/_harness/pay/{purchaseId}``,
+   where a browser is sent to pay (its random purchase id is the capability, as a gateway's payment link is).
 
 A web application has one origin, but a developer may run the portal on several (``stampede serve --origin``
 repeated: Vite's 5173 and another dev server's 3000); each is allowed alike.
@@ -43,6 +44,7 @@ __all__ = ["Gate", "API_PREFIX", "HARNESS_PREFIX", "METRICS_PATH", "TOKEN_PARAM"
 
 API_PREFIX = "/api/v1.0/orgs/"
 HARNESS_PREFIX = "/_harness"
+PAY_PREFIX = "/_harness/pay/"  # the buyer's payment page: a browser sent there carries no admin token (checkout.py)
 METRICS_PATH = "/metrics"
 TOKEN_PARAM = b"emApplicationtoken"
 _CHECKINS = "eventmanagement/checkins"
@@ -151,7 +153,8 @@ class Gate:
             if not hmac.compare_digest(token, self.token):
                 return ErrorType.INVALID_APPLICATION_TOKEN, "the emApplicationtoken is not valid for this organization"
             return None
-        if self.admin is not None and (path.startswith(HARNESS_PREFIX) or path == METRICS_PATH):
+        if self.admin is not None and (path.startswith(HARNESS_PREFIX) and not path.startswith(PAY_PREFIX)
+                                       or path == METRICS_PATH):
             supplied = _header(scope, b"authorization") or b""
             if not hmac.compare_digest(supplied, self.admin):
                 return ErrorType.ADMIN_TOKEN_REQUIRED, "the harness plane needs Authorization: Bearer <admin token>"

@@ -13,7 +13,7 @@ import zlib
 
 import segno
 
-__all__ = ["PNG_SIGNATURE", "png", "qr_code", "speaker_portrait", "sponsor_logo"]
+__all__ = ["PNG_SIGNATURE", "png", "event_banner", "qr_code", "speaker_portrait", "sponsor_logo"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _WHITE = (255, 255, 255)
@@ -87,6 +87,21 @@ def sponsor_logo(sponsor_id: str, cell_px: int = 12) -> bytes:
             text = [_INK if x < length else _WHITE for x in range(columns - 6)]
         cells.append(mark + text)
     return _grid_png(cells, cell_px, cell_px, _WHITE)
+
+
+def event_banner(event_id: str, cell_px: int = 16) -> bytes:
+    """A dark banner for the event (PNG, 3:1): a night-sky ground with a few shapes in a deep shade of the
+    event's colour. Portals lay the event's name over it in white (the v2.0 sample's event header), so every
+    pixel stays dark enough for white text: its contrast with white is at least 7:1 (WCAG AAA)."""
+    digest = hashlib.sha256(event_id.encode()).digest()
+    r, g, b = _colour(digest)
+    ground: RGB = (18, 22, 36)
+    shade: RGB = (ground[0] + r // 5, ground[1] + g // 5, ground[2] + b // 5)  # at most 38 over the ground
+    columns, lines = 30, 10
+    bits = int.from_bytes(digest[3:11], "big")
+    cells = [[shade if (x + y) % 5 == 0 and bits >> ((x * 7 + y) % 64) & 1 else ground for x in range(columns)]
+             for y in range(lines)]
+    return _grid_png(cells, cell_px, 0, ground)
 
 
 def qr_code(url: str, scale: int = 6) -> bytes:

@@ -38,6 +38,7 @@ from typing import Any
 
 from simulator.catalog import Catalog, Event
 from simulator.engine.model import Model, new_model
+from simulator.engine.payments import CANCELLED
 from simulator.engine.pipeline import Accepted as EngineAccepted
 from simulator.engine.pipeline import Offer, Rejected, Submission
 from simulator.engine.pipeline import Outcome as EngineOutcome
@@ -103,7 +104,7 @@ class LiveEventModel:
         self.catalog: Catalog = self.model.catalog
         self._events_by_id = {event.id: event for event in self.catalog.events}
         self._accepted: list[tuple[str, str, str, float, bool]] = []  # accepted this batch, not yet durable
-        self._held: list[tuple[str, str, str, float, float]] = []  # purchases held this batch, not yet durable
+        self._held: list[tuple[str, str, str, float, float, float]] = []  # purchases held this batch, not yet durable
         payments = self.model.pipeline.payments
         assert payments is not None
         payments.buyers = scenario.payment.live_buyers  # by default the callers pay (finalize)
@@ -119,6 +120,7 @@ class LiveEventModel:
         self._pages_injected = False
         self.started_s = self.model.env.now
         self._started_wall = time.perf_counter()
+        self.released_at_start = 0  # held purchases whose hold ended on the wall clock while the server was down
         self.resumed = self._resume()
         self._reader: StoreReader | None = None  # opened on first use (on the event loop's side)
         # per event loop: the model thread's answers (one loop wake-up per batch) and the loop's offers (one
@@ -147,7 +149,8 @@ class LiveEventModel:
         """Re-admit what the store holds as pending and restore seat counts (before the driver starts)."""
         pipeline = self.model.pipeline
         registrations, sessions = self.store.registration_counts(), self.store.session_registration_counts()
-        pipeline.restore_seats(registrations, sessions)
+        sold = {pass_id: n for (pass_id, state), n in self.store.purchases_by_pass().items() if state == "confirmed"}
+        pipeline.restore_seats(registrations, sessions, sold)
         resumed = 0
         for stored in self.store.pending():
             event = self._events_by_id.get(stored.event_id)
@@ -165,22 +168,27 @@ class LiveEventModel:
             offer = self._offer(event, request, stored.id)
             pipeline.resume(offer, stored.accepted_s, stored.attempts, waitlisted=stored.waitlisted)
             resumed += 1
-        now = self.model.env.now
-        for purchase_id, event_id, body, held_s, expires_s in self.store.held_purchases():
-            event = self._events_by_id.get(event_id)
-            if event is None:
-                self.store.expire_purchase(purchase_id, now)
+        now, wall_now = self.model.env.now, time.time()
+        for held in self.store.held_purchases():  # in the order their holds end
+            event = self._events_by_id.get(held.event_id)
+            if held.expires_at is not None:  # the hold ends on the wall clock, whatever happened meanwhile
+                expires_s = now + (held.expires_at - wall_now) * self.driver.time_scale
+            else:  # stored before the wall-clock end was: the hold keeps its end in the model's seconds (a clock
+                #    that resumed before the hold began gives it a whole timeout again)
+                expires_s = held.expires_s if now >= held.held_s else now + held.expires_s - held.held_s
+            if event is None or expires_s <= now:  # released at once, before the server answers anyone
+                self.store.expire_purchase(held.id, now)
+                self.released_at_start += 1
                 continue
             try:
-                request = RegistrationRequest.model_validate_json(body)
+                request = RegistrationRequest.model_validate_json(held.body)
             except ValueError:  # a bad row: the purchase cannot be resumed
-                self.store.expire_purchase(purchase_id, now)
+                self.store.expire_purchase(held.id, now)
                 continue
-            offer = self._offer(event, request, purchase_id)
-            # the hold keeps its end; a clock that resumed before the hold began gives it a whole timeout again
-            pipeline.hold_again(offer, max(now, expires_s if now >= held_s else now + expires_s - held_s))
+            offer = self._offer(event, request, held.id)
+            pipeline.hold_again(offer, expires_s)
             resumed += 1
-        self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions)
+        self.tally = StoreTally(self.store.counts()["submissions"], registrations, sessions, sold)
         return resumed
 
     # --- registration --------------------------------------------------------------------------------------
@@ -191,6 +199,7 @@ class LiveEventModel:
             chosen.sessionId for a in attendees for chosen in a.attendeeSessions if not chosen.waitlisted
         )
         waitlisted = all(bool(a.waitlisted) for a in attendees)
+        passes = () if refusal else tuple(a.passId for a in attendees if a.passId and not a.waitlisted)
         kind = "waitlist" if waitlisted else ("session" if sessions else "event")
         # The engine records the code, not the message: messages quote the caller's input, and the record
         # counts rejections by reason, so distinct messages would grow it with every bad request.
@@ -198,7 +207,8 @@ class LiveEventModel:
         # the model's own record of people (simulator/matching.py) only when it keeps a run record: the store
         # is the durable one, and a long-running server's memory stays flat
         people = tuple((a.email, a.firstName, a.lastName) for a in attendees) if self._record_people else ()
-        return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid, people)
+        return Offer(kind, event, sessions, waitlisted, submission_id, len(attendees), invalid, people,
+                     pass_ids=passes)
 
     async def register(self, event: Event, request: RegistrationRequest) -> RegistrationOutcome:
         submission_id = self._ids.next()
@@ -230,7 +240,7 @@ class LiveEventModel:
             if not offer.withdrawn:
                 self._pending.pop(submission_id, None)
         if isinstance(outcome, EngineAccepted):
-            return Accepted(submission_id)
+            return Accepted(submission_id, waitlisted=outcome.waitlisted)
         if refusal is not None and outcome.code is refusal.code:
             return refusal
         template = _MESSAGES.get(outcome.code)
@@ -258,20 +268,29 @@ class LiveEventModel:
                                    submission.waitlisted))
             self._accepting.append(submission)
         elif submission.offer.event.paid:  # a held purchase was paid: its stored purchase becomes the submission
-            now_s = self.model.env.now
-            self._write(submission, lambda sid: self.tally.accepted(self.store.confirm_purchase(sid, now_s)))
+            now_s, pass_ids = self.model.env.now, submission.offer.pass_ids
+            self._write(submission, lambda sid: self._store_confirmation(sid, pass_ids, now_s))
+
+    def _store_confirmation(self, purchase_id: str, pass_ids: tuple[str, ...], now_s: float) -> None:
+        """The purchase becomes an accepted submission in the store; the first time, its passes are sold."""
+        new = self.store.confirm_purchase(purchase_id, now_s)
+        self.tally.accepted(new)
+        if new:
+            self.tally.sold(pass_ids)
 
     def held(self, submission: Submission, expires_s: float) -> None:
         """A paid submission is held as a purchase until its payment is confirmed (engine/payments.py)."""
         submission_id = str(submission.offer.submission_id)
         pending = self._pending.get(submission_id)
         if pending is not None:  # a resumed purchase is already stored
+            # its end on the wall clock too, so that time while the server is down counts (a restart releases it)
+            expires_at = time.time() + (expires_s - self.model.env.now) / self.driver.time_scale
             self._held.append((submission_id, submission.offer.event.id, pending.body, submission.accepted_s,
-                               expires_s))
+                               expires_s, expires_at))
 
-    def abandoned(self, submission: Submission, now_s: float) -> None:
-        """A held purchase timed out unpaid: its seats went back; the store marks it expired."""
-        self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s))
+    def abandoned(self, submission: Submission, now_s: float, reason: str) -> None:
+        """A held purchase timed out unpaid, or its buyer cancelled: its seats went back; the store says which."""
+        self._write(submission, lambda sid: self.store.expire_purchase(sid, now_s, cancelled=reason == CANCELLED))
 
     def flush(self) -> None:
         """Store this turn's held purchases, acceptances and creations (the driver calls it before releasing the
@@ -455,21 +474,44 @@ class LiveEventModel:
 
         def confirm(model: Model) -> str:  # on the model thread: the store's writer, and no SQLite on the loop
             stored = self.store.purchase(purchase_id)
-            if stored is None:
-                known = self.store.submission(purchase_id)
-                return "confirmed" if known is not None and known["event_id"] == event.id else "unknown"
-            if stored["event_id"] != event.id:
+            if stored is None or stored["event_id"] != event.id:  # a submission is no purchase: nothing to pay
                 return "unknown"
             if stored["state"] != "held":
                 return str(stored["state"])
+            held = self.payments.held.get(purchase_id)
             result = self.payments.confirm(purchase_id)
-            if result == "confirmed":
+            if result == "confirmed" and held is not None:
                 self.flush()
                 # before any processor can create it (the accepted hook stored it already unless that failed)
-                self.tally.accepted(self.store.confirm_purchase(purchase_id, model.env.now))
+                self._store_confirmation(purchase_id, held.submission.offer.pass_ids, model.env.now)
             return result
 
         return await asyncio.wrap_future(self.driver.call(confirm))
+
+    async def cancel(self, event: Event, purchase_id: str) -> str:
+        """The buyer cancelled the payment of purchase ``purchase_id``: the hold ends now and its seats go back.
+        ``"cancelled"``, or what the purchase already was (``"confirmed"``, ``"expired"``), or ``"unknown"``."""
+
+        def cancel(model: Model) -> str:
+            stored = self.store.purchase(purchase_id)
+            if stored is None or stored["event_id"] != event.id:
+                return "unknown"
+            if stored["state"] != "held":
+                return str(stored["state"])
+            self.flush()  # its hold is stored before it is ended
+            return self.payments.cancel(purchase_id)
+
+        return await asyncio.wrap_future(self.driver.call(cancel))
+
+    async def purchase(self, purchase_id: str) -> dict[str, Any] | None:
+        """The purchase's state (``held``, ``confirmed``, ``expired``, ``cancelled``), its event, its attendees'
+        passes and when its hold ends on the wall clock (``expires_at``, ISO 8601 UTC), or None."""
+
+        def read(model: Model) -> dict[str, Any] | None:
+            self.flush()  # a purchase held this turn is stored before it is read
+            return self.store.purchase(purchase_id)
+
+        return await asyncio.wrap_future(self.driver.call(read))
 
     # --- catalog pages (event loop; charged on the model thread, in batches) --------------------------------
     def page_loaded(self, key: tuple[str, str]) -> None:
@@ -496,6 +538,11 @@ class LiveEventModel:
 
     def session_registration_count(self, session_id: str) -> int:
         return self.tally.session_registration_count(session_id)
+
+    def passes(self, pass_id: str) -> tuple[int, int]:
+        """``(sold, held)`` of a pass: attendees of confirmed purchases, and of purchases awaiting payment."""
+        sold = self.tally.passes_sold_count(pass_id)
+        return sold, max(0, self.model.pipeline.passes_taken.get(pass_id, 0) - sold)
 
     async def submission(self, submission_id: str) -> Mapping[str, Any] | None:
         """The submission's status, read in a worker thread on the reader's own connection."""
@@ -527,7 +574,11 @@ class LiveEventModel:
             # (never paid) dead-lettered; the store keeps every purchase's state (purchases table)
             "purchases_held": len(self.payments.held),
             "purchases_confirmed": self.payments.confirmed,
-            "purchases_expired": self.payments.abandoned,
+            "purchases_expired": self.payments.abandoned - self.payments.cancelled,
+            "purchases_cancelled": self.payments.cancelled,
+            "purchases_released_at_start": self.released_at_start,  # their hold ended while the server was down
+            # seats held by purchases awaiting payment (not in registrations/count, which counts registrations)
+            "seats_held": sum(p.submission.offer.attendees for p in list(self.payments.held.values())),
             **self._confirmation_stats(),
             "sim_now_s": round(self.driver.sim_now_s, 3),
             "time_scale": self.driver.time_scale,

@@ -7,7 +7,8 @@ Two things in a catalog page are not static:
   ``<img src>`` from another origin, so they must name this server's host — which is the request's ``Host``
   (a server bound to port 0, or reached through a proxy, knows it no sooner);
 - **live counts**: ``Session.registrationCount`` is the session's created registrations, which Microsoft's
-  sample portal uses to show a full session and to set ``attendeeSessions[].waitlisted``.
+  sample portal uses to show a full session and to set ``attendeeSessions[].waitlisted``; a pass's
+  ``numberOfPassesLeft`` and ``numberOfPassesSold``, which it uses to offer the pass or show "Sold out".
 
 A page is rendered once with markers (``HOST``, ``count_hole(session_id)``) and split into literal parts and
 holes; ``render`` joins them with the request's host and the model's counts. A page without markers stays plain
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 
 from starlette.types import Scope
 
-__all__ = ["HOST", "LivePage", "Page", "count_hole", "compile_page", "render", "request_host"]
+__all__ = ["HOST", "LivePage", "Page", "count_hole", "pass_hole", "compile_page", "render", "request_host",
+           "PASSES_LEFT", "PASSES_SOLD"]
 
 _MARK = "\ue000"
 _MARK_BYTES = _MARK.encode()
@@ -31,6 +33,16 @@ HOST = f"{_MARK}H{_MARK}"  # the request's scheme://host[:port]
 def count_hole(session_id: str) -> str:
     """The marker that becomes ``session_id``'s created registrations (a JSON number, the quotes dropped)."""
     return f"{_MARK}C{session_id}{_MARK}"
+
+
+PASSES_LEFT = "left:"  # count-hole keys of a pass's live numbers (``pass_hole``), beside session ids
+PASSES_SOLD = "sold:"
+
+
+def pass_hole(number: str, pass_id: str) -> str:
+    """The marker that becomes a pass's live ``number`` (``PASSES_LEFT`` or ``PASSES_SOLD``): a count hole whose
+    key says which."""
+    return count_hole(number + pass_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +74,9 @@ def compile_page(content: bytes) -> Page:
     return LivePage(tuple(parts), tuple(holes))
 
 
-def render(page: Page, host: bytes, count: Callable[[str], int] | None) -> bytes:
-    """The page's bytes for a request to ``host`` (``b"http://127.0.0.1:8000"``), with ``count(session_id)``."""
+def render(page: Page, host: bytes, count: Callable[[str], int | None] | None) -> bytes:
+    """The page's bytes for a request to ``host`` (``b"http://127.0.0.1:8000"``), with ``count(key)`` in each
+    count hole (a session id, or a pass's ``pass_hole`` key; None renders ``null``)."""
     if isinstance(page, bytes):
         return page
     out = [page.parts[0]]
@@ -71,7 +84,8 @@ def render(page: Page, host: bytes, count: Callable[[str], int] | None) -> bytes
         if kind == "H":
             out.append(host)
         else:
-            out.append(str(int(count(key))).encode() if count is not None else b"null")
+            value = count(key) if count is not None else None
+            out.append(b"null" if value is None else str(int(value)).encode())
         out.append(after)
     return b"".join(out)
 

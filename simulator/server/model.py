@@ -7,7 +7,9 @@ pipeline and Dataverse model in wall-clock time (``simulator/engine``) with a du
 Registration outcomes::
 
     RegistrationOutcome = Accepted | Refused
-        Accepted(submission_id, redirect_url=None)      durably enqueued → 202 (free) / 200 + redirectUrl (paid)
+        Accepted(submission_id, redirect_url=None, waitlisted=False)
+                                                        durably enqueued → 202 (free, or waitlisted) / 200 +
+                                                        redirectUrl (paid, a seat held: go pay)
         Refused(code, message, retry_after_s, field)    → the status and error type of ``code`` (one table:
                                                           ``operations.REFUSALS``), Retry-After when set
 
@@ -44,10 +46,12 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class Accepted:
     """The submission is durably enqueued; ``redirect_url`` is the payment page on paid events (else the server
-    builds one from its payment gateway URL)."""
+    builds one from ``[payment]``); ``waitlisted``: the event was full (or the attendees asked for the waitlist),
+    so it took no seat and, on a paid event, no purchase: nothing to pay."""
 
     submission_id: str
     redirect_url: str | None = None
+    waitlisted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +155,15 @@ class PageReads(Protocol):
 class Purchases(Protocol):
     """Optional for a ``LiveModel``: paid registrations held as purchases until paid (engine/payments.py).
     ``finalize`` confirms one for ``event``: ``"confirmed"`` (now or before; the registration is accepted),
-    ``"expired"`` (its hold timed out) or ``"unknown"``."""
+    ``"expired"`` (its hold timed out), ``"cancelled"`` or ``"unknown"`` (no purchase: a submission of a free
+    event, or a waitlisted one, names none); ``cancel`` ends a hold now (the gateway's Cancelled), answering
+    ``"cancelled"`` or what the purchase already was; ``purchase`` reads its state (the store's row) or None;
+    ``passes`` is a pass's ``(sold, held)`` attendees (quick: called on the event loop)."""
 
     async def finalize(self, event: Event, purchase_id: str) -> str: ...
+    async def cancel(self, event: Event, purchase_id: str) -> str: ...
+    async def purchase(self, purchase_id: str) -> Mapping[str, Any] | None: ...
+    def passes(self, pass_id: str) -> tuple[int, int]: ...
 
 
 def retry_after_header_s(wait_s: float) -> int:
@@ -188,14 +198,14 @@ def entity_refusal(event: Event, request: RegistrationRequest) -> Refused | None
         if attendee.waitlisted and not event.waitlist:
             return refused(code.WAITLIST_NOT_AVAILABLE, f"{where}.waitlisted",
                            f"event {event.readable_id} has no waitlist")
-        if event.paid:
+        if event.paid and not attendee.waitlisted:  # a waitlisted attendee buys nothing (the v2.0 sample sends none)
             if not attendee.passId:
                 return refused(code.PASS_REQUIRED, f"{where}.passId", f"event {event.readable_id} uses a payment "
                                f"gateway; name one of its passes ({', '.join(sorted(pass_ids))})")
             if attendee.passId not in pass_ids:
                 return refused(code.INVALID_PASS, f"{where}.passId",
                                f"{attendee.passId} is not a pass of event {event.readable_id}")
-        elif attendee.passId:
+        elif attendee.passId and not event.paid:
             return refused(code.INVALID_PASS, f"{where}.passId", f"event {event.readable_id} is free and has no passes")
         for j, chosen in enumerate(attendee.attendeeSessions):
             if chosen.sessionId not in session_ids:

@@ -82,6 +82,9 @@ _HEADERS: dict[str, dict[str, Any]] = {
                     "schema": {"type": "integer", "minimum": 1}, "example": 30},
     "RedirectLocation": {"description": "The redirectUri given", "required": True,
                          "schema": {"type": "string", "minLength": 1}},
+    "PurchaseLocation": {"description": "Where the purchase's state can be read: held, confirmed, expired or "
+                                        "cancelled (the mock's harness plane)",
+                         "required": True, "schema": {"type": "string", "minLength": 1}},
 }
 
 
@@ -163,7 +166,8 @@ def _links() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
         ("publicApiRegister", "202"): {
             "GetRegistrationsCount": to("publicApiGetRegistrationsCount", "The event's count (grows once created)",
                                         readableEventId=_path("readableEventId")),
-            "FinalizeRegistration": to("publicApiFinalizeRegistration", "Finalize this submission",
+            "FinalizeRegistration": to("publicApiFinalizeRegistration", "A submission names no purchase: 400 "
+                                       "PurchaseNotFound (nothing to pay on a free or waitlisted registration)",
                                        readableEventId=_path("readableEventId"),
                                        body={"purchaseId": "$response.body#/submissionId"}),
         },

@@ -58,10 +58,20 @@ Choices where the real API is undocumented (each also in the operation's descrip
   mock's ``submissionId``. RTM says only "an immediate success response"; 202 is what an asynchronous accept is.
 - **Paid registration** (payment gateway) → ``200 {"status": "Redirect", "purchaseId": …, "redirectUrl": …}``:
   ``redirectUrl`` as in Microsoft's payment-gateway article (without its stray trailing space in the key),
-  ``status``/``purchaseId`` as the v2.0 sample portal reads them; ``Location`` as above. The registration follows
-  the payment: the purchase holds the seats, the registration is created only once ``registrations/finalize``
-  confirms it, and the seats go back after the payment timeout (``payment.timeout``, the payment provider's
-  "Payment timeout (minutes)").
+  ``status``/``purchaseId`` as the v2.0 sample portal reads them; ``Location: /_harness/purchases/{id}`` (the
+  purchase's state). The registration follows the payment: the purchase holds the seats, the registration is
+  created only once the payment is confirmed (``registrations/finalize``, or Pay on the mock's payment page),
+  and the seats go back after the payment timeout (``payment.timeout``, the payment provider's "Payment timeout
+  (minutes)"). ``redirectUrl`` is ``payment.redirect_url`` filled in, by default the mock's own payment page.
+- **Paid and full**: an attendee who gets no seat (the event is full and has a waitlist, or the attendee asked
+  for the waitlist, then without a pass) is answered as on a free event — ``202`` ``Success``, no
+  ``redirectUrl``, no ``purchaseId``: a waitlist item, nothing to pay. Microsoft documents no answer for this
+  case: the payment-gateway article shows only a seat bought (``{"redirectUrl": …}``); the generated RTM SDK
+  (``PublicApi.bundle.js``) carries paths, no answer models; the v2.0 sample offers the waitlist on a paid event
+  once every pass is sold out (``eventregistration.component.ts`` line 321), gives a waitlisted attendee no pass
+  to choose (``attendee.component.html`` line 91), and shows its confirmation on ``status == "Success"`` (line
+  646) — so a waitlisted buyer answered ``Success`` is told the truth, and one answered ``Redirect`` is sent to
+  pay for a seat it does not have.
 - **Refusals** → the model's status (400/409/429/503) with an ``ErrorBody``; 429 carries ``Retry-After``.
   A body that is not JSON → 400 ``MalformedJson``; not ``application/json`` → 415; over 64 KiB → 413
   ``PayloadTooLarge`` (``create_app(max_body_bytes=…)``, ``stampede serve --max-body-bytes``); the wrong shape →
@@ -72,8 +82,8 @@ Choices where the real API is undocumented (each also in the operation's descrip
 - **Names and unknown fields**: names are stored exactly as sent, in any script (Unicode, no normalization), up
   to 100 characters each (longer → 422 naming the field); unknown keys in the body are ignored and not stored,
   as an ASP.NET JSON binder would ignore them (clients of the v2.0 API send ``hipObject``, ``autoRegister``…).
-- The ``Location`` of an accepted registration is on the harness plane, so behind the admin token when the
-  server binds a non-loopback address.
+- The ``Location`` of an accepted registration (or of a held purchase) is on the harness plane, so behind the
+  admin token when the server binds a non-loopback address.
 - **Captcha** → ``404 CaptchaNotAvailable``: CAPTCHA is an outbound-marketing feature that RTM supports only
   when outbound marketing is provisioned; this mock models an RTM-only organization, and every event says
   ``enableCaptcha: false``.
@@ -81,9 +91,10 @@ Choices where the real API is undocumented (each also in the operation's descrip
   no user authentication, so every caller is anonymous; a bearer token is ignored.
 - **registrations/finalize** → confirms the purchase's payment (RTM does so through the Dataverse custom API
   ``msevtmgt_finalizeregistrationpayment``; the mock takes the v2.0 sample's finalize call as that
-  confirmation): ``200 RegistrationResult`` for a held or confirmed purchase (or a submission) of this event, else
-  ``400 PurchaseNotFound`` (the URL exists; it is the body that names no purchase, as an unknown session in a
-  registration is a 400), or ``400 PurchaseExpired`` when the hold timed out.
+  confirmation): ``200 RegistrationResult`` for a held or confirmed purchase of this event, else ``400
+  PurchaseNotFound`` (the URL exists; it is the body that names no purchase — a free or waitlisted submission
+  names none —, as an unknown session in a registration is a 400), or ``400 PurchaseExpired`` when the hold timed
+  out or the buyer cancelled it.
 - **Images** (speaker image, sponsorship logo, QR code) need no token by default: portals load them in
   ``<img src>``, which sends none (``stampede serve --images-need-token`` requires it, as the SDK declares).
 - **registrationForm** → ``portal.registration_form`` (null by default: formless registration through this API).
@@ -260,13 +271,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("publicApiRegister", "POST", f"{_EVENT}/registrations", "Register",
               (Answer(202, "Accepted for asynchronous creation; Location points at its status",
                       wire.RegistrationResult, (_LOCATION,)),
-               Answer(200, "Event with a payment gateway: go pay", wire.PaymentRedirect, (_LOCATION,))),
+               Answer(200, "Event with a payment gateway, a seat held: go pay", wire.PaymentRedirect,
+                      (("Location", "PurchaseLocation"),))),
               body=wire.RegistrationRequest,
               refusals=(ErrorType.EVENT_NOT_FOUND, *REFUSALS.values()),
               failure=ErrorType.REGISTRATION_FAILED),
     Operation("publicApiFinalizeRegistration", "POST", f"{_EVENT}/registrations/finalize", "Finalize",
               _json("The purchase is known for this event", wire.RegistrationResult),
-              description="RTM finalizes payments in Dataverse; here: Success for a known purchase of this event.",
+              description="RTM finalizes payments in Dataverse; here: Success for a held or confirmed purchase of "
+                          "this event.",
               body=wire.FinalizeRegistrationRequest,
               refusals=(ErrorType.EVENT_NOT_FOUND, ErrorType.PURCHASE_NOT_FOUND, ErrorType.PURCHASE_EXPIRED)),
     Operation("publicApiCreateCheckInAndRedirect", "POST", "/checkins", "Check In",

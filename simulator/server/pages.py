@@ -27,8 +27,8 @@ from pydantic import BaseModel
 from simulator import catalog as cat
 from simulator.scenario import Portal
 from simulator.server import contract as wire
-from simulator.server.images import qr_code, speaker_portrait, sponsor_logo
-from simulator.server.livepages import HOST, Page, compile_page, count_hole
+from simulator.server.images import event_banner, qr_code, speaker_portrait, sponsor_logo
+from simulator.server.livepages import HOST, PASSES_LEFT, PASSES_SOLD, Page, compile_page, count_hole, pass_hole
 from simulator.server.operations import Operation, cache_key
 
 __all__ = ["Pages", "Images", "render_pages", "ANONYMOUS_USER", "page_table", "webapp_ids", "event_image_path"]
@@ -124,10 +124,13 @@ def _event(e: cat.Event, public_url: str | None, portal: Portal | None = None) -
 
 
 def _pass(p: cat.Pass) -> wire.Pass:
-    return wire.Pass(
-        passId=p.id, passName=p.name, numberOfPassesLeft=p.quantity or None, numberOfPassesSold=0, price=p.price,
+    """The pass, its ``numberOfPassesLeft`` and ``numberOfPassesSold`` holes for the live numbers."""
+    listed = wire.Pass(
+        passId=p.id, passName=p.name, numberOfPassesLeft=None, numberOfPassesSold=None, price=p.price,
         currencySymbol=p.currency_symbol, sessions=[],
     )
+    return listed.model_copy(update={"numberOfPassesLeft": pass_hole(PASSES_LEFT, p.id),
+                                     "numberOfPassesSold": pass_hole(PASSES_SOLD, p.id)})
 
 
 def _field(f: cat.CustomField) -> wire.CustomRegistrationField:
@@ -187,7 +190,7 @@ def render_pages(catalog: cat.Catalog, public_url: Callable[[cat.Event], str | N
             pages.session[s.id] = compile_page(_json(session))
         pages.tracks[key] = _dump([wire.SessionTrack(description=t.description, id=t.id, name=t.name)
                                    for t in e.tracks])
-        pages.passes[key] = _dump([_pass(p) for p in e.passes])
+        pages.passes[key] = compile_page(_dump([_pass(p) for p in e.passes]))
         pages.speakers[key] = compile_page(_dump([
             _speaker(speakers_by_id[s.id], [_session(e, x, None) for x in e.sessions if s.id in x.speaker_ids],
                      base_path, image_urls)
@@ -245,13 +248,14 @@ class Images:
         return image
 
     def event_image(self, readable_id: str) -> bytes | None:
-        """The event's image (a wordmark-like banner from its id), or None for no such live event."""
+        """The event's image (a dark banner from its id: white text on it stays readable), or None for no such
+        live event."""
         image = self._events.get(readable_id)
         if image is None:
             event = self._catalog.by_readable_id.get(readable_id)
             if event is None or not event.live:
                 return None
-            image = self._events[readable_id] = sponsor_logo(event.id, cell_px=16)
+            image = self._events[readable_id] = event_banner(event.id)
         return image
 
     def sponsor_logo(self, sponsorship_id: str) -> bytes | None:

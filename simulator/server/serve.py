@@ -112,5 +112,6 @@ def build_served(
 
     app = create_app(model.catalog, org_id=org_id, token=token, origin=origins, model=model,
                      admin_token=admin_token, host=host, lifespan=lifespan, max_body_bytes=max_body_bytes,
-                     images_need_token=images_need_token, portal=scenario.portal)
+                     images_need_token=images_need_token, portal=scenario.portal,
+                     payment=scenario.payment)
     return Served(app, model, store, org_id, token, app.state.origin, app.state.origins)

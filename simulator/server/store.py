@@ -106,7 +106,9 @@ CREATE TABLE IF NOT EXISTS purchases (
     state      TEXT NOT NULL CHECK (state IN ('held', 'confirmed', 'expired')),
     held_s     REAL NOT NULL,
     expires_s  REAL NOT NULL,
-    settled_s  REAL
+    settled_s  REAL,
+    expires_at REAL,                        -- the hold's end on the wall clock (Unix time): survives downtime
+    cancelled  INTEGER NOT NULL DEFAULT 0   -- expired early: the buyer cancelled at the gateway
 );
 CREATE INDEX IF NOT EXISTS purchases_by_state ON purchases (state, held_s);
 """
@@ -237,6 +239,11 @@ class Store:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
             if "waitlisted" not in columns:  # a database written before the column existed
                 self._db.execute("ALTER TABLE submissions ADD COLUMN waitlisted INTEGER NOT NULL DEFAULT 0")
+            purchase_columns = {row[1] for row in self._db.execute("PRAGMA table_info(purchases)")}
+            if "expires_at" not in purchase_columns:  # written before the columns existed
+                self._db.execute("ALTER TABLE purchases ADD COLUMN expires_at REAL")
+            if "cancelled" not in purchase_columns:
+                self._db.execute("ALTER TABLE purchases ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0")
             try:
                 self._open_people()
             except BaseException:
@@ -486,12 +493,13 @@ class Store:
     # --- purchases (paid events: the registration follows the payment) --------------------------------------
     # A paid registration is first a held purchase: its seats are taken, no submission exists yet. Confirming
     # it (finalize) stores the submission as accepted in the same transaction; a hold that times out is expired.
-    def hold_purchases(self, items: Iterable[tuple[str, str, str, float, float]]) -> int:
-        """Record ``(id, event_id, body, held_s, expires_s)`` purchases as held, in one commit; how many new."""
+    def hold_purchases(self, items: Iterable[tuple[str, str, str, float, float, float]]) -> int:
+        """Record ``(id, event_id, body, held_s, expires_s, expires_at)`` purchases as held, in one commit; how
+        many new. ``expires_at`` is the hold's end on the wall clock (Unix time)."""
         with self._transaction() as db:
             before = db.total_changes
-            db.executemany("INSERT INTO purchases (id, event_id, body, state, held_s, expires_s) "
-                           "VALUES (?, ?, ?, 'held', ?, ?) ON CONFLICT (id) DO NOTHING", list(items))
+            db.executemany("INSERT INTO purchases (id, event_id, body, state, held_s, expires_s, expires_at) "
+                           "VALUES (?, ?, ?, 'held', ?, ?, ?) ON CONFLICT (id) DO NOTHING", list(items))
             return db.total_changes - before
 
     def confirm_purchase(self, purchase_id: str, accepted_s: float) -> int:
@@ -508,31 +516,55 @@ class Store:
                               "'accepted', ?) ON CONFLICT (id) DO NOTHING",
                               (purchase_id, row[0], row[1], accepted_s)).rowcount
 
-    def expire_purchase(self, purchase_id: str, now_s: float) -> None:
-        """No confirmation within the payment timeout: the hold ends (its seats were given back)."""
+    def expire_purchase(self, purchase_id: str, now_s: float, cancelled: bool = False) -> None:
+        """No confirmation within the payment timeout, or the buyer ``cancelled``: the hold ends (its seats were
+        given back)."""
         with self._transaction() as db:
-            db.execute("UPDATE purchases SET state = 'expired', settled_s = ? WHERE id = ? AND state = 'held'",
-                       (now_s, purchase_id))
+            db.execute("UPDATE purchases SET state = 'expired', settled_s = ?, cancelled = ? "
+                       "WHERE id = ? AND state = 'held'", (now_s, int(cancelled), purchase_id))
 
-    def held_purchases(self) -> list[tuple[str, str, str, float, float]]:
-        """``(id, event_id, body, held_s, expires_s)`` of purchases still held, oldest first (to resume)."""
-        rows = self._all("SELECT id, event_id, body, held_s, expires_s FROM purchases WHERE state = 'held' "
-                         "ORDER BY held_s, id")
-        return [(str(a), str(b), str(c), float(d), float(e)) for a, b, c, d, e in rows]
+    def held_purchases(self) -> list[HeldPurchase]:
+        """Purchases still held, in the order their holds end (to resume, or release at once after downtime)."""
+        rows = self._all("SELECT id, event_id, body, held_s, expires_s, expires_at FROM purchases "
+                         "WHERE state = 'held' ORDER BY COALESCE(expires_at, expires_s), held_s, id")
+        return [HeldPurchase(str(a), str(b), str(c), float(d), float(e), None if f is None else float(f))
+                for a, b, c, d, e, f in rows]
 
     def purchase(self, purchase_id: str) -> dict[str, Any] | None:
-        """``{"id", "event_id", "state", "held_s", "expires_s", "settled_s"}`` of a purchase, or None."""
-        row = self._one("SELECT id, event_id, state, held_s, expires_s, settled_s FROM purchases WHERE id = ?",
-                        (purchase_id,))
+        """``{"id", "event_id", "state", "held_s", "expires_s", "settled_s", "expires_at", "body"}`` of a purchase
+        (``state``: held, confirmed, expired or cancelled), or None."""
+        row = self._one("SELECT id, event_id, CASE WHEN cancelled THEN 'cancelled' ELSE state END, held_s, "
+                        "expires_s, settled_s, expires_at, body FROM purchases WHERE id = ?", (purchase_id,))
         if row is None:
             return None
-        return dict(zip(("id", "event_id", "state", "held_s", "expires_s", "settled_s"), row, strict=True))
+        return dict(zip(("id", "event_id", "state", "held_s", "expires_s", "settled_s", "expires_at", "body"), row,
+                        strict=True))
 
     def purchase_counts(self) -> dict[str, int]:
-        """Purchases by state: ``held``, ``confirmed``, ``expired`` (abandoned)."""
-        counts = dict.fromkeys(("held", "confirmed", "expired"), 0)
-        counts.update({str(k): int(v) for k, v in self._all("SELECT state, COUNT(*) FROM purchases GROUP BY state")})
+        """Purchases by state: ``held``, ``confirmed``, ``expired`` (timed out), ``cancelled`` (by the buyer)."""
+        counts = dict.fromkeys(("held", "confirmed", "expired", "cancelled"), 0)
+        counts.update({str(k): int(v) for k, v in self._all(
+            "SELECT CASE WHEN cancelled THEN 'cancelled' ELSE state END AS s, COUNT(*) FROM purchases GROUP BY s")})
         return counts
+
+    def purchases_by_pass(self) -> dict[tuple[str, str], int]:
+        """``(pass id, state)`` → attendees holding (``held``) or having bought (``confirmed``) that pass."""
+        rows = self._all("SELECT json_extract(a.value, '$.passId'), p.state, COUNT(*) FROM purchases p, "
+                         "json_each(p.body, '$.attendees') a WHERE p.state IN ('held', 'confirmed') "
+                         "AND NOT COALESCE(json_extract(a.value, '$.waitlisted'), 0) GROUP BY 1, 2")
+        return {(str(pass_id), str(state)): int(n) for pass_id, state, n in rows if pass_id is not None}
+
+@dataclass(frozen=True, slots=True)
+class HeldPurchase:
+    """A purchase still held: its hold's end in the model's seconds and, when stored, on the wall clock."""
+
+    id: str
+    event_id: str
+    body: str
+    held_s: float
+    expires_s: float
+    expires_at: float | None  # Unix time; None in a database written before it was stored
+
 
 SUBMISSION_SQL = ("SELECT id, event_id, state, attempts, accepted_s, created_s, dead_lettered_s, last_error "
                   "FROM submissions WHERE id = ?")

@@ -35,11 +35,12 @@ class StoreTally:
     """Counts kept by the one thread that writes the store; read from any thread."""
 
     def __init__(self, by_state: Mapping[str, int], registrations: Mapping[str, int],
-                 session_registrations: Mapping[str, int]) -> None:
+                 session_registrations: Mapping[str, int], passes_sold: Mapping[str, int] | None = None) -> None:
         self.totals = StoredTotals(submissions=sum(by_state.values()), created=by_state.get("created", 0),
                                    dead_lettered=by_state.get("dead_lettered", 0))
         self.registrations: Counter[str] = Counter(registrations)  # event id -> event registrations stored
         self.session_registrations: Counter[str] = Counter(session_registrations)
+        self.passes_sold: Counter[str] = Counter(passes_sold or {})  # pass id -> confirmed purchases' attendees
 
     # --- the writer (model thread) ---------------------------------------------------------------------------
     def accepted(self, new: int) -> None:
@@ -55,6 +56,10 @@ class StoreTally:
         totals = self.totals
         self.totals = replace(totals, created=totals.created + 1, created_here=totals.created_here + 1)
 
+    def sold(self, pass_ids: Iterable[str]) -> None:
+        """A purchase was confirmed: its attendees' passes are sold."""
+        self.passes_sold.update(pass_ids)
+
     def dead_lettered(self) -> None:
         totals = self.totals
         self.totals = replace(totals, dead_lettered=totals.dead_lettered + 1,
@@ -66,3 +71,6 @@ class StoreTally:
 
     def session_registration_count(self, session_id: str) -> int:
         return self.session_registrations.get(session_id, 0)
+
+    def passes_sold_count(self, pass_id: str) -> int:
+        return self.passes_sold.get(pass_id, 0)
