@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import math
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -130,13 +131,15 @@ def _field_kind(key: str, source: str) -> Kind:
             raise UncertainError(f'{source}: [uncertain] "{key}" is not a scenario key — {hint}')
         field = fields[part]
         annotation = field.annotation
-        sub = next((a for a in (annotation, *typing.get_args(annotation))
-                    if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        subs = [a for a in (annotation, *typing.get_args(annotation))
+                if isinstance(a, type) and issubclass(a, BaseModel)]
+        sub = subs[0] if subs else None
         if depth < len(parts) - 1:
             if sub is None or typing.get_origin(annotation) is list:
                 raise UncertainError(f'{source}: [uncertain] "{key}": {".".join(parts[:depth + 1])} is a value or '
                                      f'a list, not a section — name one value, e.g. "workload.rate"')
-            model = sub
+            # a union of sections (a latency's distributions): the one that has the next key
+            model = next((m for m in subs if parts[depth + 1] in m.model_fields), sub)
             continue
         if sub is not None:
             raise UncertainError(f'{source}: [uncertain] "{key}" is a section — name one value in it, e.g. '
@@ -243,9 +246,15 @@ def points(n: int, dims: int, sampling: str, rng: np.random.Generator) -> np.nda
     return rng.random((n, dims))
 
 
-def draw(entries: list[Uncertain], n: int, sampling: str, rng: np.random.Generator) -> list[dict[str, Any]]:
-    """One ``{key: value}`` per replication (n of them), values in the key's unit (seconds for durations)."""
-    u = points(n, len(entries), sampling, rng)
+def draw(entries: list[Uncertain], n: int, sampling: str, rng: np.random.Generator,
+         blocks: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """One ``{key: value}`` per replication (n of them), values in the key's unit (seconds for durations).
+    ``blocks`` (sizes summing to n): each block's points are a design of their own — with ``lhs``, a Latin
+    hypercube per block, for a run that may stop after any block."""
+    sizes = list(blocks) if blocks is not None else [n]
+    if sum(sizes) != n:
+        raise ValueError(f"blocks {sizes} do not add up to {n}")
+    u = np.concatenate([points(size, len(entries), sampling, rng) for size in sizes])
     columns = [entry.ppf(u[:, j]) for j, entry in enumerate(entries)]
     return [{entry.key: columns[j][i] for j, entry in enumerate(entries)} for i in range(n)]
 

@@ -15,7 +15,7 @@ import simpy
 from scipy import stats
 
 from simulator.engine.model import build_model
-from simulator.engine.payments import ABANDONED, Z_99, PaymentDesk
+from simulator.engine.payments import ABANDONED, CANCELLED, Z_99, PaymentDesk
 from simulator.engine.virtual import run_virtual
 from simulator.engine.workload import workload
 from simulator.scenario import load_scenario, parse_scenario
@@ -165,3 +165,22 @@ def test_common_random_numbers_every_paid_arrival_keeps_its_payment_across_cache
     both = with_cache.keys() & without.keys()
     assert len(both) > 100 and len(with_cache) > len(both)  # the variants held different sets of purchases
     assert {arrival: without[arrival] for arrival in both} == {arrival: with_cache[arrival] for arrival in both}
+
+
+def test_a_cancelled_purchase_ends_its_hold_at_once_and_is_never_settled_again() -> None:
+    """The gateway's Cancelled: the hold ends when the buyer cancels, not at the timeout; the seat goes back
+    with its own reason; a later confirm or cancel finds it settled."""
+    env = simpy.Environment()
+    settings = parse_scenario({"name": "paid", "payment": {"timeout": "10m"}}).payment
+    ended: list[tuple[str, float]] = []
+    desk = PaymentDesk(env, settings, "11-payments", admit=lambda held: ended.append(("paid", env.now)),
+                       expire=lambda held, reason: ended.append((reason, env.now)), buyers=False)
+    desk.keep_outcomes = True
+    desk.hold(SimpleNamespace(number=1, waitlisted=False, accepted_s=0.0,
+                              offer=SimpleNamespace(submission_id="p-1", arrival=None)))
+    env.run(until=60)
+    assert desk.cancel("p-1") == "cancelled"
+    env.run()  # the timeout's own event still fires at 10 minutes: it must find the purchase settled
+    assert ended == [(CANCELLED, 60.0)]
+    assert (desk.confirm("p-1"), desk.cancel("p-1"), desk.cancel("nope")) == ("cancelled", "cancelled", "unknown")
+    assert (desk.abandoned, desk.cancelled, desk.confirmed) == (1, 1, 0)

@@ -17,6 +17,7 @@ from scipy import stats
 from simulator import latency
 from simulator.engine.virtual import run_virtual
 from simulator.scenario import ScenarioError, load_scenario, parse_scenario, scenario_to_toml
+from simulator.uncertain import apply_draw, draw, parse_uncertain
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 ALPHA = 0.001  # a distribution test fails by chance once in 1,000 seeds
@@ -180,3 +181,16 @@ def test_the_shipped_example_file_loads_and_a_run_uses_it() -> None:
         "horizon=10m"])
     assert scenario.dataverse.latency.write.file == str(SCENARIOS / "write-latency.csv")
     assert run_virtual(scenario).summary["submissions"]["created"] > 0
+
+
+def test_an_uncertain_exponential_mean_is_a_duration_drawn_into_the_scenario() -> None:
+    scenario = parse_scenario({
+        "dataverse": {"latency": {"write": {"dist": "exponential", "mean": "100ms"}}},
+        "uncertain": {"dataverse.latency.write.mean": {"dist": "uniform", "low": "50ms", "high": "150ms"}},
+    })
+    (entry,) = parse_uncertain(scenario, "x.toml")
+    assert entry.kind == "duration" and dict(entry.params) == {"low": 0.05, "high": 0.15}
+    (drawn,) = draw([entry], 1, "random", np.random.default_rng(2))
+    applied = apply_draw(scenario, drawn, "x.toml", 0)
+    assert applied.dataverse.latency.write.mean == drawn["dataverse.latency.write.mean"]
+    assert 0.05 <= applied.dataverse.latency.write.mean <= 0.15

@@ -31,6 +31,11 @@ def test_tls_serves_https_that_a_client_trusting_the_printed_ca_accepts(tmp_path
         trusting = ssl.create_default_context(cafile=str(ca))
         answer = httpx.get(server.api("events/published"), verify=trusting, timeout=10)
         assert answer.status_code == 200 and answer.json()
+        # absolute image URLs name the scheme the portal used: https, as the RTM SDK sample requires
+        event = answer.json()[0]
+        speakers = httpx.get(server.api(f"events/{event['readableEventId']}/speakers"), verify=trusting, timeout=10)
+        assert event["image"].startswith(server.url + "/")
+        assert speakers.json() and all(s["imageUrl"].startswith(server.url + "/") for s in speakers.json())
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             httpx.get(server.api("events/published"), timeout=10)  # the system's CAs do not know this one
         with pytest.raises(httpx.RemoteProtocolError):  # plain http on the https port gets no answer

@@ -96,7 +96,6 @@ class _Processors:
         self.recorder = host.recorder
         self.pipelines = build_pipelines(scenario, host.rng, self._limit_changed)
         self.grown: list[simpy.Event | None] = [None] * users  # fires when the user's AIMD limit grows
-        self.processors = [len(range(user, api.processors, users)) for user in range(users)]
         for index in range(api.processors):
             self.env.process(self._processor(index % users, index // users))
 
@@ -125,10 +124,10 @@ class _Processors:
         return grown
 
     def _limit_changed(self, user: int) -> None:
-        """An AIMD limit moved: show the processors allowed to work, and wake those waiting for a turn."""
-        self.host.active_processors = sum(
-            min(pipeline.aimd.limit, processors) if pipeline.aimd is not None else processors
-            for pipeline, processors in zip(self.pipelines, self.processors, strict=True))
+        """An AIMD limit moved: show the processors allowed to work, and wake those waiting for a turn (AIMD is on
+        for every app user with processors, and a limit never exceeds its user's processors)."""
+        self.host.active_processors = sum(pipeline.aimd.limit for pipeline in self.pipelines
+                                          if pipeline.aimd is not None)
         grown = self.grown[user]
         if grown is not None and not grown.triggered:
             grown.succeed()

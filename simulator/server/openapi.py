@@ -32,7 +32,7 @@ from typing import Any
 
 from simulator.server.errors import ErrorType
 from simulator.server.examples import ERROR_EXAMPLES, PARAMETER_EXAMPLES, REQUEST_EXAMPLES, RESPONSE_EXAMPLES
-from simulator.server.operations import BY_ID, OPERATIONS, Operation
+from simulator.server.operations import BY_ID, OPERATIONS, STORAGE_REFUSALS, Operation
 
 __all__ = ["complete_schema", "BUSINESS_REFUSALS"]
 
@@ -42,7 +42,9 @@ _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 #: catalog that a schema cannot express (a session of another event, a pass on a free event…).
 BUSINESS_REFUSALS: dict[str, tuple[str, ...]] = {
     operation.operation_id: rules for operation in OPERATIONS
-    if (rules := tuple(error.type for error in operation.refusals if error.status == 400))
+    if (rules := tuple(error.type for error in (*operation.refusals,
+                                                *(STORAGE_REFUSALS if operation.body is not None else ()))
+                       if error.status == 400))
 }
 
 _ANSWERS: dict[int, str] = {

@@ -36,6 +36,7 @@ __all__ = [
     "REFUSALS",
     "GATE_REFUSALS",
     "BODY_REFUSALS",
+    "STORAGE_REFUSALS",
     "PLATFORM_REFUSALS",
     "path_parameters",
     "cache_key",
@@ -66,18 +67,30 @@ Choices where the real API is undocumented (each also in the operation's descrip
 - **Paid and full**: an attendee who gets no seat (the event is full and has a waitlist, or the attendee asked
   for the waitlist, then without a pass) is answered as on a free event — ``202`` ``Success``, no
   ``redirectUrl``, no ``purchaseId``: a waitlist item, nothing to pay. Microsoft documents no answer for this
-  case (the payment-gateway article shows only a seat bought; the v2.0 sample sends waitlisted attendees without
-  a pass and shows its confirmation on ``Success``).
+  case: the payment-gateway article shows only a seat bought (``{"redirectUrl": …}``); the generated RTM SDK
+  (``PublicApi.bundle.js``) carries paths, no answer models; the v2.0 sample offers the waitlist on a paid event
+  once every pass is sold out (``eventregistration.component.ts`` line 321), gives a waitlisted attendee no pass
+  to choose (``attendee.component.html`` line 91), and shows its confirmation on ``status == "Success"`` (line
+  646) — so a waitlisted buyer answered ``Success`` is told the truth, and one answered ``Redirect`` is sent to
+  pay for a seat it does not have.
 - **Refusals** → the model's status (400/409/429/503) with an ``ErrorBody``; 429 carries ``Retry-After``.
   A body that is not JSON → 400 ``MalformedJson``; not ``application/json`` → 415; over 64 KiB → 413
   ``PayloadTooLarge`` (``create_app(max_body_bytes=…)``, ``stampede serve --max-body-bytes``); the wrong shape →
-  422 ``InvalidRequestBody`` naming every bad field (``attendees[0].email: …``); an unknown event → 404 (checked
+  422 ``InvalidRequestBody`` naming every bad field (``attendees[0].email: …``); text that could not be stored as
+  sent → 400 ``InvalidCharacters`` naming every such field (U+0000 in any string, which SQLite's text functions
+  end a string at; a control or zero-width character in an email, which would make another person of a
+  same-looking address; a rule the schema does not express, as the catalog's rules); an unknown event → 404 (checked
   before the body is read); an event that is not live → 400 ``EventNotLive``; a model that raises → 500
   ``RegistrationFailed``, logged, no trace sent. Nothing refused is stored. Every case with its exact answer:
   ``docs/bad-input.md``.
-- **Names and unknown fields**: names are stored exactly as sent, in any script (Unicode, no normalization), up
-  to 100 characters each (longer → 422 naming the field); unknown keys in the body are ignored and not stored,
-  as an ASP.NET JSON binder would ignore them (clients of the v2.0 API send ``hipObject``, ``autoRegister``…).
+- **Names and unknown fields**: names are stored exactly as sent, in any script (Unicode, no normalization;
+  control and zero-width characters too, all but U+0000), up to 100 characters each (longer → 422 naming the
+  field); unknown keys in the body are ignored and not stored, as an ASP.NET JSON binder would ignore them
+  (clients of the v2.0 API send ``hipObject``, ``autoRegister``…).
+- **Unknown query parameters** are ignored, not refused, on every operation: an ASP.NET Core action binds only
+  the parameters it declares, Microsoft's generated SDK passes extra query keys through (its ``$query_`` prefix
+  and ``allowExtra``), and portals add cache-busters (jQuery's ``_=…``). Contract tests should not send them as
+  invalid data (the shipped ``schemathesis.toml``: ``allow-extra-parameters = false`` in its coverage phase).
 - The ``Location`` of an accepted registration (or of a held purchase) is on the harness plane, so behind the
   admin token when the server binds a non-loopback address.
 - **Captcha** → ``404 CaptchaNotAvailable``: CAPTCHA is an outbound-marketing feature that RTM supports only
@@ -123,8 +136,11 @@ REFUSALS: dict[RejectionCode, ErrorType] = {
 #: What the gate may answer an operation that takes no token, and one that takes it.
 UNSECURED_GATE_REFUSALS = (ErrorType.ORIGIN_REQUIRED, ErrorType.ORIGIN_NOT_ALLOWED, ErrorType.ORGANIZATION_NOT_FOUND)
 GATE_REFUSALS = (ErrorType.APPLICATION_TOKEN_REQUIRED, ErrorType.INVALID_APPLICATION_TOKEN, *UNSECURED_GATE_REFUSALS)
+#: What a body the schema allows may still be refused with: text the store could not keep as sent (U+0000; a
+#: control or zero-width character in an email) — documented as a rule, like the catalog's, not as a pattern.
+STORAGE_REFUSALS = (ErrorType.INVALID_CHARACTERS,)
 #: What an operation with a request body may answer about the body.
-BODY_REFUSALS = (ErrorType.MALFORMED_JSON, ErrorType.INVALID_CHARACTERS, ErrorType.PAYLOAD_TOO_LARGE,
+BODY_REFUSALS = (ErrorType.MALFORMED_JSON, *STORAGE_REFUSALS, ErrorType.PAYLOAD_TOO_LARGE,
                  ErrorType.UNSUPPORTED_MEDIA_TYPE, ErrorType.INVALID_REQUEST_BODY)
 #: What every operation may answer because a real tenant sits behind a rate limit and reads Dataverse.
 PLATFORM_REFUSALS = (ErrorType.TOO_MANY_REQUESTS, ErrorType.SERVICE_UNAVAILABLE)
