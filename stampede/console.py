@@ -245,6 +245,8 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
         table.add_row("dead-letter", f"{count:,} × {reason}")
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
         table.add_row("rejected", f"{count:,} × {reason}")
+    for text in summary.get("registration", {}).get("overridden", {}).values():
+        table.add_row("overridden", text)
     table.add_row("run directory", str(run_dir))
     if report is not None:
         table.add_row("report", str(report))
