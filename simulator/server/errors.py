@@ -138,6 +138,11 @@ class StoreError(ServerError):
     """The SQLite store cannot do what was asked."""
 
 
+class JournalRefused(StoreError):
+    """The store could not write what the callers were about to be told was accepted (a full disk, an I/O
+    error): they hear 500; the journal has logged why, so the 500 is logged in one line, without a trace."""
+
+
 class StoreSettingsMismatch(StoreError, ConfigurationError):
     """The database holds people matched under another rule or audience; the message names the setting."""
 
@@ -214,5 +219,8 @@ def failure_response(exc: Exception, where: str, failure: ErrorType = ErrorType.
         return exc.response()
     if isinstance(exc, ClientDisconnect):
         return Response(status_code=CLIENT_CLOSED_REQUEST)
+    if isinstance(exc, JournalRefused):
+        logger.error("%s answered %d: %s", where, failure.status, exc)
+        return error_response(failure.status, failure.type, "the request failed; see the server log")
     logger.error("unhandled error on %s", where, exc_info=exc)
     return error_response(failure.status, failure.type, "the request failed; see the server log")
