@@ -171,5 +171,18 @@ def test_an_override_is_named_in_summary_json_the_console_and_the_report(tmp_pat
     sentence = "contact_match = 1 set explicitly: matching = none does not remove the match read"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["registration"]["overridden"] == {"contact_match": sentence}
-    assert sentence in " ".join(result.output.split())
+    cells = [line.split("│")[2].strip() for line in result.output.splitlines() if line.count("│") == 3]
+    assert sentence in " ".join(cells)  # the table's right-hand column, wrapped to fit 80 columns
     assert any(s.startswith(sentence) for s in run_verdict(load_run(run_dir)).sentences)
+
+
+def test_plan_refuses_an_slo_path_no_summary_has_before_any_probe_and_knows_the_engines_blocks() -> None:
+    args = ["plan", str(OUTAGE), "--search", "api.processors=1..2", "--json", "--set", "workload.duration=1m",
+            "--set", "horizon=5m", "--set", "faults=[]"]
+    refused = runner.invoke(app, [*args, "--slo", "time_to_created_s.p42<=900"])
+    assert refused.exit_code == 2 and "summary.json has no 'time_to_created_s.p42'" in refused.output
+    assert "tried" not in refused.output  # refused before any probe ran
+    known = runner.invoke(app, [*args, "--slo", "time_to_confirmed_s.p95<=900", "--slo",
+                                "dataverse.pool_share<=1"])
+    assert known.exit_code in (0, 1), known.output
+    assert json.loads(known.stdout)["tried"]
