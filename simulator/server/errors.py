@@ -77,7 +77,7 @@ class ErrorType(Enum):
     PURCHASE_NOT_FOUND = 400, "PurchaseNotFound"
     PURCHASE_EXPIRED = 400, "PurchaseExpired"
     REDIRECT_NOT_ALLOWED = 400, "RedirectNotAllowed"
-    REGISTRATION_CLOSED = 400, "RegistrationClosed"  # undocumented: assumed like EventNotLive (docs/bad-input.md)
+    REGISTRATION_CLOSED = 400, "RegistrationClosed"  # undocumented: assumed (scenarios/README.md [window])
     # capacity, and the Dataverse behind validation
     EVENT_FULL = 409, "EventFull"
     SESSION_FULL = 409, "SessionFull"
