@@ -1,5 +1,6 @@
 """Experiments over scenarios, pure: a grid of ``--vary`` overrides, SLO expressions over summary.json, and
-the search for the smallest setting that meets them.
+the search for the smallest setting that meets them (a resource: more never hurts) or the largest (a lever such
+as the journey's entry limit: more never helps).
 
 Errors::
 
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from simulator.errors import StampedeError
-from simulator.scenario import parse_duration_s
+from simulator.scenario import format_duration, parse_duration_s
+from simulator.units import time_unit_s
 
 __all__ = ["SweepError", "Vary", "parse_vary", "grid", "Slo", "Verdict", "judge", "check_paths", "parse_slo",
-           "Search", "parse_search", "smallest_meeting", "smallest_within"]
+           "Search", "parse_search", "smallest_meeting", "smallest_within", "largest_meeting", "largest_within"]
 
 
 class SweepError(StampedeError, ValueError):
@@ -38,6 +40,11 @@ def parse_vary(text: str) -> Vary:
     parts = tuple(v.strip() for v in values.split(",") if v.strip())
     if not sep or not key.strip() or not parts:
         raise SweepError(f"--vary {text!r}: expected key=v1,v2[,...], e.g. --vary retry.policy=none,full-jitter")
+    twice = next((v for i, v in enumerate(parts) if v in parts[:i]), None)
+    if twice is not None:  # two variants that are the same run, written to one directory
+        unique = ",".join(dict.fromkeys(parts))
+        raise SweepError(f"--vary {text!r}: {twice} is listed twice; list each value once, e.g. --vary "
+                         f"{key.strip()}={unique}")
     return Vary(key.strip(), parts)
 
 
@@ -99,7 +106,9 @@ class Slo:
         return self.path.startswith(LOSS_AWARE) and not self.path.startswith("time_to_created_s.of_created")
 
     def __str__(self) -> str:
-        return f"{self.path}{self.op}{self.threshold:g}"
+        unit_s = time_unit_s(self.path)  # a time is echoed as a duration: "time_to_created_s.p95<=15m"
+        shown = format_duration(self.threshold * unit_s) if unit_s and self.threshold >= 0 else f"{self.threshold:g}"
+        return f"{self.path}{self.op}{shown}"
 
 
 @dataclass(frozen=True)
@@ -160,16 +169,27 @@ def _null_reason(path: str, summary: dict[str, Any]) -> str:
 
 
 def parse_slo(text: str) -> Slo:
+    """``PATH OP THRESHOLD``; where the figure at PATH is a time (its name says ``_s`` or ``_ms``) the threshold
+    may be a duration ("15m", "2h"), else it is a number in the figure's own unit."""
     for op in ("<=", ">=", "==", "!=", "<", ">"):  # two-character operators first
         path, sep, value = text.partition(op)
         if sep:
+            path = path.strip()
             try:
-                return Slo(path.strip(), op, float(value))
+                return Slo(path, op, float(value))
             except ValueError:
-                break
+                unit_s = time_unit_s(path)
+                if unit_s is None:
+                    break
+                try:
+                    return Slo(path, op, parse_duration_s(value.strip()) / unit_s)
+                except ValueError:
+                    raise SweepError(f"--slo {text!r}: {path} is a time; expected a number of "
+                                     f"{'milliseconds' if unit_s < 1 else 'seconds'} or a duration, e.g. "
+                                     f"\"{path}{op}15m\"") from None
     raise SweepError(
-        f"--slo {text!r}: expected PATH OP NUMBER over summary.json keys, e.g. \"time_to_created_s.p95<=900\" "
-        "or \"submissions.dead_lettered==0\""
+        f"--slo {text!r}: expected PATH OP NUMBER over summary.json keys (a duration where PATH is a time), e.g. "
+        "\"time_to_created_s.p95<=15m\" or \"submissions.dead_lettered==0\""
     )
 
 
@@ -187,6 +207,7 @@ class Search:
     high: float
     kind: SearchKind = "integer"
     tolerance: float = 1.0
+    step: int = 1  # integers: only low, low + step, … are probed (``plan --step``)
 
     def override(self, value: float) -> str:
         """The ``--set`` text for one probe (durations as seconds, which every duration key accepts)."""
@@ -208,7 +229,7 @@ class Search:
     def max_probes(self) -> int:
         """The most values the bisection evaluates (``high`` first, then halving the bracket)."""
         if self.kind == "integer":
-            return 1 + math.ceil(math.log2(self.high - self.low + 1))
+            return 1 + math.ceil(math.log2((self.high - self.low) // self.step + 1))
         if self.high == self.low:
             return 1
         return 2 + max(0, math.ceil(math.log2((self.high - self.low) / self.tolerance)))
@@ -216,8 +237,22 @@ class Search:
     def smallest(self, meets: Callable[[Any], bool]) -> float | None:
         """The smallest value meeting ``meets`` (exact for integers, within ``tolerance`` above it otherwise)."""
         if self.kind == "integer":
-            return smallest_meeting(int(self.low), int(self.high), meets)
+            index = smallest_meeting(0, self._steps(), lambda i: meets(self._at(i)))
+            return None if index is None else self._at(index)
         return smallest_within(self.low, self.high, meets, self.tolerance)
+
+    def largest(self, meets: Callable[[Any], bool]) -> float | None:
+        """The largest value meeting ``meets`` (exact for integers, within ``tolerance`` below it otherwise)."""
+        if self.kind == "integer":
+            index = largest_meeting(0, self._steps(), lambda i: meets(self._at(i)))
+            return None if index is None else self._at(index)
+        return largest_within(self.low, self.high, meets, self.tolerance)
+
+    def _steps(self) -> int:
+        return int(self.high - self.low) // self.step
+
+    def _at(self, index: int) -> int:
+        return int(self.low) + index * self.step
 
 
 _SEARCH_EXAMPLE = "e.g. --search dataverse.app_users=1..16, --search retry.cap=1m..10m or --search retry.base=0.5..8"
@@ -237,7 +272,7 @@ def _bound(text: str) -> tuple[SearchKind, float] | None:
         return None
 
 
-def parse_search(text: str, tolerance: str | None = None) -> Search:
+def parse_search(text: str, tolerance: str | None = None, step: int | None = None) -> Search:
     """``"dataverse.app_users=1..16"`` → Search("dataverse.app_users", 1, 16); ``"retry.cap=1m..10m"`` → a
     duration search in seconds (60..600); ``"retry.base=0.5..8"`` → a float search. ``tolerance`` (the
     ``--tolerance`` text: a number, or a duration for a duration search) defaults to 1 % of the range."""
@@ -261,7 +296,12 @@ def parse_search(text: str, tolerance: str | None = None) -> Search:
         if tolerance is not None:
             raise SweepError(f"--tolerance {tolerance!r}: whole-number ranges are searched exactly; --tolerance "
                              "is for a float or duration range, e.g. --search retry.cap=1m..10m --tolerance 10s")
-        return Search(key.strip(), low[1], high[1])
+        if step is not None and step < 1:
+            raise SweepError(f"--step {step}: expected a whole number >= 1, e.g. --step 10000")
+        return Search(key.strip(), low[1], high[1], step=step or 1)
+    if step is not None:
+        raise SweepError(f"--step {step}: for a whole-number range; a float or duration range takes --tolerance, "
+                         "e.g. --search retry.cap=1m..10m --tolerance 10s")
     return Search(key.strip(), low[1], high[1], kind, _tolerance(tolerance, kind, high[1] - low[1]))
 
 
@@ -294,6 +334,37 @@ def smallest_within(low: float, high: float, meets: Callable[[float], bool], tol
         else:
             low = middle
     return high
+
+
+def largest_within(low: float, high: float, meets: Callable[[float], bool], tolerance: float) -> float | None:
+    """The largest value in [low, high] meeting ``meets``, to within ``tolerance`` (at most that far below the
+    true threshold, always a value seen to meet it); None if ``low`` does not. Assumes more never helps."""
+    if not meets(low):
+        return None
+    if low == high or meets(high):
+        return high
+    while high - low > tolerance:
+        middle = (low + high) / 2
+        if meets(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def largest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | None:
+    """The largest value in [low, high] for which ``meets`` holds, by bisection — which assumes more of the
+    searched lever never helps (a faster entry limit or send rate only adds load). None if even ``low`` fails.
+    When the answer is below ``high``, the value just above it was probed and failed."""
+    if not meets(low):
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        if meets(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def smallest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | None:

@@ -1,4 +1,5 @@
-"""`stampede plan`: the smallest setting of one key that meets the SLO, with the analytic bound beside it."""
+"""`stampede plan`: the smallest setting of one key that meets the SLO, with the analytic bound beside it — or,
+with ``--largest``, the largest (a lever such as the journey's entry limit), said in the customer's terms."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from simulator.arrivals import mean_rate_per_s
 from simulator.engine.batch import resolve_variants, run_variants
 from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
+from simulator.levers import lever_answer
 from simulator.plan import capacity
 from simulator.records import skeleton_summary
 from simulator.replications import ReplicationsError, check_options, replication_count
-from simulator.scenario import ScenarioError
+from simulator.scenario import ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
 from simulator.uncertain import check_not_uncertain, parse_uncertain
 from stampede import console, replication_options
@@ -36,6 +38,12 @@ def plan(
     tolerance: Annotated[str | None, typer.Option(help="For a float or duration --search: stop bisecting once "
                                                        "the bracket is this narrow, e.g. 10s (default: 1% of the "
                                                        "range).")] = None,
+    largest: Annotated[bool, typer.Option("--largest", help="Find the largest value for which every SLO holds, "
+                                                            "assuming more of it never helps (a lever: "
+                                                            "journey.entry_limit, journey.send_rate_per_h).")
+                       ] = False,
+    step: Annotated[int | None, typer.Option(help="For a whole-number --search: probe only LOW, LOW+STEP, … "
+                                                  "(e.g. 10000 for an entry limit).")] = None,
     replications: replication_options.Replications = None,
     workers: replication_options.Workers = None,
     sampling: replication_options.Sampling = "lhs",
@@ -44,12 +52,15 @@ def plan(
     probability: Probability = 0.95,
     cluster: replication_options.Cluster = None,
 ) -> None:
-    """Find the smallest value of the searched key for which every SLO holds (bisection over LOW..HIGH)."""
+    """Find the smallest (or, with --largest, the largest) value of the searched key for which every SLO holds
+    (bisection over LOW..HIGH)."""
     try:
         slos = [parse_slo(text) for text in slo]
-        span = parse_search(search, tolerance)
+        span = parse_search(search, tolerance, step)
         base = list(set_ or [])
-        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed)
+        load_scenario(scenario, base, seed, warn=console.warn)  # --set alone: its errors name --set
+        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed,
+                                   [f"--search {span.override(span.low)}"])
         check_options(replications, confidence, precision, workers, sampling)
         if not 0 < probability <= 1:
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
@@ -59,7 +70,7 @@ def plan(
         check_not_uncertain([span.key], entries, "--search")
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
-    n = replication_count(replications, bool(entries))
+    n = replication_count(replications, bool(entries), precision)
     replicated = n > 1 or bool(entries)
 
     tried: dict[float, dict[str, Any]] = {}
@@ -68,7 +79,7 @@ def plan(
         if value not in tried:
             overrides = base + [span.override(value)]
             try:
-                [resolved] = resolve_variants(scenario, [overrides], seed)
+                [resolved] = resolve_variants(scenario, [overrides], seed, [f"--search {span.override(value)}"])
                 if replicated:
                     outcome = probe(resolved, overrides, entries, n, slos, probability=probability,
                                     confidence=confidence, sampling=sampling, source=source, precision=precision,
@@ -99,7 +110,8 @@ def plan(
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
                 if row["why"]:
                     verdict += f" ({row['why']})"
-                console.err.print(f"  {span.key}={span.show(value)}: {row['metrics']} → {verdict}", highlight=False)
+                console.err.print(f"  {span.key}={span.show(value)}: {console.slo_metrics_text(row['metrics'])} → "
+                                  f"{verdict}", highlight=False, markup=False)
         return bool(tried[value]["met"])
 
     label = f"searching {span.key} in {span.show(span.low)}..{span.show(span.high)}"
@@ -113,12 +125,13 @@ def plan(
                     advance()
                 return met
 
-            found = span.smallest(probe_once)
+            found = span.largest(probe_once) if largest else span.smallest(probe_once)
     except ClusterError as exc:
         console.fail(str(exc))
-    analytic = _analytic_minimum(scenario, base, span, seed)
+    analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
     result: dict[str, Any] = {
         "key": span.key,
+        "direction": "largest" if largest else "smallest",
         "value": found,
         "met": found is not None,
         "slo": [str(s) for s in slos],
@@ -135,10 +148,16 @@ def plan(
         result["probability"] = probability
         result["replications"] = n
         result["borderline"] = bool(found is not None and tried[found]["borderline"])
+    if found is not None:
+        [at_found] = resolve_variants(scenario, [base + [span.override(found)]], seed)
+        result["answer"] = lever_answer(at_found, span.key, found, [(s.path, s.op, s.threshold) for s in slos],
+                                        tried[found].get("met_share"))
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        console.print_plan(result)
+        console.print_plan(result, slos[0].path)
+        if found is not None:
+            console.out.print(result["answer"], highlight=False)
         if replicated and found is not None:
             console.out.print(f"{span.key}={found}: {met_text(tried[found])} (a probe meets the SLO when at least "
                               f"{probability:.0%} of its replications do)", highlight=False)

@@ -50,12 +50,12 @@ def simulate(
     source = f"{scenario}" + (" (with --set overrides)" if overrides else "")
     try:
         check_options(replications, confidence, precision, workers, sampling)
-        resolved = load_scenario(scenario, overrides, seed)
+        resolved = load_scenario(scenario, overrides, seed, warn=console.warn)
         entries = parse_uncertain(resolved, source)
     except (ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
-    n = replication_count(replications, bool(entries))
+    n = replication_count(replications, bool(entries), precision)
     if n == 1 and not entries and cluster is None:
         try:
             with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:

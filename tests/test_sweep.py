@@ -8,6 +8,8 @@ from simulator.sweep import (
     SweepError,
     Vary,
     grid,
+    largest_meeting,
+    largest_within,
     parse_search,
     parse_slo,
     parse_vary,
@@ -38,7 +40,32 @@ def test_slo_expressions_over_summary_keys(text: str, holds: bool) -> None:
 
 @pytest.mark.parametrize("bad", ["p95 about 900", "x<=fast", ""])
 def test_malformed_slo_is_refused_with_an_example(bad: str) -> None:
-    with pytest.raises(SweepError, match="time_to_created_s.p95<=900"):
+    with pytest.raises(SweepError, match="time_to_created_s.p95<=15m"):
+        parse_slo(bad)
+
+
+@pytest.mark.parametrize(("text", "threshold", "shown"), [
+    ("time_to_created_s.p95<=15m", 900.0, "time_to_created_s.p95<=15m"),
+    ("time_to_created_s.p95<=900", 900.0, "time_to_created_s.p95<=15m"),
+    ("last_created_s < 2h", 7200.0, "last_created_s<2h"),
+    ("throughput.drain_s<=1h30m", 5400.0, "throughput.drain_s<=90m"),
+    ("load.latency_ms.registration.p99<=250ms", 250.0, "load.latency_ms.registration.p99<=250ms"),
+    ("submissions.dead_lettered==0", 0.0, "submissions.dead_lettered==0"),
+    ("throughput.peak_created_per_s>=12.5", 12.5, "throughput.peak_created_per_s>=12.5"),
+])
+def test_an_slo_on_a_time_takes_and_echoes_a_duration(text: str, threshold: float, shown: str) -> None:
+    slo = parse_slo(text)
+    assert slo.threshold == threshold and str(slo) == shown
+    assert parse_slo(str(slo)) == slo  # what is echoed reads back to the same SLO
+
+
+@pytest.mark.parametrize(("bad", "says"), [
+    ("throughput.peak_created_per_s>=15m", "expected PATH OP NUMBER"),  # a rate is not a time
+    ("submissions.created>=2h", "expected PATH OP NUMBER"),
+    ("time_to_created_s.p95<=15 minutes", "is a time; expected a number of seconds or a duration"),
+])
+def test_a_duration_where_the_figure_is_not_a_time_is_refused(bad: str, says: str) -> None:
+    with pytest.raises(SweepError, match=says):
         parse_slo(bad)
 
 
@@ -139,3 +166,54 @@ def test_the_integer_probe_count_is_an_upper_bound(answer: int) -> None:
 
     assert span.smallest(meets) == answer
     assert len(tried) <= span.max_probes == 5
+
+
+@pytest.mark.parametrize("answer", [1, 5, 9, 16])
+def test_largest_meeting_finds_the_threshold_and_the_value_above_fails(answer: int) -> None:
+    probed: list[int] = []
+
+    def meets(value: int) -> bool:
+        probed.append(value)
+        return value <= answer
+
+    assert largest_meeting(1, 16, meets) == answer
+    if answer < 16:
+        assert answer + 1 in probed  # the next value above was probed, and failed
+    assert largest_meeting(3, 8, lambda v: False) is None
+    assert largest_within(0.5, 8.0, lambda v: v <= 3.0, 0.1) == pytest.approx(3.0, abs=0.1)
+    assert largest_within(0.5, 8.0, lambda v: v <= 3.0, 0.1) <= 3.0
+
+
+def test_a_stepped_search_probes_only_its_grid_both_ways() -> None:
+    span = parse_search("journey.entry_limit=10000..100000", step=10000)
+    probed: list[float] = []
+
+    def meets(value: float) -> bool:
+        probed.append(value)
+        return value <= 37000
+
+    assert span.largest(meets) == 30000 and 40000 in probed
+    assert all(v % 10000 == 0 for v in probed)
+    assert span.smallest(lambda v: v >= 37000) == 40000
+    assert span.max_probes == 1 + 4  # 10 grid points
+    with pytest.raises(SweepError, match="--step 0"):
+        parse_search("journey.entry_limit=1..10", step=0)
+    with pytest.raises(SweepError, match="--step 5: for a whole-number range"):
+        parse_search("retry.cap=1m..10m", step=5)
+
+
+def test_an_slo_on_a_time_never_reached_does_not_hold() -> None:
+    summary = {"time_to_confirmed_s": {"p95": None, "not_reached": ["p95", "p99", "max"]}}
+    assert not parse_slo("time_to_confirmed_s.p95<=900").holds(summary)
+
+
+def test_the_answer_is_in_the_customers_terms() -> None:
+    from simulator.levers import lever_answer
+    from simulator.scenario import parse_scenario
+    scenario = parse_scenario({"workload": {"shape": "journey"}, "journey": {"entry_limit": 30000,
+                               "entry_days": ["mon", "tue", "wed", "thu", "fri"]}})
+    answer = lever_answer(scenario, "journey.entry_limit", 30000, [("time_to_confirmed_s.p95", "<=", 900.0)], 0.96)
+    # 14 hourly batches of 30,000 from Monday 09:00 (09:00..22:00 = 420,000): the 14th, of 10,000, enters at
+    # 22:00 and takes 10,000 / 140,000 h = 4 min 17 s
+    assert answer == ("journey.entry_limit = 30,000/h meets p95 time to confirmed ≤ 15 min with probability 0.96; "
+                      "the 400,000 invitations then take 13.1 h (ending Monday 22:04)")
