@@ -282,6 +282,8 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
         table.add_row("dead-letter", f"{count:,} × {reason}")
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
         table.add_row("rejected", f"{count:,} × {reason}")
+    for text in summary.get("registration", {}).get("overridden", {}).values():
+        table.add_row("overridden", text)
     out.print(table)
     # paths whole, on lines of their own (a table cell would cut them to fit 80 columns)
     out.print(f"run directory: {run_dir}", highlight=False, markup=False, soft_wrap=True)
