@@ -242,8 +242,6 @@ class Records:
         for column in table.columns:
             if column.sql in _NOW_COLUMNS:
                 row.setdefault(column.sql, now_s)
-        if table.sql_table == "contacts":
-            row.setdefault("updated_s", now_s)
         names = list(row)
         with self.transaction():
             cursor = self._execute(table, f"INSERT INTO {table.sql_table} ({', '.join(names)}) VALUES "
@@ -261,7 +259,7 @@ class Records:
                     return False
                 merged = {**dict(zip(("email", "first_name", "last_name"), current, strict=True)), **values}
                 values = {**values, **table.derive(merged)}
-            if "updated_s" in {c.sql for c in table.columns} or table.sql_table == "contacts":
+            if "updated_s" in {c.sql for c in table.columns}:
                 values["updated_s"] = now_s
             if not values:
                 return self.get(table, stored_id) is not None
