@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,14 @@ def test_the_report_shows_intervals_bands_and_the_drawn_inputs(run_dir: Path) ->
         f"<td>Created</td><td>{entry['mean']:,.0f} ± {half:,.0f}</td>" in page
     assert 'id="fig-replications"' in page and (run_dir / "replications.png").is_file()
     assert "workload.rate" in page and "uniform(low=2.0, high=6.0)" in page
+
+
+def test_every_single_run_figure_says_it_is_one_sample_path(run_dir: Path) -> None:
+    """The headline holds means; the single-run figures draw replication 1: each says so, none passes for the
+    table above it."""
+    page = reports.write_report([run_dir]).read_text()
+    titles = re.findall(r"<h3>([^<]*)</h3>", page)
+    single = [t for t in titles if "replication" not in t.lower() or "one sample path" in t]
+    assert single and all(t.endswith("(replication 1: one sample path)") for t in single
+                          if t not in ("Replications", "Across replications")), titles
+    assert "One sample path: replication 1 (seed " in page
