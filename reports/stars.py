@@ -21,13 +21,12 @@ from typing import Any
 from reports.headline import Metric, best_indices
 from reports.replicated import METRIC_PATHS, load_replicated
 from reports.rundata import RunData
-from simulator.stats import interval, paired
+from simulator.stats import interval, paired_difference
 
 __all__ = ["LOSS_COLUMNS", "LOSS_TOLERANCE", "complete_rows", "stars"]
 
 LOSS_COLUMNS = frozenset({"created", "dead_lettered", "rejected", "pending", "offered"})
 LOSS_TOLERANCE = 0.01  # "nearly all": within 1 % of the most any variant created
-CONFIDENCE = 0.95
 
 
 def complete_rows(runs: Sequence[RunData]) -> set[int]:
@@ -61,16 +60,24 @@ def _float(text: Any) -> float:
         return math.nan
 
 
-def _beyond_noise(best: tuple[list[str], list[float]], runner_up: tuple[list[str], list[float]]) -> bool:
+def confidence_of(run: RunData) -> float:
+    """The level the run was made with (``--confidence``, summary.json's ``replications.confidence``)."""
+    data = load_replicated(run)
+    return data.confidence if data is not None else 0.95
+
+
+def _beyond_noise(best: tuple[list[str], list[float]], runner_up: tuple[list[str], list[float]],
+                  confidence: float) -> bool:
+    """Whether ``best`` beats ``runner_up`` beyond the noise: on the same seeds, comparison's paired test
+    (:func:`simulator.stats.paired_difference`) excludes 0; on different seeds, the two intervals are disjoint.
+    A figure some replication did not reach is never beyond the noise."""
     (seeds_a, a), (seeds_b, b) = best, runner_up
+    if any(math.isnan(v) for v in (*a, *b)):
+        return False
     if seeds_a == seeds_b:
-        pairs = [(x, y) for x, y in zip(a, b, strict=True) if not (math.isnan(x) or math.isnan(y))]
-        if len(pairs) < 2:
-            return False
-        diff = paired([x for x, _ in pairs], [y for _, y in pairs], CONFIDENCE)
-        return not diff.contains(0.0)
-    first = interval([x for x in a if not math.isnan(x)], CONFIDENCE)
-    second = interval([y for y in b if not math.isnan(y)], CONFIDENCE)
+        diff = paired_difference(a, b, confidence)
+        return diff is not None and not diff.contains(0.0)
+    first, second = interval(a, confidence), interval(b, confidence)
     return first.high < second.low or second.high < first.low
 
 
@@ -96,7 +103,8 @@ def stars(runs: Sequence[RunData], metric: Metric, column: Sequence[Any],
     mine, theirs = _per_replication(runs[winner], metric), _per_replication(runs[runner_up], metric)
     if mine is None or theirs is None:
         return best, flagged  # a single run: no interval to beat
-    return (best if _beyond_noise(mine, theirs) else set()), flagged
+    confidence = min(confidence_of(runs[winner]), confidence_of(runs[runner_up]))
+    return (best if _beyond_noise(mine, theirs, confidence) else set()), flagged
 
 
 def _all_single(runs: Sequence[RunData], rows: set[int]) -> bool:
@@ -123,17 +131,17 @@ def difference_sentences(runs: Sequence[RunData], labels: Sequence[str]) -> list
             other = _per_replication(run, metrics[key])
             if other is None or other[0] != base[0]:
                 continue
-            pairs = [(x, y) for x, y in zip(other[1], base[1], strict=True) if not (math.isnan(x) or math.isnan(y))]
-            if len(pairs) < 2:
+            level = min(confidence_of(runs[0]), confidence_of(run))
+            diff = paired_difference(other[1], base[1], level)
+            if diff is None or diff.n < 2:
                 continue
-            diff = paired([x for x, _ in pairs], [y for _, y in pairs], CONFIDENCE)
             show = duration if key == "p95" else format_count
             sign = "+" if diff.mean >= 0 else "−"
             amount = f"{sign}{show(abs(diff.mean))} ± {show(diff.half_width)}"
             if diff.contains(0.0):
                 sentences.append(f"{label} and {labels[0]} are indistinguishable on {words} ({amount} over "
-                                 f"{len(pairs)} paired replications; the {CONFIDENCE:.0%} interval contains 0).")
+                                 f"{diff.n} paired replications; the {level:.0%} interval contains 0).")
             else:
-                sentences.append(f"{label} against {labels[0]}: {words} {amount} ({CONFIDENCE:.0%} paired "
-                                 f"interval over {len(pairs)} replications on the same seeds).")
+                sentences.append(f"{label} against {labels[0]}: {words} {amount} ({level:.0%} paired "
+                                 f"interval over {diff.n} replications on the same seeds).")
     return sentences

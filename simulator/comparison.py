@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simulator.replications import ReplicationResult, metric_columns
-from simulator.stats import HEADLINE_METRICS, interval, paired
+from simulator.stats import HEADLINE_METRICS, interval, paired_difference
 from simulator.sweep import Vary, grid
 
 __all__ = ["COMPARISON_COLUMNS", "ComparisonRow", "comparison_rows", "comparison_csv", "variant_labels",
@@ -95,11 +95,8 @@ def comparison_rows(labels: Sequence[str], results: Sequence[Sequence[Replicatio
                 continue
             nan3 = (math.nan, math.nan, math.nan)
             m = interval(values, confidence) if len(reached) == len(values) else None
-            if m is not None and not any(math.isnan(b) for b in reference):
-                diff = paired(values, reference, confidence)
-                d = (diff.mean, diff.low, diff.high)
-            else:
-                d = nan3
+            diff = paired_difference(values, reference, confidence)
+            d = (diff.mean, diff.low, diff.high) if diff is not None else nan3
             rows.append(ComparisonRow(label, path, *((m.mean, m.low, m.high) if m else nan3), *d, n=len(reached)))
     return rows
 

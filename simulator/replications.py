@@ -24,7 +24,8 @@ from simulator.errors import StampedeError
 from simulator.stats import HEADLINE_METRICS, headline_values, interval_block, mean_summary, not_reached_counts
 from simulator.uncertain import SAMPLINGS
 
-__all__ = ["ReplicationsError", "replication_count", "check_options", "QUANTILE_LEVELS", "UNCERTAIN_STREAM",
+__all__ = ["ReplicationsError", "replication_count", "sequential_blocks", "PRECISION_START", "PRECISION_STEP",
+           "check_options", "QUANTILE_LEVELS", "UNCERTAIN_STREAM",
            "ReplicationResult", "replication_seeds", "draw_rng",
            "replications_csv", "bands_csv", "replicated_summary", "metric_columns", "replicated_files",
            "single_run_files", "precision_note"]
@@ -33,17 +34,31 @@ QUANTILE_LEVELS = tuple(i / 100 for i in range(101))  # time-to-created quantile
 UNCERTAIN_STREAM = 2**32 - 1  # spawn key of the draws of [uncertain] inputs, apart from every replication's
 BAND_PERCENTILES = (5, 50, 95)
 UNCERTAIN_DEFAULT_REPLICATIONS = 30  # a scenario with [uncertain] and no --replications
+PRECISION_START = 10  # --precision: replications run before the first look at the intervals
+PRECISION_STEP = 5  # … and added between looks (fixed, so the answer never depends on the worker count)
 
 
 class ReplicationsError(StampedeError, ValueError):
     """A --replications, --confidence, --precision or --sampling value is out of range."""
 
 
-def replication_count(requested: int | None, uncertain: bool) -> int:
-    """How many replications to run: as asked, else 30 with uncertain inputs, else 1 (today's single run)."""
-    if requested is None:
-        return UNCERTAIN_DEFAULT_REPLICATIONS if uncertain else 1
-    return requested
+def replication_count(requested: int | None, uncertain: bool, precision: float | None = None) -> int:
+    """How many replications to run: as asked, else 30 with uncertain inputs, else 1 (today's single run).
+    ``--precision`` adds replications up to that count, so it needs 2 or more (ReplicationsError otherwise)."""
+    n = requested if requested is not None else UNCERTAIN_DEFAULT_REPLICATIONS if uncertain else 1
+    if precision is not None and n < 2:
+        raise ReplicationsError(f"--precision {precision:g}: needs --replications 2 or more (the most it may run), "
+                                f"e.g. --replications 50 --precision {precision:g}")
+    return n
+
+
+def sequential_blocks(n: int, start: int, step: int) -> list[int]:
+    """The blocks a sequential run adds (``start``, then ``step`` at a time, up to ``n``): each is drawn as a
+    Latin hypercube of its own, so the replications run when it stops early are stratified block by block."""
+    blocks = [min(n, start)]
+    while sum(blocks) < n:
+        blocks.append(min(step, n - sum(blocks)))
+    return blocks
 
 
 def check_options(replications: int | None, confidence: float, precision: float | None,
@@ -162,6 +177,8 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
     if precision is not None:
         block["precision"] = precision
         block["requested"] = requested
+        # Replications were added in blocks, each a design of its own (with lhs: its own Latin hypercube).
+        block["blocks"] = sequential_blocks(len(results), PRECISION_START, PRECISION_STEP)
     summary["replications"] = block
     return summary
 

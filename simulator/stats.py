@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "wilson", "metric_value", "headline_values",
-           "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
+__all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "paired_difference", "wilson", "metric_value",
+           "headline_values", "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
 
 # The metrics every replicated run reports an interval for, named by their summary.json paths.
 HEADLINE_METRICS = (
@@ -72,6 +72,18 @@ def paired(values: Sequence[float], baseline: Sequence[float], confidence: float
         raise ValueError(f"paired differences need as many values as baseline values ({len(values)} vs "
                          f"{len(baseline)})")
     return interval(np.asarray(values, dtype=float) - np.asarray(baseline, dtype=float), confidence)
+
+
+def paired_difference(values: Sequence[float], baseline: Sequence[float], confidence: float = 0.95
+                      ) -> Interval | None:
+    """The one paired test of a comparison (``compare``'s comparison.csv and table, the comparison report's
+    stars and sentences): the paired-t interval on ``values[i] - baseline[i]``, replication i of both on the same
+    seed. None when a replication of either did not reach the metric (NaN: a percentile among registrations
+    never created, no last-created time) — a difference from a figure that was never reached is not a number —
+    or when there is no replication."""
+    if not len(values) or any(math.isnan(v) for v in (*values, *baseline)):
+        return None
+    return paired(values, baseline, confidence)
 
 
 def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:

@@ -38,6 +38,11 @@ def parse_vary(text: str) -> Vary:
     parts = tuple(v.strip() for v in values.split(",") if v.strip())
     if not sep or not key.strip() or not parts:
         raise SweepError(f"--vary {text!r}: expected key=v1,v2[,...], e.g. --vary retry.policy=none,full-jitter")
+    twice = next((v for i, v in enumerate(parts) if v in parts[:i]), None)
+    if twice is not None:  # two variants that are the same run, written to one directory
+        unique = ",".join(dict.fromkeys(parts))
+        raise SweepError(f"--vary {text!r}: {twice} is listed twice; list each value once, e.g. --vary "
+                         f"{key.strip()}={unique}")
     return Vary(key.strip(), parts)
 
 

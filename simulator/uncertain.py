@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import math
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -245,9 +246,15 @@ def points(n: int, dims: int, sampling: str, rng: np.random.Generator) -> np.nda
     return rng.random((n, dims))
 
 
-def draw(entries: list[Uncertain], n: int, sampling: str, rng: np.random.Generator) -> list[dict[str, Any]]:
-    """One ``{key: value}`` per replication (n of them), values in the key's unit (seconds for durations)."""
-    u = points(n, len(entries), sampling, rng)
+def draw(entries: list[Uncertain], n: int, sampling: str, rng: np.random.Generator,
+         blocks: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """One ``{key: value}`` per replication (n of them), values in the key's unit (seconds for durations).
+    ``blocks`` (sizes summing to n): each block's points are a design of their own — with ``lhs``, a Latin
+    hypercube per block, for a run that may stop after any block."""
+    sizes = list(blocks) if blocks is not None else [n]
+    if sum(sizes) != n:
+        raise ValueError(f"blocks {sizes} do not add up to {n}")
+    u = np.concatenate([points(size, len(entries), sampling, rng) for size in sizes])
     columns = [entry.ppf(u[:, j]) for j, entry in enumerate(entries)]
     return [{entry.key: columns[j][i] for j, entry in enumerate(entries)} for i in range(n)]
 

@@ -70,7 +70,7 @@ def compare(
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force, nested=True)
-    n = replication_count(replications, bool(entries))
+    n = replication_count(replications, bool(entries), precision)
     name = scenarios[0].name
     if out is None:
         out = Path("runs") / f"compare-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"

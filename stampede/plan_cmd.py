@@ -59,7 +59,7 @@ def plan(
         check_not_uncertain([span.key], entries, "--search")
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
-    n = replication_count(replications, bool(entries))
+    n = replication_count(replications, bool(entries), precision)
     replicated = n > 1 or bool(entries)
 
     tried: dict[float, dict[str, Any]] = {}

@@ -51,6 +51,10 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option(help="Serve https with your own certificate (PEM; with "
                                                        "--tls-key).")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="The private key of --tls-cert (PEM).")] = None,
+    dataverse_token: Annotated[list[str] | None, typer.Option(help="A bearer token the Dataverse Web API face "
+                                                                   "(/api/data/v9.2/) accepts; repeat for more. "
+                                                                   "Default: any token, each naming its app "
+                                                                   "user.")] = None,
 ) -> None:
     """Serve the event API mock until interrupted (Ctrl-C)."""
     import uvicorn
@@ -71,10 +75,10 @@ def serve(
     except ScenarioError as exc:
         console.fail(str(exc))
 
-    def write_run(model: LiveEventModel) -> None:
+    def write_run(_model: LiveEventModel) -> None:
         if out is not None:
             run_dir = console.run_directory(out, resolved.name)
-            console.write_files(run_dir, model.run_files())
+            console.write_files(run_dir, served.run_files())  # served: bound below, before the server runs
             console.err.print(f"live run directory: {run_dir}")
 
     console.check_out(out, force)
@@ -90,7 +94,7 @@ def serve(
     try:
         served = build_served(resolved, db_path=db, time_scale=time_scale, host=host, org_id=org, token=token,
                               origin=list(origin or []), admin_token=admin_token, on_stop=write_run,
-                              images_need_token=images_need_token,
+                              images_need_token=images_need_token, dataverse_tokens=list(dataverse_token or []),
                               max_body_bytes=max_body_bytes, run_record=out is not None)
     except ConfigurationError as exc:
         listener.close()

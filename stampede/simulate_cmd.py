@@ -55,7 +55,7 @@ def simulate(
     except (ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
-    n = replication_count(replications, bool(entries))
+    n = replication_count(replications, bool(entries), precision)
     if n == 1 and not entries and cluster is None:
         try:
             with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:

@@ -187,4 +187,6 @@ async def live(tmp_path: Path, scenario: dict[str, Any], *, time_scale: float = 
             yield Live(served, client, db)
     finally:
         served.model.stop()
+        if served.dataverse is not None:
+            served.dataverse.close()
         served.store.close()

@@ -10,7 +10,14 @@ import pytest
 
 from simulator.engine.replicate import ReplicationTask, build_tasks, replicate, run_replication, run_tasks
 from simulator.engine.virtual import run_virtual
-from simulator.replications import replicated_summary, replication_seeds, replications_csv
+from simulator.replications import (
+    PRECISION_START,
+    PRECISION_STEP,
+    replicated_summary,
+    replication_seeds,
+    replications_csv,
+    sequential_blocks,
+)
 from simulator.scenario import parse_scenario
 from simulator.uncertain import parse_uncertain
 
@@ -114,3 +121,22 @@ def test_latin_hypercube_hits_every_stratum_exactly_once(n: int) -> None:
     assert rates == [dict(t.drawn)["workload.rate"] for t in tasks]  # the drawn value is the one that runs
     assert all(math.isclose(t.scenario.dataverse.latency.write.median, dict(t.drawn)[
         "dataverse.latency.write.median"]) for t in tasks)
+
+
+def test_sequential_replications_stay_stratified_block_by_block() -> None:
+    """--precision (and a plan probe) stops after 10, 15, 20… replications: each block it adds is a Latin
+    hypercube of its own, so whatever prefix runs hits every stratum of each block once (a prefix of one
+    30-point hypercube hit 8 of 10 strata)."""
+    scenario = parse_scenario({**TINY, "uncertain": {
+        "dataverse.latency.write.median": {"dist": "uniform", "low": "40ms", "high": "120ms"}}})
+    [entry] = parse_uncertain(scenario, "tiny")
+    blocks = sequential_blocks(30, PRECISION_START, PRECISION_STEP)
+    assert blocks == [10, 5, 5, 5, 5]
+    tasks = build_tasks([scenario], [[]], [entry], 30, seed=3, sampling="lhs", source="tiny", blocks=blocks)
+    draws = np.array([dict(t.drawn)[entry.key] for t in tasks])
+    start = 0
+    for size in blocks:
+        strata = np.floor(entry.frozen().cdf(draws[start:start + size]) * size).astype(int)
+        assert sorted(strata.tolist()) == list(range(size)), (start, size)
+        start += size
+    assert sequential_blocks(12, 10, 5) == [10, 2] and sequential_blocks(4, 10, 5) == [4]

@@ -34,11 +34,11 @@ def test_a_variant_that_loses_registrations_is_never_starred_on_latency(tmp_path
     assert table.flagged[column["created"]] == set()  # the losses themselves are ranked, not flagged
 
 
-def _replicate(run_dir: Path, created: list[float], seeds: list[int]) -> None:
+def _replicate(run_dir: Path, created: list[float], seeds: list[int], confidence: float = 0.95) -> None:
     """Give a synthetic run directory the replication files a replicated run writes."""
     summary = json.loads((run_dir / "summary.json").read_text())
     summary["submissions"]["created"] = float(np.mean(created))
-    summary["replications"] = {"n": len(created), "confidence": 0.95, "sampling": "lhs", "uncertain": {},
+    summary["replications"] = {"n": len(created), "confidence": confidence, "sampling": "lhs", "uncertain": {},
                                "metrics": {}}
     (run_dir / "summary.json").write_text(json.dumps(summary))
     with (run_dir / "replications.csv").open("w", newline="") as handle:
@@ -68,6 +68,25 @@ def test_a_value_is_starred_only_where_it_beats_the_runner_up_beyond_the_interva
     assert noise.startswith("c and b are indistinguishable on registrations created (+2 ± ")
     [real] = [s for s in difference_sentences([runs[1], runs[0]], ["b", "a"]) if "registrations created" in s]
     assert real.startswith("a against b: registrations created +3 ± 0 ")
+
+
+def test_stars_and_sentences_use_the_runs_own_confidence(tmp_path: Path) -> None:
+    """Paired differences of 1, 2, 0.2, 1.5, 0.8 (mean 1.1, sd 0.69): the 95 % interval (±0.85) excludes 0,
+    the 99 % one (±1.41) does not — so a run made with --confidence 0.99 gets no star and says 99 %."""
+    seeds = [11, 12, 13, 14, 15]
+    base = [2900.0, 2950.0, 2920.0, 2980.0, 2940.0]
+    ahead = [v + d for v, d in zip(base, [1.0, 2.0, 0.2, 1.5, 0.8], strict=True)]
+    for level in (0.95, 0.99):
+        a, b = make_run(tmp_path / str(level), "a", submissions=3000), make_run(tmp_path / str(level), "b",
+                                                                              submissions=3000)
+        _replicate(a, ahead, seeds, level)
+        _replicate(b, base, seeds, level)
+        runs = [load_run(a), load_run(b)]
+        table = comparison_table(runs, ["a", "b"])
+        assert table.best[_columns(table)["created"]] == ({0} if level == 0.95 else set()), level
+        [sentence] = [s for s in difference_sentences([runs[1], runs[0]], ["b", "a"]) if "registrations created" in s]
+        assert f"{level:.0%}" in sentence
+        assert ("indistinguishable" in sentence) is (level == 0.99)
 
 
 def test_the_attempts_log_axis_labels_small_shares_with_their_digits() -> None:

@@ -13,7 +13,7 @@ import functools
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,14 +171,41 @@ class DataverseModel:
         server = self._next_server[user]
         if not self._affinity:
             self._next_server[user] = (server + 1) % self._server_count
-        service_s = 0.0
-        for call in calls:
-            service_s += (self._write_s if call.write else self._read_s)()
-        answer = self._send(user, server, min(service_s * self.slow_factor, MAX_SERVICE_S), now)
+        answer = self._send(user, server, self._batch_service_s(calls), now)
         if answer.__class__ is Failed:
             return answer
         yield answer
         return None
+
+    def _batch_service_s(self, calls: Sequence[Call]) -> float:
+        """A request holding ``calls``: Dataverse runs them one after another, so their service times add up."""
+        service_s = 0.0
+        for call in calls:
+            service_s += (self._write_s if call.write else self._read_s)()
+        return min(service_s * self.slow_factor, MAX_SERVICE_S)
+
+    # --- callers from outside the event API (the Web API face of the live server) -----------------------------
+    def add_user(self) -> int:
+        """A new app user with a key of its own on every web server (the current limits); its number."""
+        settings = self.keys[0][0].settings  # every key holds the limits in force (faults included)
+        row = [KeyLimiter(settings) for _ in self.servers]
+        self.keys.append(row)
+        self._answered.append([_answerer(slots, key) for slots, key in zip(self.servers, row, strict=True)])
+        self._next_server.append(len(self._next_server) % self._server_count)
+        self._users += 1
+        return len(self.keys) - 1
+
+    def request_on(self, user: int, server: int, calls: Sequence[Call]) -> Failed | simpy.Event:
+        """One request as app user ``user`` on web server ``server`` — the caller chose the server (a client's
+        affinity cookie) — holding ``calls``: one for a plain request, every operation of a ``$batch`` or a
+        ``CreateMultiple``. Like :meth:`call_batch`, **one** request against the request and concurrency limits,
+        whose execution time is the sum of its operations'. A :class:`Failed` at once, or the event that fires
+        when the request is answered."""
+        now = self.env.now
+        if self.outages:
+            self.recorder.count("dv_failed", now)
+            return OUTAGE
+        return self._send(user, server % self._server_count, self._batch_service_s(calls), now)
 
     def _send(self, user: int, server: int, service_s: float, now: float) -> Failed | simpy.Event:
         """Admit a request of ``service_s`` on (user, server) or refuse it; admitted, it takes a worker slot

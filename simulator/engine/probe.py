@@ -3,7 +3,8 @@
 A probe runs replications of the setting (the same seeds and drawn inputs at every probe: common random
 numbers) and counts those whose summary meets every SLO. Its share gets a Wilson interval; while that
 interval straddles P, more replications are added in fixed steps, up to the cap. If it still straddles P
-there, the probe is *borderline* and is decided by its share.
+there, the probe is *borderline* and is decided by its share. ``--probability 1`` is no share: the probe meets
+when every replication it runs meets (all of them, unless one fails first), and is never borderline.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from concurrent.futures import as_completed
 from typing import Any
 
 from simulator.engine.replicate import Submitter, build_tasks, run_tasks
-from simulator.replications import ReplicationResult, metric_columns
+from simulator.replications import ReplicationResult, metric_columns, sequential_blocks
 from simulator.scenario import Scenario
 from simulator.stats import interval_block, precise_enough, wilson
 from simulator.sweep import Slo, Verdict, judge
@@ -46,9 +47,12 @@ def probe(
     """The probe's row for ``plan --json``: ``met`` (share ≥ probability), ``met_share``, ``met_share_ci``,
     ``replications``, ``borderline``, and each SLO metric's mean and interval (``slo_metrics``)."""
     tasks = build_tasks([scenario], [overrides], entries, n, seed=scenario.seed, sampling=sampling, source=source,
-                        keep_files_of=None)
+                        keep_files_of=None, blocks=sequential_blocks(n, PROBE_START, PROBE_STEP))
     paths = list(dict.fromkeys(s.path for s in slos))
     results: list[ReplicationResult] = []
+    # A share's Wilson interval never straddles 1, so P = 1 is no test of a share: it asks every replication to
+    # meet the SLO, stops at the first look with a failure, and is never borderline.
+    exact = probability >= 1
     target = min(n, PROBE_START)
     while True:
         results.extend(run_tasks(tasks[len(results):target], workers=workers, executor=executor, gather=gather,
@@ -56,10 +60,13 @@ def probe(
         verdicts = [judge(slos, r.summary) for r in results]
         met = sum(v.met for v in verdicts)
         low, high = wilson(met, len(results), confidence)
-        straddles = low < probability < high
+        if exact:  # P = 1: decided by the first failure; while every replication meets, run them all
+            straddles, undecided = False, met == len(results)
+        else:
+            straddles = undecided = low < probability < high
         block = interval_block(metric_columns(results, paths), confidence)
         imprecise = precision is not None and not precise_enough(block, precision, paths)
-        if len(results) >= n or not (straddles or imprecise):
+        if len(results) >= n or not (undecided or imprecise):
             break
         target = min(n, len(results) + PROBE_STEP)
     share = met / len(results)

@@ -27,17 +27,24 @@ import numpy as np
 
 from simulator.engine.virtual import run_virtual
 from simulator.records import run_files
-from simulator.replications import QUANTILE_LEVELS, ReplicationResult, draw_rng, metric_columns, replication_seeds
+from simulator.replications import (
+    PRECISION_START,
+    PRECISION_STEP,
+    QUANTILE_LEVELS,
+    ReplicationResult,
+    draw_rng,
+    metric_columns,
+    replication_seeds,
+    sequential_blocks,
+)
 from simulator.scenario import Scenario
 from simulator.stats import HEADLINE_METRICS, interval_block, precise_enough
 from simulator.uncertain import Uncertain, apply_draw, draw
 
 __all__ = ["Interrupted", "ReplicationTask", "Submitter", "run_replication", "run_tasks", "build_tasks",
-           "replicate", "PRECISION_START", "PRECISION_STEP"]
+           "replicate"]
 
 ROW_FILES = ("timeseries.csv", "submissions.csv")
-PRECISION_START = 10  # --precision: replications run before the first look at the intervals
-PRECISION_STEP = 5  # … and added between looks (fixed, so the answer never depends on the worker count)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -178,12 +185,13 @@ def build_tasks(
     source: str,
     replications: range | None = None,
     keep_files_of: int | None = 0,
+    blocks: Sequence[int] | None = None,
 ) -> list[ReplicationTask]:
     """Tasks for replications ``replications`` (default all n) of every variant, variant-major. Replication i
     of every variant gets the same seed and the same drawn inputs (common random numbers); every drawn
     scenario is validated here, before anything runs (UncertainError naming the key)."""
     seeds = replication_seeds(seed, n)
-    values = draw(list(entries), n, sampling, draw_rng(seed)) if entries else [{} for _ in range(n)]
+    values = draw(list(entries), n, sampling, draw_rng(seed), blocks) if entries else [{} for _ in range(n)]
     wanted = replications if replications is not None else range(n)
     tasks = []
     for v, (variant, overrides) in enumerate(zip(variants, override_lists, strict=True)):
@@ -217,7 +225,9 @@ def replicate(
     interval on each of ``paths`` has a half-width within ``precision`` × its mean. Every drawn scenario is
     validated before the first replication runs."""
     seed = variants[0].seed
-    everything = build_tasks(variants, override_lists, entries, n, seed=seed, sampling=sampling, source=source)
+    blocks = sequential_blocks(n, PRECISION_START, PRECISION_STEP) if precision is not None else [n]
+    everything = build_tasks(variants, override_lists, entries, n, seed=seed, sampling=sampling, source=source,
+                             blocks=blocks)
     by_replication = {(t.variant, t.replication): t for t in everything}
     results: list[list[ReplicationResult]] = [[] for _ in variants]
     done = 0

@@ -10,7 +10,7 @@ import ipaddress
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -29,6 +29,7 @@ from simulator.server import contract as wire
 from simulator.server.api import MAX_BODY_BYTES, api_router, handlers, live_counts
 from simulator.server.assets import assets_router
 from simulator.server.checkout import Checkout, checkout_router
+from simulator.server.dataverse_api.operations import API_PATH as DATAVERSE_PATH
 from simulator.server.errors import ApiError, ConfigurationError, error_response, failure_response
 from simulator.server.fastlane import FastLane
 from simulator.server.gate import Gate
@@ -55,9 +56,12 @@ class EventApi(FastAPI):
     framework's error middleware would add there is nothing; requests FastAPI does route keep all of it."""
 
     front: ASGIApp | None = None
+    dataverse: ASGIApp | None = None  # the Dataverse Web API face (dataverse_api/), beside the gate, not behind it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.front is not None:
+        if self.dataverse is not None and scope["type"] == "http" and scope["path"].startswith(DATAVERSE_PATH):
+            await self.dataverse(scope, receive, send)
+        elif scope["type"] == "http" and self.front is not None:
             await self.front(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
@@ -101,6 +105,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     images_need_token: bool = False,
     portal: Portal | None = None,
+    dataverse: ASGIApp | None = None,
+    dataverse_stats: Callable[[], Mapping[str, Any]] | None = None,
 ) -> FastAPI:
     """The event API mock for ``catalog``, answering registrations through ``model``.
 
@@ -116,6 +122,8 @@ def create_app(
     ``max_body_bytes`` (64 KiB by default) are refused with 413 before they are read. The images (speaker
     image, sponsorship logo, event QR code) are served without the token unless ``images_need_token``.
     ``portal`` (a scenario's ``[portal]``): web applications, event images, the registration form embed.
+    ``dataverse``: the Dataverse Web API face, served under ``/api/data/v9.2/``; ``dataverse_stats`` its
+    counts for ``/_harness/stats`` and ``/metrics``.
     ``payment`` (a scenario's ``[payment]``): where a paid answer sends the buyer and where the payment page
     returns to (``checkout.py``; by default the mock's own payment page).
     """
@@ -157,7 +165,8 @@ def create_app(
     app.include_router(assets_router(images))
     app.include_router(api_router(table, images_need_token))
     app.include_router(harness_router(model, org_id=org_id, events=len(catalog.events),
-                                      status_counts=status_counts, max_body_bytes=max_body_bytes))
+                                      status_counts=status_counts, max_body_bytes=max_body_bytes,
+                                      dataverse_stats=dataverse_stats))
     app.include_router(checkout_router(catalog, model, checkout))
     lane = FastLane(app.framework, base_path=base_path, pages=pages, catalog=catalog, handlers=table,
                     charge=model.page_loaded if isinstance(model, PageReads) else None,
@@ -165,6 +174,8 @@ def create_app(
     app.front = Gate(lane, org_id=org_id, token=token, origin=origins, admin_token=admin_token,  # rules first
                      require_origin=require_origin, status_counts=status_counts,
                      images_need_token=images_need_token)
+    app.dataverse = dataverse
+    app.state.dataverse_path = DATAVERSE_PATH if dataverse is not None else None
     _install_error_handlers(app)
     _install_openapi(app)
     app.state.catalog = catalog

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -77,9 +78,11 @@ def _json(content: Any, status: int = 200) -> Response:
 
 
 def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts: Counter[int],
-                   max_body_bytes: int = MAX_BODY_BYTES) -> APIRouter:
+                   max_body_bytes: int = MAX_BODY_BYTES,
+                   dataverse_stats: Callable[[], Mapping[str, Any]] | None = None) -> APIRouter:
+    """``dataverse_stats``: the Dataverse Web API face's counts (``dataverse_api`` in the stats, in ``/metrics``)."""
     router = APIRouter(include_in_schema=False)
-    registry = metrics_registry(model, status_counts)
+    registry = metrics_registry(model, status_counts, dataverse_stats)
 
     @router.get("/_harness/health")
     async def health() -> Response:
@@ -87,7 +90,10 @@ def harness_router(model: LiveModel, *, org_id: str, events: int, status_counts:
 
     @router.get("/_harness/stats")
     async def stats() -> Response:
-        return _json({**model.stats(), "client_disconnects": status_counts[CLIENT_CLOSED_REQUEST]})
+        stats = {**model.stats(), "client_disconnects": status_counts[CLIENT_CLOSED_REQUEST]}
+        if dataverse_stats is not None:
+            stats["dataverse_api"] = dict(dataverse_stats())
+        return _json(stats)
 
     @router.get("/_harness/submissions/{submissionId}")
     async def submission(submissionId: str) -> Response:

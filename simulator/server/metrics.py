@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -85,9 +85,42 @@ class _StatsCollector(Collector):
                                   value=float(self.status_counts[CLIENT_CLOSED_REQUEST]))
 
 
-def metrics_registry(model: LiveModel, status_counts: Counter[int]) -> CollectorRegistry:
+class _FaceCollector(Collector):
+    """The Dataverse Web API face's requests by app user and outcome, 429s by limit, retry latency."""
+
+    def __init__(self, stats: Callable[[], Mapping[str, Any]]) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.stats()
+        requests = CounterMetricFamily("stampede_dataverse_api_requests",
+                                       "Dataverse Web API face requests by app user and outcome.",
+                                       labels=["user", "outcome"])
+        throttled = CounterMetricFamily("stampede_dataverse_api_throttled_by_limit",
+                                        "Dataverse Web API face 429s by app user and limit.", labels=["user", "limit"])
+        for user, counts in stats.get("by_user", {}).items():
+            requests.add_metric([user, "admitted"], float(counts["admitted"]))
+            requests.add_metric([user, "throttled"], float(counts["throttled"]))
+            for limit, count in counts["throttled_by"].items():
+                throttled.add_metric([user, limit], float(count))
+        yield requests
+        yield throttled
+        latency = stats.get("retry_latency_s", {})
+        waits = GaugeMetricFamily("stampede_dataverse_api_retry_latency_seconds",
+                                  "Wall seconds from an app user's first 429 to its next admitted request.",
+                                  labels=["quantile"])
+        for quantile in ("p50", "p95", "max"):
+            if quantile in latency:
+                waits.add_metric([quantile], float(latency[quantile]))
+        yield waits
+
+
+def metrics_registry(model: LiveModel, status_counts: Counter[int],
+                     dataverse_stats: Callable[[], Mapping[str, Any]] | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_StatsCollector(model, status_counts))
+    if dataverse_stats is not None:
+        registry.register(_FaceCollector(dataverse_stats))
     return registry
 
 

@@ -17,6 +17,8 @@ from simulator.engine.gc_policy import fewer_young_collections
 from simulator.scenario import Scenario
 from simulator.server.api import MAX_BODY_BYTES
 from simulator.server.app import create_app
+from simulator.server.dataverse_api import DataverseFace, Ledger, build_face
+from simulator.server.dataverse_api.face import face_run_files
 from simulator.server.dbfile import DatabaseRefused, check_database
 from simulator.server.live import LiveEventModel
 from simulator.server.store import Store
@@ -46,6 +48,12 @@ class Served:
     token: str
     origin: str
     origins: tuple[str, ...] = ()
+    dataverse: DataverseFace | None = None
+
+    def run_files(self) -> dict[str, str]:
+        """The live run directory's files, the Dataverse face's calls included (after the model stopped)."""
+        files = self.model.run_files()
+        return files if self.dataverse is None else face_run_files(files, self.dataverse.protection.ledger)
 
 
 def build_served(
@@ -64,12 +72,14 @@ def build_served(
     switch_interval_s: float | None = SWITCH_INTERVAL_S,
     images_need_token: bool = False,
     freeze_gc: bool = GC_FREEZE,
+    dataverse_tokens: Sequence[str] = (),
 ) -> Served:
     """The app with its live model started and stopped by the app's lifespan; ``on_stop`` runs after the model
     stopped (writing the live run directory, for instance). ``run_record=False`` when no run directory will be
     written: the model then keeps no row per submission and a long-running server's memory stays flat.
     ``switch_interval_s`` is the interpreter's switch interval while the model runs (restored when it stops;
-    None leaves it alone); ``freeze_gc``: see ``GC_FREEZE``."""
+    None leaves it alone); ``freeze_gc``: see ``GC_FREEZE``. ``dataverse_tokens``: the bearer tokens the
+    Dataverse Web API face accepts (none given: any token, each naming its app user)."""
     settings = scenario.registration
     check_database(db_path)  # a bad file in one line, before anything is written
     try:
@@ -86,6 +96,8 @@ def build_served(
     org_id = org_id or DEV_ORG
     token = token or secrets.token_urlsafe(24)
     origins = ([origin] if isinstance(origin, str) else list(origin or ())) or [DEV_ORIGIN]
+    face = build_face(model, org_id=org_id, tokens=frozenset(dataverse_tokens) or None,
+                      ledger=Ledger(keep_calls=run_record))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +113,7 @@ def build_served(
                 yield
         finally:
             model.stop()
+            face.close()
             if freeze_gc:
                 gc.unfreeze()
             sys.setswitchinterval(interval_s)
@@ -113,5 +126,5 @@ def build_served(
     app = create_app(model.catalog, org_id=org_id, token=token, origin=origins, model=model,
                      admin_token=admin_token, host=host, lifespan=lifespan, max_body_bytes=max_body_bytes,
                      images_need_token=images_need_token, portal=scenario.portal,
-                     payment=scenario.payment)
-    return Served(app, model, store, org_id, token, app.state.origin, app.state.origins)
+                     payment=scenario.payment, dataverse=face, dataverse_stats=face.protection.ledger.stats)
+    return Served(app, model, store, org_id, token, app.state.origin, app.state.origins, face)
