@@ -16,7 +16,7 @@ import numpy as np
 from simulator.journey import DAY_S, local_time, sending
 from simulator.scenario import InvitationJourney, Scenario, Tenant
 
-__all__ = ["pool_24h", "requests_24h", "pool_figures", "sending_figures", "when"]
+__all__ = ["pool_24h", "requests_24h", "pool_figures", "sending_figures", "when", "lever_answer"]
 
 POOL_BASE = 500_000
 POOL_PER_LICENCE = 5_000
@@ -67,3 +67,38 @@ def sending_figures(scenario: Scenario) -> dict[str, Any]:
         "sending_ends": when(journey, end_s) if end_s is not None else None,
         "sending_ends_local": local_time(journey, end_s).isoformat(timespec="minutes") if end_s is not None else None,
     }
+
+
+def _value_text(scenario: Scenario, key: str, value: float) -> str:
+    if key == "journey.entry_limit":
+        return f"{value:,.0f}/{'h' if scenario.journey.entry_interval == '1h' else 'day'}"
+    if key == "journey.send_rate_per_h":
+        return f"{value:,.0f}/h"
+    return f"{value:,g}"
+
+
+def _slo_text(path: str, op: str, threshold: float) -> str:
+    """``time_to_confirmed_s.p95 <= 900`` → "p95 time to confirmed ≤ 15 min"."""
+    symbol = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "=", "!=": "≠"}[op]
+    head, _, stat = path.rpartition(".")
+    if head.startswith("time_to_") and head.endswith("_s"):
+        quantity = f"{stat} time to {head.removeprefix('time_to_').removesuffix('_s').replace('_', ' ')}"
+        amount = f"{threshold / 60:g} min" if threshold >= 60 else f"{threshold:g} s"
+        return f"{quantity} {symbol} {amount}"
+    return f"{path} {symbol} {threshold:g}"
+
+
+def lever_answer(scenario: Scenario, key: str, value: float, slos: list[tuple[str, str, float]],
+                 probability: float | None) -> str:
+    """The plan's answer in the customer's terms: "journey.entry_limit = 30,000/h meets p95 time to confirmed
+    ≤ 15 min with probability 0.96; the 400,000 invitations then take 13.3 h (ending Tuesday 10:20)".
+    ``scenario`` is the one at ``value``; ``probability`` the share of replications that met (None: one run)."""
+    meets = " and ".join(_slo_text(*slo) for slo in slos)
+    chance = f" with probability {probability:.2f}" if probability is not None else ""
+    answer = f"{key} = {_value_text(scenario, key, value)} meets {meets}{chance}"
+    if scenario.workload.shape == "journey":
+        sent = sending_figures(scenario)
+        if sent["sending_h"] is not None:
+            answer += (f"; the {scenario.journey.audience:,} invitations then take {sent['sending_h']:.1f} h "
+                       f"(ending {sent['sending_ends']})")
+    return answer

@@ -345,9 +345,12 @@ def summarize(
 
 
 def skeleton_summary(capacity: dict[str, float] | None = None) -> dict[str, Any]:
-    """An empty run's summary: every key a run's summary.json has (for checking a path before running)."""
-    return summarize(Recorder(1.0), name="", mode="simulated", seed=0, simulated_s=0.0, wall_s=0.0,
-                     capacity=capacity or {})
+    """An empty run's summary: every key a run's summary.json has (for checking a path before running), the
+    confirmation journey's and the request pool's (added by the drivers) included."""
+    summary = summarize(Recorder(1.0), name="", mode="simulated", seed=0, simulated_s=0.0, wall_s=0.0,
+                        capacity=capacity or {}, confirmation={"sent": 0, "queued_max": 0, "dropped": 0})
+    summary["dataverse"].update(requests_24h=0, pool_24h=0, pool_share=0.0)
+    return summary
 
 
 def _seconds(value: float) -> str:

@@ -1,5 +1,6 @@
 """Experiments over scenarios, pure: a grid of ``--vary`` overrides, SLO expressions over summary.json, and
-the search for the smallest setting that meets them.
+the search for the smallest setting that meets them (a resource: more never hurts) or the largest (a lever such
+as the journey's entry limit: more never helps).
 
 Errors::
 
@@ -19,7 +20,7 @@ from simulator.errors import StampedeError
 from simulator.scenario import parse_duration_s
 
 __all__ = ["SweepError", "Vary", "parse_vary", "grid", "Slo", "Verdict", "judge", "check_paths", "parse_slo",
-           "Search", "parse_search", "smallest_meeting", "smallest_within"]
+           "Search", "parse_search", "smallest_meeting", "smallest_within", "largest_meeting", "largest_within"]
 
 
 class SweepError(StampedeError, ValueError):
@@ -192,6 +193,7 @@ class Search:
     high: float
     kind: SearchKind = "integer"
     tolerance: float = 1.0
+    step: int = 1  # integers: only low, low + step, … are probed (``plan --step``)
 
     def override(self, value: float) -> str:
         """The ``--set`` text for one probe (durations as seconds, which every duration key accepts)."""
@@ -213,7 +215,7 @@ class Search:
     def max_probes(self) -> int:
         """The most values the bisection evaluates (``high`` first, then halving the bracket)."""
         if self.kind == "integer":
-            return 1 + math.ceil(math.log2(self.high - self.low + 1))
+            return 1 + math.ceil(math.log2((self.high - self.low) // self.step + 1))
         if self.high == self.low:
             return 1
         return 2 + max(0, math.ceil(math.log2((self.high - self.low) / self.tolerance)))
@@ -221,8 +223,22 @@ class Search:
     def smallest(self, meets: Callable[[Any], bool]) -> float | None:
         """The smallest value meeting ``meets`` (exact for integers, within ``tolerance`` above it otherwise)."""
         if self.kind == "integer":
-            return smallest_meeting(int(self.low), int(self.high), meets)
+            index = smallest_meeting(0, self._steps(), lambda i: meets(self._at(i)))
+            return None if index is None else self._at(index)
         return smallest_within(self.low, self.high, meets, self.tolerance)
+
+    def largest(self, meets: Callable[[Any], bool]) -> float | None:
+        """The largest value meeting ``meets`` (exact for integers, within ``tolerance`` below it otherwise)."""
+        if self.kind == "integer":
+            index = largest_meeting(0, self._steps(), lambda i: meets(self._at(i)))
+            return None if index is None else self._at(index)
+        return largest_within(self.low, self.high, meets, self.tolerance)
+
+    def _steps(self) -> int:
+        return int(self.high - self.low) // self.step
+
+    def _at(self, index: int) -> int:
+        return int(self.low) + index * self.step
 
 
 _SEARCH_EXAMPLE = "e.g. --search dataverse.app_users=1..16, --search retry.cap=1m..10m or --search retry.base=0.5..8"
@@ -242,7 +258,7 @@ def _bound(text: str) -> tuple[SearchKind, float] | None:
         return None
 
 
-def parse_search(text: str, tolerance: str | None = None) -> Search:
+def parse_search(text: str, tolerance: str | None = None, step: int | None = None) -> Search:
     """``"dataverse.app_users=1..16"`` → Search("dataverse.app_users", 1, 16); ``"retry.cap=1m..10m"`` → a
     duration search in seconds (60..600); ``"retry.base=0.5..8"`` → a float search. ``tolerance`` (the
     ``--tolerance`` text: a number, or a duration for a duration search) defaults to 1 % of the range."""
@@ -266,7 +282,12 @@ def parse_search(text: str, tolerance: str | None = None) -> Search:
         if tolerance is not None:
             raise SweepError(f"--tolerance {tolerance!r}: whole-number ranges are searched exactly; --tolerance "
                              "is for a float or duration range, e.g. --search retry.cap=1m..10m --tolerance 10s")
-        return Search(key.strip(), low[1], high[1])
+        if step is not None and step < 1:
+            raise SweepError(f"--step {step}: expected a whole number >= 1, e.g. --step 10000")
+        return Search(key.strip(), low[1], high[1], step=step or 1)
+    if step is not None:
+        raise SweepError(f"--step {step}: for a whole-number range; a float or duration range takes --tolerance, "
+                         "e.g. --search retry.cap=1m..10m --tolerance 10s")
     return Search(key.strip(), low[1], high[1], kind, _tolerance(tolerance, kind, high[1] - low[1]))
 
 
@@ -299,6 +320,37 @@ def smallest_within(low: float, high: float, meets: Callable[[float], bool], tol
         else:
             low = middle
     return high
+
+
+def largest_within(low: float, high: float, meets: Callable[[float], bool], tolerance: float) -> float | None:
+    """The largest value in [low, high] meeting ``meets``, to within ``tolerance`` (at most that far below the
+    true threshold, always a value seen to meet it); None if ``low`` does not. Assumes more never helps."""
+    if not meets(low):
+        return None
+    if low == high or meets(high):
+        return high
+    while high - low > tolerance:
+        middle = (low + high) / 2
+        if meets(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def largest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | None:
+    """The largest value in [low, high] for which ``meets`` holds, by bisection — which assumes more of the
+    searched lever never helps (a faster entry limit or send rate only adds load). None if even ``low`` fails.
+    When the answer is below ``high``, the value just above it was probed and failed."""
+    if not meets(low):
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        if meets(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def smallest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | None:

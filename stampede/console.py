@@ -157,13 +157,15 @@ def print_plan(result: dict[str, Any]) -> None:
                       f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
     out.print(table)
     analytic = result.get("analytic_text", result["analytic_value"])
-    bound = ("no analytic minimum: the ceiling never covers the demand in this range"
+    direction = result.get("direction", "smallest")
+    bound = ("assumes more of it never helps" if direction == "largest" else
+             "no analytic minimum: the ceiling never covers the demand in this range"
              if result["analytic_value"] is None else f"analytic minimum, ceiling ≥ mean demand: {analytic}")
     within = f" (to within {result['tolerance_text']})" if "tolerance_text" in result else ""
     if result["value"] is None:
         out.print(f"[bold red]no value in the range meets the SLO[/] ({bound})", highlight=False)
     else:
-        out.print(f"[bold]smallest {result['key']} meeting the SLO: {result.get('value_text', result['value'])}"
+        out.print(f"[bold]{direction} {result['key']} meeting the SLO: {result.get('value_text', result['value'])}"
                   f"{within}[/] ({bound})", highlight=False)
 
 

@@ -1,4 +1,5 @@
-"""`stampede plan`: the smallest setting of one key that meets the SLO, with the analytic bound beside it."""
+"""`stampede plan`: the smallest setting of one key that meets the SLO, with the analytic bound beside it — or,
+with ``--largest``, the largest (a lever such as the journey's entry limit), said in the customer's terms."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from simulator.arrivals import mean_rate_per_s
 from simulator.engine.batch import resolve_variants, run_variants
 from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
+from simulator.levers import lever_answer
 from simulator.plan import capacity
 from simulator.records import skeleton_summary
 from simulator.replications import ReplicationsError, check_options, replication_count
@@ -36,6 +38,12 @@ def plan(
     tolerance: Annotated[str | None, typer.Option(help="For a float or duration --search: stop bisecting once "
                                                        "the bracket is this narrow, e.g. 10s (default: 1% of the "
                                                        "range).")] = None,
+    largest: Annotated[bool, typer.Option("--largest", help="Find the largest value for which every SLO holds, "
+                                                            "assuming more of it never helps (a lever: "
+                                                            "journey.entry_limit, journey.send_rate_per_h).")
+                       ] = False,
+    step: Annotated[int | None, typer.Option(help="For a whole-number --search: probe only LOW, LOW+STEP, … "
+                                                  "(e.g. 10000 for an entry limit).")] = None,
     replications: replication_options.Replications = None,
     workers: replication_options.Workers = None,
     sampling: replication_options.Sampling = "lhs",
@@ -44,10 +52,11 @@ def plan(
     probability: Probability = 0.95,
     cluster: replication_options.Cluster = None,
 ) -> None:
-    """Find the smallest value of the searched key for which every SLO holds (bisection over LOW..HIGH)."""
+    """Find the smallest (or, with --largest, the largest) value of the searched key for which every SLO holds
+    (bisection over LOW..HIGH)."""
     try:
         slos = [parse_slo(text) for text in slo]
-        span = parse_search(search, tolerance)
+        span = parse_search(search, tolerance, step)
         base = list(set_ or [])
         [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed)
         check_options(replications, confidence, precision, workers, sampling)
@@ -113,12 +122,13 @@ def plan(
                     advance()
                 return met
 
-            found = span.smallest(probe_once)
+            found = span.largest(probe_once) if largest else span.smallest(probe_once)
     except ClusterError as exc:
         console.fail(str(exc))
-    analytic = _analytic_minimum(scenario, base, span, seed)
+    analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
     result: dict[str, Any] = {
         "key": span.key,
+        "direction": "largest" if largest else "smallest",
         "value": found,
         "met": found is not None,
         "slo": [str(s) for s in slos],
@@ -135,10 +145,16 @@ def plan(
         result["probability"] = probability
         result["replications"] = n
         result["borderline"] = bool(found is not None and tried[found]["borderline"])
+    if found is not None:
+        [at_found] = resolve_variants(scenario, [base + [span.override(found)]], seed)
+        result["answer"] = lever_answer(at_found, span.key, found, [(s.path, s.op, s.threshold) for s in slos],
+                                        tried[found].get("met_share"))
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         console.print_plan(result)
+        if found is not None:
+            console.out.print(result["answer"], highlight=False)
         if replicated and found is not None:
             console.out.print(f"{span.key}={found}: {met_text(tried[found])} (a probe meets the SLO when at least "
                               f"{probability:.0%} of its replications do)", highlight=False)

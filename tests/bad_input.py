@@ -24,6 +24,7 @@ from live_support import ORG, TOKEN, Live, live
 
 from simulator.server.api import MAX_BODY_BYTES
 from simulator.server.contract import MAX_ATTENDEES
+from simulator.server.uvicorn_seams import http_refusal
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"
 #: launch-001 free, no waitlist · launch-002 with a payment gateway · launch-003 a draft (not live)
@@ -63,6 +64,20 @@ class Case:
     def url(self) -> str:
         query = "" if self.token is None else f"?emApplicationtoken={self.token}"
         return f"/api/v1.0/orgs/{self.org}/eventmanagement/events/{self.event}/registrations{query}"
+
+
+#: Requests the HTTP parser refuses before the app sees them (sent over a socket by
+#: tests/test_serve_disconnects.py); PATH_OF_PARSER_CASES stands for a real request path.
+PARSER_CASES: dict[str, bytes] = {
+    "conflicting Content-Length and Transfer-Encoding":
+        b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "two different Content-Length": b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                    b"Content-Length: 6\r\n\r\nhello",
+    "a request line of 100 KB": b"GET {path}&x=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "a bare LF as the line end": b"GET {path} HTTP/1.1\nHost: x\n\n",
+    "a header name with a space": b"GET {path} HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n",
+    "not HTTP at all": b"HELLO\r\n\r\n",
+}
 
 
 def cases(live: Live) -> tuple[list[Case], list[Case]]:
@@ -254,13 +269,38 @@ def render(refused: list[Outcome], accepted: list[Outcome]) -> str:
         if case.method == "POST":
             lines += ["```json", _shown(case), "```", ""]
         lines += [f"Answer: **{outcome.status}**", "", "```json", _answer(outcome), "```", ""]
+    refusal = json.loads(http_refusal().partition(b"\r\n\r\n")[2])
+    refusal["correlationId"] = CORRELATION
     lines += [
+        "## Refused by the HTTP parser, before the app",
+        "",
+        "uvicorn's HTTP parser refuses a request that is not HTTP/1.1 it can read before the app sees it; the",
+        "server answers it (`simulator/server/uvicorn_seams.py`) with an `ErrorBody` rather than uvicorn's",
+        "`text/plain` \"Invalid HTTP request received.\", and closes the connection. No gate rule applies (no",
+        "CORS headers), and `/metrics` does not count it. `tests/test_serve_disconnects.py` sends each over a",
+        "socket to `stampede serve`:",
+        "",
+        *(f"- {title}" for title in PARSER_CASES),
+        "",
+        "Answer: **400**, `Content-Type: application/json`, `Connection: close`",
+        "",
+        "```json",
+        json.dumps(refusal, separators=(",", ":"), ensure_ascii=False),
+        "```",
+        "",
+        "A client that does not send a request's headers and body within `stampede serve --read-timeout` (30 s",
+        "by default) gets no answer: the connection is closed. A client that hangs up mid-body gets none either;",
+        "it is counted as `client_disconnects` (`/_harness/stats`, `stampede_client_disconnects_total` in",
+        "`/metrics`), never as a 500, and is not logged.",
+        "",
         "## Accepted on purpose",
         "",
         "Names are stored exactly as sent — any script, emoji, apostrophes, control and zero-width characters",
         "other than U+0000, SQL-looking text (every statement is parameterized) — up to 100 characters each",
         "(Unicode code points; longer is refused above); `tests/test_reliability_settle.py` holds any Unicode to",
-        "it (a property test: every 202 ends created, with the text sent). Unknown keys",
+        "it (a property test: every 202 ends created, with the text sent). Unknown query parameters are",
+        "ignored on every operation, as an ASP.NET action binds only those it declares (the contract says so).",
+        "Unknown keys",
         "are ignored and not stored, as an ASP.NET JSON binder ignores them (v2.0 clients send `hipObject`,",
         "`autoRegister`…). `tests/test_reliability_bad_input.py` reads the stored rows back.",
         "",

@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bad_input import DOC, PARSER_CASES
 from live_support import ORG, TOKEN, ServeProcess, live
+
+from simulator.server.contract import ErrorBody
 
 pytestmark = pytest.mark.anyio
 SCENARIO: dict[str, Any] = {"catalog": {"events": 1}}
@@ -73,31 +77,60 @@ def _closed_within(sock: socket.socket, timeout_s: float) -> float:
     return time.monotonic() - start
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    tmp_path = tmp_path_factory.mktemp("disconnects")
+    served = ServeProcess(tmp_path / "live.db", tmp_path / "serve", "--read-timeout", "1")
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+def _address(server: ServeProcess) -> tuple[str, int]:
+    host, port = server.url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+@pytest.mark.slow  # starts stampede serve
+@pytest.mark.parametrize("title", list(PARSER_CASES))
+def test_a_request_the_http_parser_refuses_gets_an_error_body(server: ServeProcess, title: str) -> None:
+    """Answered before the app, as docs/bad-input.md says: 400, an ErrorBody, the connection closed."""
+    path = f"{PATH}?emApplicationtoken={TOKEN}".encode()
+    with socket.create_connection(_address(server)) as sock:
+        sock.sendall(PARSER_CASES[title].replace(b"{path}", path))
+        sock.settimeout(10)
+        answer = b""
+        while chunk := sock.recv(65536):  # until the server closes
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head.lower(), answer
+    error = ErrorBody.model_validate_json(body)
+    assert (error.statusCode, error.type) == (400, "InvalidHttpRequest")
+    assert error.errorMessage in DOC.read_text(encoding="utf-8")
+
+
 @pytest.mark.slow  # starts stampede serve
 def test_a_slow_request_is_closed_after_the_read_timeout_and_a_slow_body_is_a_quiet_disconnect(
-        tmp_path: Path) -> None:
-    server = ServeProcess(tmp_path / "live.db", tmp_path / "serve", "--read-timeout", "1")
-    host, port = server.url.removeprefix("http://").split(":")
-    try:
-        with socket.create_connection((host, int(port))) as headers_only:
-            headers_only.sendall(f"POST {PATH}?emApplicationtoken={TOKEN} HTTP/1.1\r\nHost: x\r\n".encode())
-            assert 0.5 < _closed_within(headers_only, 10) < 8
-        with socket.create_connection((host, int(port))) as half_body:
-            half_body.sendall(f"POST {PATH}?emApplicationtoken={TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                              f"application/json\r\nContent-Length: 200\r\n\r\n{{\"attendees\": [".encode())
-            assert 0.5 < _closed_within(half_body, 10) < 8
-        with socket.create_connection((host, int(port))) as silent:  # connects, never sends
-            assert 0.5 < _closed_within(silent, 10) < 8
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            # a kept-alive connection idle past the read timeout still serves (timeout_keep_alive governs idling)
-            assert client.get("/_harness/health").status_code == 200
-            time.sleep(1.5)  # the behaviour under test is a wait longer than the read timeout
-            assert client.get("/_harness/health").status_code == 200
-            stats = client.get("/_harness/stats").json()
-            metrics = client.get("/metrics").text
-        assert stats["client_disconnects"] == 1
-        assert 'code="500"' not in metrics
-    finally:
-        server.stop()
+        server: ServeProcess) -> None:
+    host, port = _address(server)
+    with socket.create_connection((host, port)) as headers_only:
+        headers_only.sendall(f"POST {PATH}?emApplicationtoken={TOKEN} HTTP/1.1\r\nHost: x\r\n".encode())
+        assert 0.5 < _closed_within(headers_only, 10) < 8
+    with socket.create_connection((host, port)) as half_body:
+        half_body.sendall(f"POST {PATH}?emApplicationtoken={TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                          f"application/json\r\nContent-Length: 200\r\n\r\n{{\"attendees\": [".encode())
+        assert 0.5 < _closed_within(half_body, 10) < 8
+    with socket.create_connection((host, port)) as silent:  # connects, never sends
+        assert 0.5 < _closed_within(silent, 10) < 8
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        # a kept-alive connection idle past the read timeout still serves (timeout_keep_alive governs idling)
+        assert client.get("/_harness/health").status_code == 200
+        time.sleep(1.5)  # the behaviour under test is a wait longer than the read timeout
+        assert client.get("/_harness/health").status_code == 200
+        stats = client.get("/_harness/stats").json()
+        metrics = client.get("/metrics").text
+    assert stats["client_disconnects"] == 1
+    assert 'code="500"' not in metrics
     log = server.stderr()
     assert "Traceback" not in log and "unhandled" not in log, log

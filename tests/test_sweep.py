@@ -8,6 +8,8 @@ from simulator.sweep import (
     SweepError,
     Vary,
     grid,
+    largest_meeting,
+    largest_within,
     parse_search,
     parse_slo,
     parse_vary,
@@ -139,3 +141,54 @@ def test_the_integer_probe_count_is_an_upper_bound(answer: int) -> None:
 
     assert span.smallest(meets) == answer
     assert len(tried) <= span.max_probes == 5
+
+
+@pytest.mark.parametrize("answer", [1, 5, 9, 16])
+def test_largest_meeting_finds_the_threshold_and_the_value_above_fails(answer: int) -> None:
+    probed: list[int] = []
+
+    def meets(value: int) -> bool:
+        probed.append(value)
+        return value <= answer
+
+    assert largest_meeting(1, 16, meets) == answer
+    if answer < 16:
+        assert answer + 1 in probed  # the next value above was probed, and failed
+    assert largest_meeting(3, 8, lambda v: False) is None
+    assert largest_within(0.5, 8.0, lambda v: v <= 3.0, 0.1) == pytest.approx(3.0, abs=0.1)
+    assert largest_within(0.5, 8.0, lambda v: v <= 3.0, 0.1) <= 3.0
+
+
+def test_a_stepped_search_probes_only_its_grid_both_ways() -> None:
+    span = parse_search("journey.entry_limit=10000..100000", step=10000)
+    probed: list[float] = []
+
+    def meets(value: float) -> bool:
+        probed.append(value)
+        return value <= 37000
+
+    assert span.largest(meets) == 30000 and 40000 in probed
+    assert all(v % 10000 == 0 for v in probed)
+    assert span.smallest(lambda v: v >= 37000) == 40000
+    assert span.max_probes == 1 + 4  # 10 grid points
+    with pytest.raises(SweepError, match="--step 0"):
+        parse_search("journey.entry_limit=1..10", step=0)
+    with pytest.raises(SweepError, match="--step 5: for a whole-number range"):
+        parse_search("retry.cap=1m..10m", step=5)
+
+
+def test_an_slo_on_a_time_never_reached_does_not_hold() -> None:
+    summary = {"time_to_confirmed_s": {"p95": None, "not_reached": ["p95", "p99", "max"]}}
+    assert not parse_slo("time_to_confirmed_s.p95<=900").holds(summary)
+
+
+def test_the_answer_is_in_the_customers_terms() -> None:
+    from simulator.levers import lever_answer
+    from simulator.scenario import parse_scenario
+    scenario = parse_scenario({"workload": {"shape": "journey"}, "journey": {"entry_limit": 30000,
+                               "entry_days": ["mon", "tue", "wed", "thu", "fri"]}})
+    answer = lever_answer(scenario, "journey.entry_limit", 30000, [("time_to_confirmed_s.p95", "<=", 900.0)], 0.96)
+    # 14 hourly batches of 30,000 from Monday 09:00 (09:00..22:00 = 420,000): the 14th, of 10,000, enters at
+    # 22:00 and takes 10,000 / 140,000 h = 4 min 17 s
+    assert answer == ("journey.entry_limit = 30,000/h meets p95 time to confirmed ≤ 15 min with probability 0.96; "
+                      "the 400,000 invitations then take 13.1 h (ending Monday 22:04)")

@@ -86,6 +86,8 @@ class ErrorType(Enum):
     # failures: logged, answered without a trace
     REGISTRATION_FAILED = 500, "RegistrationFailed"
     INTERNAL_SERVER_ERROR = 500, "InternalServerError"
+    # the HTTP parser, before the app (uvicorn_seams.py): not HTTP/1.1 the server could read
+    INVALID_HTTP_REQUEST = 400, "InvalidHttpRequest"
     # the harness plane (outside the contract)
     ADMIN_TOKEN_REQUIRED = 401, "AdminTokenRequired"
     SUBMISSION_NOT_FOUND = 404, "SubmissionNotFound"

@@ -10,7 +10,13 @@ closed. A handler that was still reading the body then sees the client gone (``C
 server counts as a client disconnect, not a failure. The deadline is off while the server answers (the app may
 take its time) and between requests (``timeout_keep_alive`` governs that).
 
-The seams: httptools' parser callbacks ``on_message_begin``/``on_message_complete``, h11's ``handle_events``
+A request the HTTP parser refuses before the app sees it (conflicting ``Content-Length`` and
+``Transfer-Encoding``, a request line of 100 KB, a bare LF, a header name with a space…) gets uvicorn's 400 with
+an ``ErrorBody`` (``InvalidHttpRequest``) instead of its ``text/plain`` "Invalid HTTP request received.", and the
+connection is closed, as uvicorn does: every 400 of the server is an ``ErrorBody``.
+
+The seams: ``send_400_response`` (uvicorn's answer to a parser error), httptools' parser callbacks
+``on_message_begin``/``on_message_complete``, h11's ``handle_events``
 and ``conn.their_state``, and the protocol's ``transport`` and ``loop``. ``tests/test_library_seams.py`` keeps
 them here and pyproject bounds uvicorn at the series tested.
 """
@@ -24,8 +30,25 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard] brings httptools
 
-__all__ = ["http_protocol", "h11_protocol"]
+from simulator.server.errors import ErrorType, error_bytes
+
+__all__ = ["http_protocol", "h11_protocol", "http_refusal", "HTTP_REFUSAL"]
 _RECEIVED = (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.SWITCHED_PROTOCOL)  # h11: the request is all in
+
+
+#: What a request the HTTP parser refused is told (one line, with what to do).
+HTTP_REFUSAL = ("the request is not HTTP/1.1 the server can read (conflicting Content-Length and "
+                "Transfer-Encoding, a request line or headers too long, a bare LF, a bad header): send a "
+                "well-formed request")
+
+
+def http_refusal() -> bytes:
+    """The whole 400 answer to a request the parser refused: an ``ErrorBody``, and the connection closes."""
+    error = ErrorType.INVALID_HTTP_REQUEST
+    body = error_bytes(error.status, error.type, HTTP_REFUSAL)
+    head = (f"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            f"connection: close\r\n\r\n")
+    return head.encode("ascii") + body
 
 
 class _Deadline:
@@ -72,6 +95,10 @@ def http_protocol(read_timeout_s: float) -> type[asyncio.Protocol]:
             super().on_message_begin()
             self.read_deadline.arm()
 
+        def send_400_response(self, msg: str) -> None:
+            self.transport.write(http_refusal())
+            self.transport.close()
+
         def on_message_complete(self) -> None:
             self.read_deadline.disarm()
             super().on_message_complete()
@@ -96,6 +123,10 @@ def h11_protocol(read_timeout_s: float) -> type[asyncio.Protocol]:
             if self.conn.their_state not in _RECEIVED:  # a request (or its first bytes) is coming
                 self.read_deadline.arm()
             super().data_received(data)
+
+        def send_400_response(self, msg: str) -> None:
+            self.transport.write(http_refusal())
+            self.transport.close()
 
         def handle_events(self) -> None:
             super().handle_events()
