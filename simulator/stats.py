@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "paired_difference", "wilson", "share_bounds", "metric_value",
-           "headline_values", "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
+__all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "paired_difference", "wilson", "share_bounds",
+           "metric_value", "headline_values", "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
 
 # The metrics every replicated run reports an interval for, named by their summary.json paths.
 HEADLINE_METRICS = (

@@ -83,8 +83,8 @@ def probe(
 ) -> dict[str, Any]:
     """The probe's row for ``plan --json``: ``met``, ``met_share``, ``met_share_ci`` (Wilson, two-sided),
     ``replications`` (counted), ``decided`` (shown at ``confidence``), ``borderline`` (not decided),
-    ``decide_at`` (undecided: the ``--replications`` that could decide it), and each SLO metric's mean and
-    interval (``slo_metrics``). Without ``executor``, ``workers`` = 1 runs in this process."""
+    ``decide_at`` (undecided: the ``--replications`` that could decide it), ``replications_cap`` (n), and each
+    SLO metric's mean and interval (``slo_metrics``). Without ``executor``, ``workers`` = 1 runs in this process."""
     tasks = build_tasks([scenario], [overrides], entries, n, seed=scenario.seed, sampling=sampling, source=source,
                         keep_files_of=None, blocks=sequential_blocks(n, PROBE_BLOCK, PROBE_BLOCK))
     paths = list(dict.fromkeys(s.path for s in slos))
@@ -116,6 +116,7 @@ def probe(
         "decided": outcome[1],
         "borderline": not outcome[1],
         "decide_at": None if outcome[1] else needed(met, len(results), probability, confidence),
+        "replications_cap": n,
         "slo_metrics": {p: {k: block[p][k] for k in ("mean", "ci_low", "ci_high")} for p in paths if p in block},
         "why": _why(verdicts),
     }
@@ -160,10 +161,17 @@ def _why(verdicts: Sequence[Verdict]) -> str:
 
 
 def met_text(row: dict[str, Any]) -> str:
-    """"meets — met in 38/40 (95 %, CI 83–99 %)", plus ", borderline: more replications would narrow it"."""
+    """"meets — met in 59/59 (100 %, CI 94–100 %)"; undecided, plus ", undecided at 30: raise --replications to
+    59 to decide" (or, stopped before the cap because the share there was settled, what would show it)."""
     low, high = row["met_share_ci"]
     text = (f"{'meets' if row['met'] else 'fails'} — met in {row['met_count']}/{row['replications']} "
             f"({row['met_share'] * 100:.0f} %, CI {low * 100:.0f}–{high * 100:.0f} %)")
-    if row["borderline"]:
-        text += ", borderline: more replications would narrow it"
-    return text
+    if row["decided"]:
+        return text
+    at, cap = row["decide_at"], row["replications_cap"]
+    if at is None:
+        return text + ", undecided: no number of replications could show it"
+    if at > cap or row["replications"] >= cap:
+        return text + f", undecided at {row['replications']}: raise --replications to {at} to decide"
+    return text + (f", undecided at {row['replications']} (the share at --replications {cap} was settled; "
+                   f"{at} could show it)")
