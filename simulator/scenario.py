@@ -16,6 +16,8 @@ import difflib
 import math
 import re
 import tomllib
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,6 +32,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from simulator import latency
 from simulator.errors import StampedeError
@@ -623,15 +626,33 @@ def _describe(error: dict[str, Any], source: str) -> str:
         return f"{source}: {key} is not a scenario key{hint}"
     value = error.get("input")
     shown = f"{value!r}" if not isinstance(value, dict) else "{…}"
-    if kind == "literal_error":
-        message = f"expected {message.removeprefix('Input should be ')}"
-    elif kind.startswith("int"):
-        message = f"{message} — expected {_EXAMPLES['int']}"
-    elif kind.startswith("float"):
-        message = f"{message} — expected {_EXAMPLES['float']}"
-    elif kind.startswith("bool"):
-        message = f"{message} — expected {_EXAMPLES['bool']}"
+    if kind.startswith(("int", "float", "bool")) and kind != "int_from_float":
+        message = f"expected {_EXAMPLES[kind.partition('_')[0]]}"
+    elif kind == "int_from_float":
+        message = f"not a whole number — expected {_EXAMPLES['int']}"
+    else:
+        message = _plain(message)
     return f"{source}: {key} = {shown} — {message}"
+
+
+_PYDANTIC_WORDS = (  # pydantic's phrasing → ours (the first that matches)
+    ("Input should be greater than or equal to ", "expected at least "),
+    ("Input should be greater than ", "expected more than "),
+    ("Input should be less than or equal to ", "expected at most "),
+    ("Input should be less than ", "expected less than "),
+    ("Input should be a valid string", "expected text in quotes"),
+    ("Input should be a valid list", "expected a list like [\"mon\", \"tue\"]"),
+    ("Input should be a valid dictionary", "expected a table like { median = \"30ms\", p99 = \"250ms\" }"),
+    ("Input should be ", "expected "),
+)
+
+
+def _plain(message: str) -> str:
+    """pydantic's wording ("Input should be greater than or equal to 1") in ours ("expected at least 1")."""
+    for theirs, ours in _PYDANTIC_WORDS:
+        if message.startswith(theirs):
+            return ours + message.removeprefix(theirs)
+    return message
 
 
 def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
@@ -677,8 +698,12 @@ def _deep_copy(raw: Any) -> Any:
     return raw
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
-    """Read ``path``, apply ``--set`` overrides and an optional seed, validate; ScenarioError on any problem."""
+def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None, *,
+                  overrides_from: str = "--set overrides", warn: Callable[[str], None] | None = None) -> Scenario:
+    """Read ``path``, apply overrides and an optional seed, validate; ScenarioError on any problem, naming the
+    file and, with overrides, where they came from (``overrides_from``: "--set overrides", "--vary
+    retry.policy=none"). ``warn`` hears each bare number below a minute given for a duration (seconds,
+    perhaps meant as minutes)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -694,8 +719,13 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: in
     raw = apply_overrides(raw, overrides or [])
     if seed is not None:
         raw["seed"] = seed
-    source = f"{path}" + (" (with --set overrides)" if overrides else "")
+    source = f"{path}" + (f" (with {overrides_from})" if overrides else "")
     scenario = parse_scenario(raw, source)
+    if warn is not None:
+        for key, seconds in bare_short_durations(raw):
+            unit = "second" if seconds == 1 else "seconds"
+            warn(f'{key} = {seconds:g} is {seconds:g} {unit}; write "{seconds:g}m" for minutes, "{seconds:g}s" for '
+                 f"{unit}")
     trace = scenario.workload.trace
     if trace and not Path(trace).is_absolute():
         scenario.workload.trace = str((path.parent / trace).resolve())
@@ -704,6 +734,33 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: in
                             f"(looked for {scenario.workload.trace}; a path is relative to the scenario file)")
     _resolve_latency_files(scenario.dataverse.latency, path.parent, source)
     return scenario
+
+
+def _is_duration(field: FieldInfo) -> bool:
+    """Whether a field is a ``Duration`` (or ``Duration | None``)."""
+    inner = (m for a in typing.get_args(field.annotation) for m in getattr(a, "__metadata__", ()))
+    metadata = [*field.metadata, *inner]
+    return any(getattr(meta, "func", None) is parse_duration_s for meta in metadata)
+
+
+def bare_short_durations(raw: dict[str, Any], model: type[BaseModel] | None = None, prefix: str = ""
+                         ) -> list[tuple[str, float]]:
+    """``(key, seconds)`` for each duration key given a bare number between 0 and 60 (exclusive): seconds, as
+    documented, yet most such numbers were meant as minutes ("half_life = 6")."""
+    model = model or Scenario
+    found: list[tuple[str, float]] = []
+    for key, value in raw.items():
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            continue
+        if isinstance(value, dict):
+            nested = [a for a in (field.annotation, *typing.get_args(field.annotation))
+                      if isinstance(a, type) and issubclass(a, BaseModel)]
+            if len(nested) == 1:
+                found += bare_short_durations(value, nested[0], f"{prefix}{key}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 60 and _is_duration(field):
+            found.append((f"{prefix}{key}", float(value)))
+    return found
 
 
 def _resolve_latency_files(latencies: Latencies, directory: Path, source: str) -> None:

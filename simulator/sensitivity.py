@@ -34,6 +34,7 @@ import numpy as np
 from simulator.errors import StampedeError
 from simulator.records import skeleton_summary
 from simulator.uncertain import Uncertain
+from simulator.units import metric_text
 
 __all__ = ["METHODS", "MORRIS_COLUMNS", "SOBOL_COLUMNS", "SensitivityError", "Design", "design", "draws",
            "analyze", "sensitivity_csv", "read_sensitivity_csv", "ranking", "check_metrics", "check_entries"]
@@ -179,7 +180,7 @@ def _index(row: dict[str, Any]) -> float:
 
 def ranking(rows: Sequence[dict[str, Any]]) -> list[str]:
     """One sentence per metric, inputs from the most to the least influential, e.g. "time_to_created_s.p95:
-    dataverse.latency.write.median drives it (μ* 512); api.cache_ttl barely matters (μ* 0)"."""
+    dataverse.latency.write.median drives it (μ* 8.5 min); api.cache_ttl barely matters (μ* 0.0 s)"."""
     sentences = []
     for metric in dict.fromkeys(row["metric"] for row in rows):
         ranked = sorted((r for r in rows if r["metric"] == metric), key=_index, reverse=True)
@@ -188,7 +189,7 @@ def ranking(rows: Sequence[dict[str, Any]]) -> list[str]:
         parts = []
         for place, row in enumerate(ranked):
             value = _index(row)
-            shown = f"{name} {value:.3g}"
+            shown = f"{name} {metric_text(metric, value) if name == 'μ*' else f'{value:.3g}'}"  # μ*: the metric's unit
             if top <= 0 or value < BARELY * top:
                 parts.append(f"{row['input']} barely matters ({shown})")
             elif place == 0:

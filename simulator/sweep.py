@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from simulator.errors import StampedeError
-from simulator.scenario import parse_duration_s
+from simulator.scenario import format_duration, parse_duration_s
+from simulator.units import time_unit_s
 
 __all__ = ["SweepError", "Vary", "parse_vary", "grid", "Slo", "Verdict", "judge", "check_paths", "parse_slo",
            "Search", "parse_search", "smallest_meeting", "smallest_within", "largest_meeting", "largest_within"]
@@ -105,7 +106,9 @@ class Slo:
         return self.path.startswith(LOSS_AWARE) and not self.path.startswith("time_to_created_s.of_created")
 
     def __str__(self) -> str:
-        return f"{self.path}{self.op}{self.threshold:g}"
+        unit_s = time_unit_s(self.path)  # a time is echoed as a duration: "time_to_created_s.p95<=15m"
+        shown = format_duration(self.threshold * unit_s) if unit_s and self.threshold >= 0 else f"{self.threshold:g}"
+        return f"{self.path}{self.op}{shown}"
 
 
 @dataclass(frozen=True)
@@ -166,16 +169,27 @@ def _null_reason(path: str, summary: dict[str, Any]) -> str:
 
 
 def parse_slo(text: str) -> Slo:
+    """``PATH OP THRESHOLD``; where the figure at PATH is a time (its name says ``_s`` or ``_ms``) the threshold
+    may be a duration ("15m", "2h"), else it is a number in the figure's own unit."""
     for op in ("<=", ">=", "==", "!=", "<", ">"):  # two-character operators first
         path, sep, value = text.partition(op)
         if sep:
+            path = path.strip()
             try:
-                return Slo(path.strip(), op, float(value))
+                return Slo(path, op, float(value))
             except ValueError:
-                break
+                unit_s = time_unit_s(path)
+                if unit_s is None:
+                    break
+                try:
+                    return Slo(path, op, parse_duration_s(value.strip()) / unit_s)
+                except ValueError:
+                    raise SweepError(f"--slo {text!r}: {path} is a time; expected a number of "
+                                     f"{'milliseconds' if unit_s < 1 else 'seconds'} or a duration, e.g. "
+                                     f"\"{path}{op}15m\"") from None
     raise SweepError(
-        f"--slo {text!r}: expected PATH OP NUMBER over summary.json keys, e.g. \"time_to_created_s.p95<=900\" "
-        "or \"submissions.dead_lettered==0\""
+        f"--slo {text!r}: expected PATH OP NUMBER over summary.json keys (a duration where PATH is a time), e.g. "
+        "\"time_to_created_s.p95<=15m\" or \"submissions.dead_lettered==0\""
     )
 
 

@@ -121,7 +121,7 @@ def _field_kind(key: str, source: str) -> Kind:
     model: type[BaseModel] = Scenario
     parts = key.split(".")
     for depth, part in enumerate(parts):
-        fields = model.model_fields
+        fields = {field.alias or name: field for name, field in model.model_fields.items()}  # quiet's from/to
         if part not in fields or part == "uncertain":
             known = [f for f in fields if f != "uncertain"]
             close = difflib.get_close_matches(part, known, n=1)

@@ -24,7 +24,7 @@ from simulator.replications import (
     replication_count,
     single_run_files,
 )
-from simulator.scenario import Scenario, ScenarioError, scenario_to_toml
+from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from simulator.sweep import SweepError, grid, parse_vary
 from simulator.uncertain import check_not_uncertain, parse_uncertain
 from stampede import compare_table, console, interrupt, replication_options
@@ -59,8 +59,11 @@ def compare(
     try:
         check_options(replications, confidence, precision, workers, sampling)
         varies = [parse_vary(v) for v in vary]
-        overrides = [list(set_ or []) + combo for combo in grid(varies)]
-        scenarios = resolve_variants(scenario, overrides, seed)
+        combos = grid(varies)
+        overrides = [list(set_ or []) + combo for combo in combos]
+        load_scenario(scenario, list(set_ or []), seed, warn=console.warn)  # --set alone: its errors name --set
+        scenarios = resolve_variants(scenario, overrides, seed, [f"--vary {' '.join(c)}" for c in combos],
+                                     warn=console.warn)
         source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
         entries = parse_uncertain(scenarios[0], source)
         check_not_uncertain([v.key for v in varies], entries, "--vary")

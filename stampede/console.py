@@ -16,11 +16,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from simulator.units import duration_text, metric_text
 from stampede.outdir import OutDirError, check_out_dir, make_out_dir
 
-# Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
+# Piped output (CI logs, files) is as wide as COLUMNS says, 80 when unset (rich's own rule): tables and lines
+# fit a CI log. Messages on stderr are one line each (soft-wrapped), progress lines are short.
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
-out = Console() if sys.stdout.isatty() else Console(width=140)
+out = Console()
 
 
 LINE_EVERY_S = 10.0  # progress lines in a log (no terminal): at most one this often
@@ -30,6 +32,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     # escaped: a message naming "[uncertain]" or "[catalog]" is text, not rich markup
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise SystemExit(code)
+
+
+_warned: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """One line on stderr, once per message (a grid's variants share their warnings)."""
+    if message not in _warned:
+        _warned.add(message)
+        err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -148,12 +160,13 @@ def load_progress(label: str, line_every_s: float = 10.0) -> Iterator[Callable[[
         yield update
 
 
-def print_plan(result: dict[str, Any]) -> None:
+def print_plan(result: dict[str, Any], slo_path: str) -> None:
+    """The probes tried (``slo_path``: the first SLO's figure, shown per probe)."""
     table = Table(title=f"plan: {result['key']} for {' and '.join(result['slo'])}", title_justify="left")
-    for column in ("value", "SLO metric", "met", "analytic ceiling created/s", "mean demand/s"):
+    for column in ("value", slo_path, "met", "analytic ceiling created/s", "mean demand/s"):
         table.add_column(column, justify="right")
     for row in result["tried"]:
-        table.add_row(row.get("value_text", str(row["value"])), _slo_metric_text(row), _met_cell(row),
+        table.add_row(row.get("value_text", str(row["value"])), _slo_metric_text(row, slo_path), _met_cell(row),
                       f"{row['ceiling_created_per_s']:.2f}", f"{row['demand_per_s']:.2f}")
     out.print(table)
     analytic = result.get("analytic_text", result["analytic_value"])
@@ -169,12 +182,21 @@ def print_plan(result: dict[str, Any]) -> None:
                   f"{within}[/] ({bound})", highlight=False)
 
 
-def _slo_metric_text(row: dict[str, Any]) -> str:
-    """The SLO metric; with replications its mean and interval ("873 (861–885)")."""
-    interval = next(iter(row.get("slo_metrics", {}).values()), None)
+def _slo_metric_text(row: dict[str, Any], path: str) -> str:
+    """The SLO metric in its unit; with replications its mean and interval ("14.6 min (14.4–14.8 min)")."""
+    interval = row.get("slo_metrics", {}).get(path)
     if interval is None:
-        return f"{row['metric']:g}"
-    return f"{interval['mean']:.4g} ({interval['ci_low']:.4g}–{interval['ci_high']:.4g})"
+        return metric_text(path, row["metric"])
+    low, high = metric_text(path, interval["ci_low"]), metric_text(path, interval["ci_high"])
+    unit = high.rpartition(" ")[2] if " " in high else ""
+    if unit and low.endswith(" " + unit):  # "14.4–14.8 min", the unit said once
+        low = low[: -len(unit) - 1]
+    return f"{metric_text(path, interval['mean'])} ({low}–{high})"
+
+
+def slo_metrics_text(metrics: dict[str, float | None]) -> str:
+    """A probe's SLO figures for a progress line: "time_to_created_s.p95 14.6 min · submissions.created 1,687"."""
+    return " · ".join(f"{path} {metric_text(path, value)}" for path, value in metrics.items())
 
 
 def _met_cell(row: dict[str, Any]) -> str:
@@ -186,20 +208,10 @@ def _met_cell(row: dict[str, Any]) -> str:
     return met_text(row)
 
 
-def _fmt_s(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.2f} h"
-
-
 def time_to_created_text(ttc: dict[str, Any], submissions: dict[str, Any]) -> str:
     """The figures over every accepted registration: "p50 3.2 s · p95, p99, max not reached (12 % never
     created)" — those that fall among the registrations never created are not reached."""
-    reached = [f"{k} {_fmt_s(ttc[k])}" for k in ("p50", "p95", "p99", "max") if ttc.get(k) is not None]
+    reached = [f"{k} {duration_text(ttc[k])}" for k in ("p50", "p95", "p99", "max") if ttc.get(k) is not None]
     missing = [k for k in ("p50", "p95", "p99", "max") if ttc.get(k) is None]
     if missing:
         accepted = submissions["accepted"]
@@ -222,13 +234,13 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
                   f"{subs['rejected']:,} rejected")
     table.add_row("outcome", f"{subs['created']:,} created · {subs['dead_lettered']:,} dead-lettered · "
                   f"{subs['pending']:,} pending")
-    table.add_row("last created", f"{_fmt_s(summary.get('last_created_s'))} after the first arrival "
-                  f"(drain {_fmt_s(summary['throughput']['drain_s'])} after the last)")
+    table.add_row("last created", f"{duration_text(summary.get('last_created_s'))} after the first arrival "
+                  f"(drain {duration_text(summary['throughput']['drain_s'])} after the last)")
     table.add_row("time to created", time_to_created_text(ttc, subs))
     if ttc.get("not_reached") and subs["created"]:
         created = ttc["of_created"]
-        table.add_row("of those created", f"p50 {_fmt_s(created['p50'])} · p95 {_fmt_s(created['p95'])} · "
-                      f"p99 {_fmt_s(created['p99'])} · max {_fmt_s(created['max'])}")
+        table.add_row("of those created", " · ".join(f"{k} {duration_text(created[k])}"
+                                                      for k in ("p50", "p95", "p99", "max")))
     by = dv["throttled_by"]
     table.add_row("Dataverse 429s", f"{dv['throttled']:,} of {dv['admitted'] + dv['throttled']:,} calls "
                   f"(requests {by['requests']:,} · execution {by['execution']:,} · concurrency "
@@ -242,15 +254,16 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
                   f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']} key(s), "
                   f"{cap['calls_per_registration']:.2f} calls each)")
     table.add_row("attempts", f"{summary['attempts_per_created']:.2f} per created registration")
-    table.add_row("simulated", f"{_fmt_s(summary['simulated_s'])} in {summary['wall_s']:.1f} s wall")
+    table.add_row("simulated", f"{duration_text(summary['simulated_s'])} in {summary['wall_s']:.1f} s wall")
     for reason, count in list(summary.get("dead_letter_reasons", {}).items())[:3]:
         table.add_row("dead-letter", f"{count:,} × {reason}")
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
         table.add_row("rejected", f"{count:,} × {reason}")
-    table.add_row("run directory", str(run_dir))
-    if report is not None:
-        table.add_row("report", str(report))
     out.print(table)
+    # paths whole, on lines of their own (a table cell would cut them to fit 80 columns)
+    out.print(f"run directory: {run_dir}", highlight=False, markup=False, soft_wrap=True)
+    if report is not None:
+        out.print(f"report: {report}", highlight=False, markup=False, soft_wrap=True)
 
 
 def print_load(summary: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from simulator.levers import lever_answer
 from simulator.plan import capacity
 from simulator.records import skeleton_summary
 from simulator.replications import ReplicationsError, check_options, replication_count
-from simulator.scenario import ScenarioError
+from simulator.scenario import ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
 from simulator.uncertain import check_not_uncertain, parse_uncertain
 from stampede import console, replication_options
@@ -60,7 +60,9 @@ def plan(
         slos = [parse_slo(text) for text in slo]
         span = parse_search(search, tolerance, step)
         base = list(set_ or [])
-        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed)
+        load_scenario(scenario, base, seed, warn=console.warn)  # --set alone: its errors name --set
+        [first] = resolve_variants(scenario, [base + [span.override(span.low)]], seed,
+                                   [f"--search {span.override(span.low)}"])
         check_options(replications, confidence, precision, workers, sampling)
         if not 0 < probability <= 1:
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
@@ -79,7 +81,7 @@ def plan(
         if value not in tried:
             overrides = base + [span.override(value)]
             try:
-                [resolved] = resolve_variants(scenario, [overrides], seed)
+                [resolved] = resolve_variants(scenario, [overrides], seed, [f"--search {span.override(value)}"])
                 if replicated:
                     outcome = probe(resolved, overrides, entries, n, slos, probability=probability,
                                     confidence=confidence, sampling=sampling, source=source, precision=precision,
@@ -110,7 +112,8 @@ def plan(
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
                 if row["why"]:
                     verdict += f" ({row['why']})"
-                console.err.print(f"  {span.key}={span.show(value)}: {row['metrics']} → {verdict}", highlight=False)
+                console.err.print(f"  {span.key}={span.show(value)}: {console.slo_metrics_text(row['metrics'])} → "
+                                  f"{verdict}", highlight=False, markup=False)
         return bool(tried[value]["met"])
 
     analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
@@ -157,7 +160,7 @@ def plan(
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        console.print_plan(result)
+        console.print_plan(result, slos[0].path)
         if found is not None:
             console.out.print(result["answer"], highlight=False)
         if replicated and found is not None:

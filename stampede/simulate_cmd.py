@@ -50,7 +50,7 @@ def simulate(
     source = f"{scenario}" + (" (with --set overrides)" if overrides else "")
     try:
         check_options(replications, confidence, precision, workers, sampling)
-        resolved = load_scenario(scenario, overrides, seed)
+        resolved = load_scenario(scenario, overrides, seed, warn=console.warn)
         entries = parse_uncertain(resolved, source)
     except (ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))

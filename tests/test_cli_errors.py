@@ -65,6 +65,14 @@ def test_serve_refuses_a_port_out_of_range(tmp_path: Path, port: str) -> None:
     assert files_under(tmp_path) == before
 
 
+@pytest.mark.parametrize("seconds", ["0", "-5"])
+def test_serve_refuses_a_read_timeout_that_is_not_positive(tmp_path: Path, seconds: str) -> None:
+    before = files_under(tmp_path)
+    result = stampede("serve", "--port", "0", "--read-timeout", seconds, cwd=tmp_path)
+    assert_one_line_error(result, f"--read-timeout {float(seconds)}", "e.g. 30")
+    assert files_under(tmp_path) == before
+
+
 def test_serve_on_a_busy_port_says_so_and_leaves_no_database(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))

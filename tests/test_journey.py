@@ -119,3 +119,28 @@ def test_a_window_spike_starts_when_registration_opens() -> None:
                                "window": {"opens": "30m", "closes": "35m"}})
     times = list(arrival_times(scenario, random.Random(1)))
     assert min(times) >= 1800 and max(times) < 2400
+
+
+def test_every_journey_key_can_be_uncertain() -> None:
+    from simulator.uncertain import drawn_scenarios, parse_uncertain
+    keys = {
+        "journey.audience": {"dist": "uniform", "low": 100_000, "high": 500_000},
+        "journey.send_rate_per_h": {"dist": "triangular", "low": 100_000, "mode": 140_000, "high": 500_000},
+        "journey.entry_limit": {"dist": "uniform", "low": 10_000, "high": 50_000},
+        "journey.entry_interval": {"dist": "choice", "values": ["1h", "1d"]},
+        "journey.entry_days": {"dist": "choice", "values": [["mon", "tue"], ["mon", "tue", "wed", "thu", "fri"]]},
+        "journey.start": {"dist": "choice", "values": ["2027-03-01T09:00", "2027-03-05T09:00"]},
+        "journey.quiet.from": {"dist": "choice", "values": ["19:00", "21:00"]},
+        "journey.response_share": {"dist": "triangular", "low": 0.1, "mode": 0.15, "high": 0.35},
+        "journey.response_delay.median": {"dist": "uniform", "low": "3h", "high": "6h"},
+        "journey.response_delay.p95": {"dist": "uniform", "low": "7d", "high": "8d"},
+    }
+    scenario = parse_scenario({"workload": {"shape": "journey"}, "uncertain": keys,
+                               "journey": {"quiet": {"from": "20:00", "to": "08:00"}}})
+    drawn, values = drawn_scenarios(scenario, parse_uncertain(scenario, "x.toml"), 4, "lhs",
+                                    np.random.default_rng(1), "x.toml")
+    for variant, value in zip(drawn, values, strict=True):
+        assert variant.journey.quiet is not None and variant.journey.quiet.begins == value["journey.quiet.from"]
+        assert variant.journey.entry_days == value["journey.entry_days"]
+        assert variant.journey.response_delay.median == value["journey.response_delay.median"]
+        assert 100_000 <= variant.journey.audience <= 500_000

@@ -119,7 +119,7 @@ def test_a_bad_latency_file_is_refused_in_one_line_naming_file_row_and_fix(
 
 @pytest.mark.parametrize(("table", "says"), [
     ('{ dist = "exponential" }', "dataverse.latency.write.mean = {…} — Field required"),
-    ('{ dist = "exponential", mean = "0s" }', "dataverse.latency.write.mean = '0s' — Input should be greater than 0"),
+    ('{ dist = "exponential", mean = "0s" }', "dataverse.latency.write.mean = '0s' — expected more than 0"),
     ('{ dist = "exponential", mean = "1s", meen = "2s" }', 'write.meen is not a scenario key — did you mean "mean"?'),
     ('{ dist = "gamma", mean = "1s" }', "dist = 'gamma' — expected \"lognormal\", \"exponential\" or \"empirical\""),
     ('{ median = "1s" }', "dataverse.latency.write.p99 = {…} — Field required"),

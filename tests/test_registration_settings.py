@@ -182,7 +182,7 @@ def test_plan_follows_the_consent_purposes(tmp_path: Path) -> None:
     pytest.param('[registration]\nmatching = "fuzzy"\n',
                  ["registration.matching", "'fuzzy'", "'email', 'email+name' or 'none'"], id="unknown-rule"),
     pytest.param("[registration]\nconsent_purposes = -1\n",
-                 ["registration.consent_purposes", "-1", "greater than or equal to 0"], id="negative-purposes"),
+                 ["registration.consent_purposes", "-1", "expected at least 0"], id="negative-purposes"),
     pytest.param('[registration]\naudience = "account"\n',
                  ["registration.audience", "'account'", "'contact' or 'lead'"], id="unknown-audience"),
     pytest.param('[registration]\nconsent_purposes = "two"\n',

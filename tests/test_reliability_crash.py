@@ -204,3 +204,71 @@ async def _rows(db: Path) -> int:
         return int(query(db, "SELECT COUNT(*) FROM submissions")[0][0])
     except sqlite3.Error:  # the file may be mid-checkpoint: ask again
         return 0
+
+
+TIGHTER = ("--set", "dataverse.requests_limit=150")  # ~600 calls a round against 150 per 5-minute window
+
+
+@pytest.mark.slow  # real sockets, four server processes, three of them killed
+async def test_three_kill_9s_under_load_with_retries_in_flight_create_every_acceptance_once(tmp_path: Path) -> None:
+    """Three rounds: a server with a throttled Dataverse takes a burst (its processors retrying, waiting out
+    Retry-After, with the previous rounds' resumed work), a second burst is in flight, and ``kill -9``. A fourth
+    server drains everything. Every registration answered 202 in any round is created exactly once: one record
+    per (person, event) — 50 people of each round are submitted again in the next, as duplicates."""
+    db = tmp_path / "crash.db"
+    seen: dict[str, list[tuple[str, str]]] = {}
+    killed_pending: list[int] = []
+    async with async_client(CONCURRENCY, timeout_s=120) as client:
+        for round_ in range(3):
+            server = ServeProcess(db, tmp_path / f"round{round_}", "--time-scale", "10", *FLAGS, *TIGHTER,
+                                  ready_timeout_s=120)
+            try:
+                people = [person(f"r{round_}p{i}@three.example") for i in range(200)]
+                again = [person(f"r{round_ - 1}p{i}@three.example") for i in range(50)] if round_ else []
+                requests = [("launch-001" if i % 2 else "launch-003", registration(p))
+                            for i, p in enumerate(people + again)]
+                answers = await post_all(client, [(server.api(f"events/{e}/registrations"), b) for e, b in requests],
+                                         CONCURRENCY)
+                for (event, body), answer in zip(requests, answers, strict=True):
+                    assert isinstance(answer, httpx.Response) and answer.status_code == 202, answer
+                    seen[answer.json()["submissionId"]] = keys_of(event, body)
+
+                async def stats(server: ServeProcess = server) -> dict[str, Any]:
+                    return dict((await client.get(f"{server.url}/_harness/stats")).json())
+
+                # retries in flight: the processors have met the budget and wait out Retry-After
+                busy = await wait_for(stats, lambda s: s["dv_throttled"] > 0 and s["pending"] > 100, timeout_s=60)
+                tail = [("launch-003", registration(person(f"r{round_}tail{i}@three.example"))) for i in range(100)]
+                burst = asyncio.ensure_future(post_all(client, [(server.api(f"events/{e}/registrations"), b)
+                                                                for e, b in tail], CONCURRENCY))
+                stored_before = await _rows(db)
+                await wait_for(lambda: _rows(db), lambda rows, before=stored_before: rows >= before + 30,
+                               timeout_s=30, interval_s=0.02)
+                server.kill()
+                killed_pending.append(busy["pending"])
+                for (event, body), answer in zip(tail, await burst, strict=True):
+                    if isinstance(answer, httpx.Response) and answer.status_code == 202:
+                        seen[answer.json()["submissionId"]] = keys_of(event, body)
+            finally:
+                server.kill()
+        last = ServeProcess(db, tmp_path / "drain", "--time-scale", "100", *FLAGS, *RESTART_FLAGS, ready_timeout_s=120)
+        try:
+            async def drained() -> dict[str, Any]:
+                return dict((await client.get(f"{last.url}/_harness/stats")).json())
+
+            await wait_for(drained, lambda s: s["pending"] == 0, timeout_s=240, interval_s=0.25)
+        finally:
+            last.stop()
+
+    states = dict(query(db, "SELECT id, state FROM submissions"))
+    assert set(seen) <= set(states), "a registration answered 202 is not in the database"
+    assert Counter(states[sid] for sid in seen) == {"created": len(seen)}, Counter(states.values())
+    records = Counter(query(db, "SELECT c.email, r.event_id FROM event_registrations r "
+                                "JOIN contacts c ON c.id = r.contact_id "
+                                "UNION ALL SELECT c.email, w.event_id FROM waitlist_items w "
+                                "JOIN contacts c ON c.id = w.contact_id WHERE w.session_id = ''"))
+    event_ids = dict(query(db, "SELECT id, event_id FROM submissions"))
+    wanted = {(email, event_ids[sid]) for sid, keys in seen.items() for email, _ in keys}
+    assert set(records) == wanted and set(records.values()) == {1}, "a person registered twice, or not at all"
+    assert query(db, "SELECT email FROM contacts GROUP BY email HAVING COUNT(*) > 1") == []
+    print(f"\nthree kill -9s: {len(seen)} answered 202, pending at each kill {killed_pending}; all created once")

@@ -40,7 +40,32 @@ def test_slo_expressions_over_summary_keys(text: str, holds: bool) -> None:
 
 @pytest.mark.parametrize("bad", ["p95 about 900", "x<=fast", ""])
 def test_malformed_slo_is_refused_with_an_example(bad: str) -> None:
-    with pytest.raises(SweepError, match="time_to_created_s.p95<=900"):
+    with pytest.raises(SweepError, match="time_to_created_s.p95<=15m"):
+        parse_slo(bad)
+
+
+@pytest.mark.parametrize(("text", "threshold", "shown"), [
+    ("time_to_created_s.p95<=15m", 900.0, "time_to_created_s.p95<=15m"),
+    ("time_to_created_s.p95<=900", 900.0, "time_to_created_s.p95<=15m"),
+    ("last_created_s < 2h", 7200.0, "last_created_s<2h"),
+    ("throughput.drain_s<=1h30m", 5400.0, "throughput.drain_s<=90m"),
+    ("load.latency_ms.registration.p99<=250ms", 250.0, "load.latency_ms.registration.p99<=250ms"),
+    ("submissions.dead_lettered==0", 0.0, "submissions.dead_lettered==0"),
+    ("throughput.peak_created_per_s>=12.5", 12.5, "throughput.peak_created_per_s>=12.5"),
+])
+def test_an_slo_on_a_time_takes_and_echoes_a_duration(text: str, threshold: float, shown: str) -> None:
+    slo = parse_slo(text)
+    assert slo.threshold == threshold and str(slo) == shown
+    assert parse_slo(str(slo)) == slo  # what is echoed reads back to the same SLO
+
+
+@pytest.mark.parametrize(("bad", "says"), [
+    ("throughput.peak_created_per_s>=15m", "expected PATH OP NUMBER"),  # a rate is not a time
+    ("submissions.created>=2h", "expected PATH OP NUMBER"),
+    ("time_to_created_s.p95<=15 minutes", "is a time; expected a number of seconds or a duration"),
+])
+def test_a_duration_where_the_figure_is_not_a_time_is_refused(bad: str, says: str) -> None:
+    with pytest.raises(SweepError, match=says):
         parse_slo(bad)
 
 

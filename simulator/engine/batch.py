@@ -14,9 +14,13 @@ from simulator.scenario import Scenario, load_scenario
 __all__ = ["resolve_variants", "run_variants"]
 
 
-def resolve_variants(path: Path, override_lists: list[list[str]], seed: int | None = None) -> list[Scenario]:
-    """Load every variant first, so a bad value fails before any run starts (ScenarioError)."""
-    return [load_scenario(path, overrides, seed) for overrides in override_lists]
+def resolve_variants(path: Path, override_lists: list[list[str]], seed: int | None = None,
+                     origins: list[str] | None = None, warn: Callable[[str], None] | None = None) -> list[Scenario]:
+    """Load every variant first, so a bad value fails before any run starts (ScenarioError); ``origins[i]``
+    says where variant i's overrides came from in its error ("--vary retry.policy=none")."""
+    labels = origins or ["--set overrides"] * len(override_lists)
+    return [load_scenario(path, overrides, seed, overrides_from=label, warn=warn)
+            for overrides, label in zip(override_lists, labels, strict=True)]
 
 
 def _run(scenario: Scenario, overrides: list[str]) -> VirtualRun:

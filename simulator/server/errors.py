@@ -77,7 +77,7 @@ class ErrorType(Enum):
     PURCHASE_NOT_FOUND = 400, "PurchaseNotFound"
     PURCHASE_EXPIRED = 400, "PurchaseExpired"
     REDIRECT_NOT_ALLOWED = 400, "RedirectNotAllowed"
-    REGISTRATION_CLOSED = 400, "RegistrationClosed"  # undocumented: assumed like EventNotLive (docs/bad-input.md)
+    REGISTRATION_CLOSED = 400, "RegistrationClosed"  # undocumented: assumed (scenarios/README.md [window])
     # capacity, and the Dataverse behind validation
     EVENT_FULL = 409, "EventFull"
     SESSION_FULL = 409, "SessionFull"
@@ -136,6 +136,11 @@ class ApiError(ServerError):
 
 class StoreError(ServerError):
     """The SQLite store cannot do what was asked."""
+
+
+class JournalRefused(StoreError):
+    """The store could not write what the callers were about to be told was accepted (a full disk, an I/O
+    error): they hear 500; the journal has logged why, so the 500 is logged in one line, without a trace."""
 
 
 class StoreSettingsMismatch(StoreError, ConfigurationError):
@@ -214,5 +219,8 @@ def failure_response(exc: Exception, where: str, failure: ErrorType = ErrorType.
         return exc.response()
     if isinstance(exc, ClientDisconnect):
         return Response(status_code=CLIENT_CLOSED_REQUEST)
+    if isinstance(exc, JournalRefused):
+        logger.error("%s answered %d: %s", where, failure.status, exc)
+        return error_response(failure.status, failure.type, "the request failed; see the server log")
     logger.error("unhandled error on %s", where, exc_info=exc)
     return error_response(failure.status, failure.type, "the request failed; see the server log")

@@ -49,7 +49,7 @@ from simulator.scenario import Fault, Scenario, scenario_to_toml
 from simulator.server.answers import LoopAnswers, LoopOffers
 from simulator.server.backlog import Backlog, is_transient
 from simulator.server.contract import RegistrationRequest
-from simulator.server.errors import ConfigurationError
+from simulator.server.errors import ConfigurationError, JournalRefused
 from simulator.server.ids import SubmissionIds
 from simulator.server.model import (
     Accepted,
@@ -343,7 +343,7 @@ class LiveEventModel:
             for submission in accepting:  # the callers hear 500: no seat nor work item may outlive that
                 self.model.pipeline.revoke(submission, f"the journal refused the acceptance: {accepting_refused}")
         if refused is not None and (accepted or held):
-            raise refused
+            raise JournalRefused(f"the journal could not store the acceptances: {refused}") from refused
 
     def _write(self, submission: Submission, write: Callable[[str], object]) -> None:
         """A journal write on the model thread, after the batch's acceptances (a submission is always stored
