@@ -33,6 +33,7 @@ from reports.series import (
     time_to_created_cdf,
 )
 from reports.stars import complete_rows, stars
+from simulator.comparison import short_value
 
 __all__ = [
     "CACHE_KEYS",
@@ -74,16 +75,14 @@ def varied_settings(runs: Sequence[RunData]) -> dict[str, list[Any]]:
 
 
 def variant_labels(runs: Sequence[RunData], varied: dict[str, list[Any]] | None = None) -> list[str]:
-    """A short name per run: the varied settings ("policy=full-jitter, honor_retry_after=false"), the last
-    part of each key when that is unambiguous; the run directory's name when nothing differs."""
+    """A short name per run from its varied settings, as the console names it ("full-jitter · RA off",
+    "cache_ttl=1m"); the run directory's name when nothing differs."""
     varied = varied_settings(runs) if varied is None else varied
     if not varied:
         labels = [run.name for run in runs]
     else:
-        tails = [key.rsplit(".", 1)[-1] for key in varied]
-        short = {key: tail if tails.count(tail) == 1 else key for key, tail in zip(varied, tails, strict=True)}
-        labels = [
-            ", ".join(f"{short[key]}={show_value(values[i])}" for key, values in varied.items())
+        labels = [  # as `stampede compare` labels them: "none · RA on"
+            " · ".join(short_value(key, show_value(values[i])) for key, values in varied.items())
             for i in range(len(runs))
         ]
     if len(set(labels)) < len(labels):

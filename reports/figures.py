@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from reports.dataverse_api import face_chart
 from reports.headline import format_count, format_duration, format_rate, format_share
 from reports.launch import has_launch, launch_caption, launch_figure
 from reports.plotting import (
@@ -380,5 +381,6 @@ def run_charts(run: RunData) -> list[Chart]:
         Chart("throttling", "Dataverse throttling", _throttling_caption(run), throttling_figure(run)),
         Chart("cache", "Read cache", _cache_caption(run), cache_figure(run)),
         Chart("latency", "Retry latency", _latency_caption(run), latency_figure(run)),
+        *([face] if (face := face_chart(run)) is not None else []),
     ]
 

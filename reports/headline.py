@@ -120,13 +120,15 @@ class Metric:
     in_comparison: bool = True
     short: str = ""
     """Column heading in a comparison table (the label when empty)."""
+    missing: str = "—"
+    """What a null figure says (a time-to-created figure among registrations never created: "not reached")."""
 
     @property
     def column(self) -> str:
         return self.short or self.label
 
     def display(self, value: Any) -> str:
-        return "—" if value is None else self.text(value)
+        return self.missing if value is None else self.text(value)
 
 
 HEADLINE: tuple[Metric, ...] = (
@@ -138,10 +140,14 @@ HEADLINE: tuple[Metric, ...] = (
     Metric("pending", "Pending at end", _number("submissions.pending"), format_count, "lower", short="Pending"),
     Metric("last_created", "Last created (from the start of the run)", _number("last_created_s"), format_duration,
            "lower", False, short="Last created"),
-    Metric("p50", "Time to created p50", _number("time_to_created_s.p50"), format_duration, "lower", short="p50"),
-    Metric("p95", "Time to created p95", _number("time_to_created_s.p95"), format_duration, "lower", short="p95"),
-    Metric("p99", "Time to created p99", _number("time_to_created_s.p99"), format_duration, "lower", short="p99"),
-    Metric("max", "Time to created max", _number("time_to_created_s.max"), format_duration, "lower", False),
+    Metric("p50", "Time to created p50", _number("time_to_created_s.p50"), format_duration, "lower", short="p50",
+           missing="not reached"),
+    Metric("p95", "Time to created p95", _number("time_to_created_s.p95"), format_duration, "lower", short="p95",
+           missing="not reached"),
+    Metric("p99", "Time to created p99", _number("time_to_created_s.p99"), format_duration, "lower", short="p99",
+           missing="not reached"),
+    Metric("max", "Time to created max", _number("time_to_created_s.max"), format_duration, "lower", False,
+           missing="not reached"),
     Metric("drain", "Drain time after the last arrival", _number("throughput.drain_s"), format_duration, "lower",
            short="Drain"),
     Metric("mean_created", "Mean created per second", _number("throughput.mean_created_per_s"), format_rate,

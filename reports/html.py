@@ -30,6 +30,7 @@ from reports.headline import (
 from reports.replicated import drawn_inputs, interval_text
 from reports.rundata import RunData
 from reports.verdict import Verdict
+from simulator.decision import Decision
 
 __all__ = ["Picture", "comparison_html", "environment", "figures_data", "run_html"]
 
@@ -182,18 +183,19 @@ def comparison_html(
     verdict: Verdict,
     pictures: Sequence[Picture],
     links: Sequence[str | None],
-    order: Sequence[int],
+    decision: Decision,
 ) -> str:
-    """``links[i]``: relative URL of variant i's own report, or None; ``order``: variant indices best first."""
-    ranks = {index: place + 1 for place, index in enumerate(order)}
+    """``links[i]``: relative URL of variant i's own report, or None; rows in the ``decision``'s order (its
+    sentences come first), a variant that lost registrations marked † as on the console."""
     rows = [
-        _Row(ranks[r], label, links[r],
+        _Row(place + 1, table.labels[r] + (" †" if r in decision.lossy else ""), links[r],
              [_Cell(table.text(r, c), r in table.best[c], bool(table.flagged) and r in table.flagged[c])
               for c in range(len(table.metrics))])
-        for r, label in enumerate(table.labels)
+        for place, r in enumerate(decision.order)
     ]
     return environment().get_template("comparison.html.j2").render(
         title=f"Stampede comparison — {len(runs)} variants",
+        decision=decision.sentences,
         scenario_name=str(runs[0].scenario_value("name", "?")),
         common=" · ".join(f"{metric.label} {metric.display(value)}" for metric, value in table.common),
         metrics=table.metrics,

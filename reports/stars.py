@@ -84,8 +84,10 @@ def _beyond_noise(best: tuple[list[str], list[float]], runner_up: tuple[list[str
 def stars(runs: Sequence[RunData], metric: Metric, column: Sequence[Any],
           complete: set[int]) -> tuple[set[int], set[int]]:
     """(rows starred, rows flagged) in one column."""
-    ranked_rows = set(range(len(runs))) if metric.key in LOSS_COLUMNS else complete
-    flagged = set() if metric.better is None or metric.key in LOSS_COLUMNS else set(range(len(runs))) - complete
+    # a star goes only to a variant that lost nothing, in every column: the fewest "rejected" or the lowest p95
+    # of a variant that dead-lettered half its registrations is no merit
+    ranked_rows = complete
+    flagged = set() if metric.better is None else set(range(len(runs))) - complete
     candidates = sorted(ranked_rows)
     values = [column[i] for i in candidates]
     best = {candidates[i] for i in best_indices(values, metric.better)}

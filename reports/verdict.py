@@ -234,8 +234,19 @@ def pool_sentence(run: RunData) -> str | None:
             "licences and pool_addons size the pool).")
 
 
+def overridden_sentences(run: RunData) -> list[str]:
+    """Explicit [dataverse.plan] counts that overrode a [registration] setting (summary.json's
+    ``registration.overridden``): a setting that did not take effect."""
+    overridden = run.summary_value("registration.overridden")
+    if not isinstance(overridden, dict):
+        return []
+    return [f"{text} ([dataverse.plan] overrides [registration]; leave the count out to follow it)."
+            for text in overridden.values()]
+
+
 def run_verdict(run: RunData) -> Verdict:
     sentences = [
+        *overridden_sentences(run),
         limits_sentence(run),
         demand_sentence(run),
         drain_sentence(run),
@@ -415,8 +426,9 @@ def comparison_verdict(
     best_share, best_p95 = keys[order[0]][0], keys[order[0]][2]
     if any(keys[i][0] > best_share and keys[i][2] < best_p95 for i in range(len(runs))):
         sentences.append(
-            "Time-to-created percentiles count only registrations that were created, so a variant that creates "
-            "fewer (rejecting or dead-lettering the rest) can show shorter times."
+            "Time-to-created percentiles count every accepted registration (one never created leaves a "
+            "percentile not reached) but not those rejected at validation, so a variant that rejects more can "
+            "show shorter times."
         )
     shares = [throttled_share(run) for run in runs]
     p95s = [_number(run, "time_to_created_s.p95") for run in runs]

@@ -17,10 +17,11 @@ from reports.errors import ReportError
 from reports.figures import run_charts
 from reports.html import Picture, comparison_html, run_html
 from reports.plotting import Chart
-from reports.replicated import replication_charts
+from reports.replicated import load_replicated, replication_charts
 from reports.rundata import RunData, load_run
 from reports.stars import difference_sentences
-from reports.verdict import Verdict, comparison_verdict, rank, run_verdict
+from reports.verdict import Verdict, comparison_verdict, run_verdict
+from simulator.decision import DECIDING_PATH, Candidate, Decision, decide
 
 __all__ = ["REPORT_FILE", "default_comparison_dir", "render", "write_report"]
 
@@ -66,13 +67,14 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         labels = variant_labels(runs, varied)
         pictures = [render(chart) for chart in comparison_charts(runs, labels, varied)]
         links = [_link(target, run) for run in runs]
+        decision = comparison_decision(runs, labels)
         page = comparison_html(
             runs,
             comparison_table(runs, labels),
             _with_differences(comparison_verdict(runs, labels, varied), runs, labels),
             pictures,
             links,
-            rank(runs),
+            decision,
         )
     target.mkdir(parents=True, exist_ok=True)
     for picture in pictures:
@@ -80,6 +82,21 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     report = target / REPORT_FILE
     report.write_text(page, encoding="utf-8")
     return report
+
+
+def comparison_decision(runs: Sequence[RunData], labels: Sequence[str]) -> Decision:
+    """The decision ``stampede compare`` prints, from the run directories (simulator/decision.py)."""
+    candidates = []
+    for run, label in zip(runs, labels, strict=True):
+        data = load_replicated(run)
+        replicated = None
+        if data is not None and len(data.rows) > 1:
+            seeds = tuple(row["seed"] for row in data.rows)
+            values = tuple(float(row.get(DECIDING_PATH) or "nan") for row in data.rows)
+            replicated = (seeds, values)
+        confidence = data.confidence if data is not None else 0.95
+        candidates.append(Candidate(label, run.summary, replicated))
+    return decide(candidates, confidence)
 
 
 def _with_differences(verdict: Verdict, runs: Sequence[RunData], labels: Sequence[str]) -> Verdict:

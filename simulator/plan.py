@@ -35,6 +35,7 @@ __all__ = [
     "mean_reads_per_submission",
     "capacity",
     "registration_summary",
+    "overridden_counts",
 ]
 
 KINDS = ("event", "session", "waitlist", "paid")
@@ -178,15 +179,37 @@ def capacity(scenario: Scenario) -> dict[str, float]:
     }
 
 
+def overridden_counts(scenario: Scenario) -> dict[str, str]:
+    """``[dataverse.plan]`` counts set explicitly to a value other than the one ``[registration]`` derives, each
+    with the sentence that says so ("contact_match = 1 set explicitly: matching = none does not remove the match
+    read") — a setting that did not take effect, named wherever the run's figures are."""
+    settings, registration = scenario.dataverse.plan, scenario.registration
+    derived_match = 0 if registration.matching == "none" else 1
+    found: dict[str, str] = {}
+    if settings.contact_match is not None and settings.contact_match != derived_match:
+        effect = ("does not remove the match read" if derived_match == 0 else
+                  f"would make it {derived_match}")
+        found["contact_match"] = (f"contact_match = {settings.contact_match} set explicitly: matching = "
+                                  f"{registration.matching} {effect}")
+    if settings.consent is not None and settings.consent != registration.consent_purposes:
+        found["consent"] = (f"consent = {settings.consent} set explicitly: consent_purposes = "
+                            f"{registration.consent_purposes} would make it {registration.consent_purposes}")
+    return found
+
+
 def registration_summary(scenario: Scenario) -> dict[str, object]:
-    """The ``registration`` block of summary.json: the settings a run was made under and what each attendee
-    costs because of them."""
+    """The ``registration`` block of summary.json: the settings a run was made under, what each attendee
+    costs because of them, and (``overridden``) any explicit ``[dataverse.plan]`` count that overrode them."""
     registration = scenario.registration
     plan = call_plan(scenario)
-    return {
+    summary: dict[str, object] = {
         "audience": registration.audience,
         "matching": registration.matching,
         "consent_purposes": registration.consent_purposes,
         "match_reads_per_attendee": plan.contact_match,
         "consent_writes_per_attendee": plan.consent,
     }
+    overridden = overridden_counts(scenario)
+    if overridden:
+        summary["overridden"] = overridden
+    return summary

@@ -68,11 +68,12 @@ def check_entries(entries: Sequence[Uncertain], source: str) -> None:
             f'"dataverse.latency.write.median" = {{ dist = "uniform", low = "40ms", high = "200ms" }}')
 
 
-def check_metrics(paths: Sequence[str]) -> None:
-    """Every ``--metric`` must name a number in summary.json (checked on an empty run's summary)."""
+def check_metrics(paths: Sequence[str], summary: dict[str, Any] | None = None) -> None:
+    """Every ``--metric`` must name a number in summary.json: checked on ``summary`` (a short run of the
+    scenario, whose summary has every block the engine adds), else on an empty record's summary."""
     if not paths:
         raise SensitivityError("--metric is required, e.g. --metric time_to_created_s.p95")
-    skeleton = skeleton_summary()
+    skeleton = summary if summary is not None else skeleton_summary()
     for path in paths:
         node: Any = skeleton
         for part in path.split("."):
@@ -116,6 +117,11 @@ def analyze(design_: Design, outputs: Mapping[str, Sequence[float]], seed: int) 
     rows: list[dict[str, Any]] = []
     for metric, values in outputs.items():
         y = np.asarray(values, dtype=float)
+        missing = int(np.count_nonzero(~np.isfinite(y)))
+        if missing:  # a percentile among registrations never created: no number to attribute to the inputs
+            raise SensitivityError(f"--metric {metric}: not reached at {missing} of {y.size} points (registrations "
+                                   "never created, or none at all) — study one every point has, e.g. --metric "
+                                   "submissions.created_share or time_to_created_s.of_created.p95")
         if design_.method == "morris":
             from SALib.analyze import morris
 

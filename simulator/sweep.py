@@ -65,7 +65,8 @@ COUNT_MAPS = ("rejected_by", "dead_letter_reasons")  # summary.json maps that li
 # SLO paths that see lost registrations (dead-lettered, or pending at the horizon): the submission counts and
 # shares, the reasons, and the time-to-created figures over every accepted registration (not ``of_created``).
 LOSS_AWARE = ("submissions.", "dead_letter_reasons.", "time_to_created_s.p", "time_to_created_s.max",
-              "time_to_created_s.mean", "time_to_created_s.not_reached")
+              "time_to_created_s.mean", "time_to_created_s.not_reached", "time_to_confirmed_s.p",
+              "time_to_confirmed_s.max")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from simulator.comparison import comparison_csv, comparison_rows, variant_labels
+from simulator.decision import DECIDING_PATH, Candidate, decide
 from simulator.engine.batch import resolve_variants
 from simulator.engine.cluster import ClusterError, executor_for
 from simulator.engine.replicate import Interrupted, replicate
@@ -18,6 +19,7 @@ from simulator.replications import (
     ReplicationResult,
     ReplicationsError,
     check_options,
+    metric_columns,
     precision_note,
     replicated_files,
     replicated_summary,
@@ -127,8 +129,10 @@ def compare(
     rows = comparison_rows(labels, results, baseline - 1, confidence)
     (out / "comparison.csv").write_text(comparison_csv(rows), encoding="utf-8")
     done = len(results[0])
+    decision = decide([Candidate(label, summary, _replicated(runs) if done > 1 else None)
+                       for label, summary, runs in zip(labels, summaries, results, strict=True)], confidence)
     compare_table.print_comparison(list(zip(labels, summaries, strict=True)), rows if done > 1 else (),
-                                   baseline - 1, done, confidence)
+                                   baseline - 1, done, confidence, decision=decision)
     if precision is not None:
         console.out.print(precision_note(results, precision, n, confidence), highlight=False)
     if report:
@@ -136,6 +140,11 @@ def compare(
         if path is not None:
             console.out.print(f"comparison report: {path}")
     console.out.print(f"variants: {out}")
+
+
+def _replicated(runs: list[ReplicationResult]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """(seeds, the deciding figure per replication) for the decision's paired test."""
+    return tuple(r.seed for r in runs), tuple(metric_columns(runs, [DECIDING_PATH])[DECIDING_PATH])
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator.comparison import ComparisonRow
+from simulator.decision import Decision
 from simulator.stats import metric_value
 from stampede import console
 
@@ -74,10 +75,17 @@ def _binding(summary: dict[str, Any]) -> str:
 
 def print_comparison(rows: Sequence[tuple[str, dict[str, Any]]], differences: Sequence[ComparisonRow] = (),
                      baseline: int = 0, replications: int = 1, confidence: float = 0.95,
-                     target: Console | None = None) -> None:
-    """The variants table; with ``differences`` (replications > 1), the paired differences from the
-    baseline on the figures that decide most comparisons."""
+                     target: Console | None = None, decision: Decision | None = None) -> None:
+    """The decision's sentences first, then the variants table in the decision's order (lossy variants marked
+    †); with ``differences`` (replications > 1), the paired differences from the baseline on the figures that
+    decide most comparisons."""
     target = target or console.out
+    if decision is not None:
+        for sentence in decision.sentences:
+            target.print(sentence, highlight=False, markup=False)
+        target.print()
+        rows = [(rows[i][0] + (" †" if i in decision.lossy else ""), rows[i][1]) for i in decision.order]
+        baseline = decision.order.index(baseline)
     texts = {c.heading: [c.text(metric_value(s, c.path)) for _, s in rows] for c in COLUMNS}
     texts["binding"] = [_binding(s) for _, s in rows]
     words = {c.heading: c.words for c in COLUMNS} | {"binding": "binding limit"}
@@ -100,8 +108,10 @@ def print_comparison(rows: Sequence[tuple[str, dict[str, Any]]], differences: Se
         marker = " (base)" if differences and index == baseline else ""
         table.add_row(label + marker, *(texts[h][index] for h in shown))
     target.print(table)
-    target.print(" · ".join(f"{h} = {words[h]}" for h in shown if h != "binding" and h != words[h]),
-                 highlight=False, style="dim")
+    legend = [f"{h} = {words[h]}" for h in shown if h != "binding" and h != words[h]]
+    if decision is not None and decision.lossy:
+        legend.append("† lost registrations: not ranked")
+    target.print(" · ".join(legend), highlight=False, style="dim")
     if differences:
         _print_differences(rows, differences, baseline, replications, confidence, target)
 

@@ -221,6 +221,27 @@ def time_to_created_text(ttc: dict[str, Any], submissions: dict[str, Any]) -> st
     return " · ".join(reached)
 
 
+def _lever_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The customer's figures: the confirmation email's wait, when the invitations end, the request pool."""
+    rows = []
+    ttc = summary.get("time_to_confirmed_s")
+    confirmation = summary.get("confirmation")
+    if ttc is not None and confirmation is not None:
+        figures = " · ".join(f"{k} {duration_text(ttc[k])}" if ttc.get(k) is not None else f"{k} not reached"
+                             for k in ("p50", "p95", "p99", "max"))
+        rows.append(("time to confirmed", f"{figures} ({confirmation['sent']:,.0f} emails sent, at most "
+                     f"{confirmation['queued_max']:,.0f} triggers waiting, {confirmation['dropped']:,.0f} dropped)"))
+    journey = summary.get("journey")
+    if journey and journey.get("sending_h") is not None:
+        rows.append(("invitations", f"{journey['audience']:,.0f} sent by {journey['sending_ends']} "
+                     f"({journey['sending_h']:.1f} h)"))
+    dv = summary["dataverse"]
+    if dv.get("pool_24h"):
+        rows.append(("request pool", f"{dv['requests_24h']:,.0f} of {dv['pool_24h']:,.0f} requests in the busiest "
+                     f"24 h ({dv['pool_share']:.0%})" + (": more than half" if dv["pool_share"] > 0.5 else "")))
+    return rows
+
+
 def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = None) -> None:
     subs = summary["submissions"]
     dv = summary["dataverse"]
@@ -241,6 +262,8 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
         created = ttc["of_created"]
         table.add_row("of those created", " · ".join(f"{k} {duration_text(created[k])}"
                                                       for k in ("p50", "p95", "p99", "max")))
+    for label, text in _lever_rows(summary):
+        table.add_row(label, text)
     by = dv["throttled_by"]
     table.add_row("Dataverse 429s", f"{dv['throttled']:,} of {dv['admitted'] + dv['throttled']:,} calls "
                   f"(requests {by['requests']:,} · execution {by['execution']:,} · concurrency "
@@ -259,6 +282,8 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
         table.add_row("dead-letter", f"{count:,} × {reason}")
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
         table.add_row("rejected", f"{count:,} × {reason}")
+    for text in summary.get("registration", {}).get("overridden", {}).values():
+        table.add_row("overridden", text)
     out.print(table)
     # paths whole, on lines of their own (a table cell would cut them to fit 80 columns)
     out.print(f"run directory: {run_dir}", highlight=False, markup=False, soft_wrap=True)

@@ -15,9 +15,9 @@ from simulator.engine.batch import resolve_variants, run_variants
 from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
 from simulator.engine.replicate import local_pool
+from simulator.engine.virtual import summary_skeleton
 from simulator.levers import lever_answer
 from simulator.plan import capacity
-from simulator.records import skeleton_summary
 from simulator.replications import ReplicationsError, check_options, replication_count
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
@@ -67,7 +67,7 @@ def plan(
         if not 0 < probability <= 1:
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
         source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
-        check_paths(slos, skeleton_summary(capacity(first)))
+        check_paths(slos, summary_skeleton(first))
         entries = parse_uncertain(first, source)
         check_not_uncertain([span.key], entries, "--search")
     except (SweepError, ScenarioError, ReplicationsError) as exc:

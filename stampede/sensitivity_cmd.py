@@ -12,6 +12,7 @@ import typer
 from simulator.engine.cluster import ClusterError, executor_for
 from simulator.engine.replicate import run_tasks
 from simulator.engine.sensitivity_runs import point_tasks
+from simulator.engine.virtual import summary_skeleton
 from simulator.replications import ReplicationResult
 from simulator.scenario import ScenarioError, load_scenario, scenario_to_toml
 from simulator.sensitivity import (
@@ -51,7 +52,7 @@ def sensitivity(
         resolved = load_scenario(scenario, overrides, seed)
         entries = parse_uncertain(resolved, source)
         check_entries(entries, source)
-        check_metrics(metric)
+        check_metrics(metric, summary_skeleton(resolved))
         if workers is not None and workers < 1:
             raise SensitivityError(f"--workers {workers}: expected a whole number >= 1, e.g. --workers 2")
         points = design(entries, method, trajectories, resolved.seed)

@@ -22,7 +22,7 @@ LAYERS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
                   frozenset({"fastapi", "starlette", "pydantic", "pydantic_core", "prometheus_client", "segno",
                              "uvicorn", "h11"})),
     "reports": ("reports", ("reports", "simulator.records", "simulator.metrics", "simulator.stats",
-                            "simulator.errors"),
+                            "simulator.errors", "simulator.decision", "simulator.comparison", "simulator.units"),
                 frozenset({"matplotlib", "numpy", "scipy", "jinja2", "markupsafe"})),
     "load tests": ("loadtests", ("loadtests", "simulator"), frozenset({"locust", "gevent", "numpy", "scipy"})),
     "conformance": ("conformance", ("conformance", "simulator"),

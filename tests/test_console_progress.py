@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from rich.console import Console
@@ -30,10 +31,25 @@ def test_a_count_bar_stops_at_its_total(terminal: io.StringIO) -> None:
     assert "3/3" in shown and "4/3" not in shown and "5/3" not in shown and "None" not in shown
 
 
-def test_a_bar_without_a_total_never_prints_none(terminal: io.StringIO) -> None:
+def test_a_bar_without_a_total_counts_up_and_never_prints_none(terminal: io.StringIO) -> None:
+    with console.count_progress("steps", None) as advance:
+        for _ in range(3):
+            advance()
+    frames = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", frame) for frame in terminal.getvalue().split("\r")]
+    last = [frame for frame in frames if "steps" in frame][-1]  # the bar's final frame, before it is cleared
+    assert re.search(r"steps ━+ 3 \d:\d\d:\d\d", last), last
+    assert "None" not in terminal.getvalue() and "/" not in last
+
+
+def test_without_a_terminal_a_count_without_a_total_says_how_many_are_done(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    log = io.StringIO()
+    monkeypatch.setattr(console, "err", Console(file=log, force_terminal=False, width=100))
+    monkeypatch.setattr(console, "LINE_EVERY_S", 0.0)
     with console.count_progress("steps", None) as advance:
         advance()
-    assert "None" not in terminal.getvalue()
+        advance()
+    assert log.getvalue().splitlines() == ["  steps: 1 done", "  steps: 2 done"]
 
 
 def test_conform_counts_three_phases_per_operation_and_the_stateful_run() -> None:

@@ -4,6 +4,7 @@ ledger independently hold."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from live_support import live, person, query, registration
+
+from reports.dataverse_api import face_series
+from reports.write import write_report
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # each test runs the live model on a thread
 API = "/api/data/v9.2/"
@@ -191,3 +195,28 @@ async def test_a_client_named_as_the_event_apis_app_user_spends_the_processors_b
         stats = await server.stats()
         assert stats["dv_throttled"] == 2  # the face's 429 and the event API's, on the one key they share
         assert stats["dataverse_api"]["by_user"]["event-api"]["throttled_by"]["requests"] == 1
+
+
+async def test_the_live_run_directory_holds_the_faces_calls_and_the_report_draws_them(tmp_path: Path) -> None:
+    scenario = {"catalog": {"events": 1}, "dataverse": {"requests_limit": 3, "window": "10m"}}
+    async with live(tmp_path, scenario, time_scale=1.0) as server:
+        answers = [await server.client.get(API + "WhoAmI", headers=SYNC) for _ in range(5)]
+        server.served.model.stop()  # as serve's shutdown does before it writes the run directory
+        files = server.served.run_files()
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [200, 200, 200, 429, 429]
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name, text in files.items():
+        (run_dir / name).write_text(text)
+    with (run_dir / "dataverse_api.csv").open() as rows:
+        table = list(csv.DictReader(rows))
+    assert [int(row["status"]) for row in table] == statuses  # one row per request, as the client saw it
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["dataverse_api"]["throttled_by"]["requests"] == 2
+    assert summary["dataverse"]["throttled"] >= 2  # the model's own count has the face's 429s too
+    data = face_series(table, bin_s=10.0)
+    assert sum(float(v.sum()) for v in data.admitted_per_s.values()) * 10.0 == 3
+    write_report([run_dir])
+    assert (run_dir / "dataverse-api.png").stat().st_size > 0
+    assert "Dataverse Web API face" in (run_dir / "report.html").read_text()

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from reports.rundata import load_run
+from reports.verdict import run_verdict
 from simulator.engine.virtual import run_virtual
+from simulator.plan import capacity, registration_summary
 from simulator.records import Recorder, summarize
 from simulator.scenario import load_scenario
 from simulator.sweep import judge, parse_slo
@@ -131,3 +134,55 @@ def test_any_user_facing_error_is_one_line_not_a_traceback(monkeypatch: pytest.M
     assert result.exit_code == 2
     assert "error: x.toml: [uncertain]" in result.output and "Traceback" not in result.output
     assert not isinstance(result.exception, StampedeError)
+
+
+# --- settings that take effect (issue 20 §7) -------------------------------------------------------------------
+
+SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_no_shipped_scenario_pins_a_count_that_registration_derives(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.dataverse.plan.contact_match is None and scenario.dataverse.plan.consent is None
+    assert "overridden" not in registration_summary(scenario)
+
+
+def test_matching_none_removes_the_match_read_from_the_shipped_email_blast() -> None:
+    """The issue's reproduction: --set registration.matching=none still cost 3.5 calls per registration."""
+    email_blast = ROOT / "scenarios" / "email-blast.toml"
+    default = capacity(load_scenario(email_blast))["calls_per_registration"]
+    unmatched = load_scenario(email_blast, ["registration.matching=none"])
+    assert capacity(unmatched)["calls_per_registration"] == pytest.approx(default - 1)
+    assert "overridden" not in registration_summary(unmatched)
+    pinned = load_scenario(email_blast, ["registration.matching=none", "dataverse.plan.contact_match=1"])
+    assert capacity(pinned)["calls_per_registration"] == pytest.approx(default)
+    assert registration_summary(pinned)["overridden"] == {
+        "contact_match": "contact_match = 1 set explicitly: matching = none does not remove the match read"}
+
+
+def test_an_override_is_named_in_summary_json_the_console_and_the_report(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", str(OUTAGE), "--out", str(run_dir), "--no-report",
+                                 "--set", "workload.duration=1m",
+                                 "--set", "horizon=10m", "--set", "registration.matching=none",
+                                 "--set", "dataverse.plan.contact_match=1", "--set", "faults=[]"])
+    assert result.exit_code == 0, result.output
+    sentence = "contact_match = 1 set explicitly: matching = none does not remove the match read"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["registration"]["overridden"] == {"contact_match": sentence}
+    cells = [line.split("│")[2].strip() for line in result.output.splitlines() if line.count("│") == 3]
+    assert sentence in " ".join(cells)  # the table's right-hand column, wrapped to fit 80 columns
+    assert any(s.startswith(sentence) for s in run_verdict(load_run(run_dir)).sentences)
+
+
+def test_plan_refuses_an_slo_path_no_summary_has_before_any_probe_and_knows_the_engines_blocks() -> None:
+    args = ["plan", str(OUTAGE), "--search", "api.processors=1..2", "--json", "--set", "workload.duration=1m",
+            "--set", "horizon=5m", "--set", "faults=[]"]
+    refused = runner.invoke(app, [*args, "--slo", "time_to_created_s.p42<=900"])
+    assert refused.exit_code == 2 and "summary.json has no 'time_to_created_s.p42'" in refused.output
+    assert "tried" not in refused.output  # refused before any probe ran
+    known = runner.invoke(app, [*args, "--slo", "time_to_confirmed_s.p95<=900", "--slo",
+                                "dataverse.pool_share<=1"])
+    assert known.exit_code in (0, 1), known.output
+    assert json.loads(known.stdout)["tried"]

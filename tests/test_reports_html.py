@@ -145,7 +145,7 @@ def test_comparison_has_labels_verdict_links_and_one_image_per_figure(
     comparison: tuple[Path, str, list[Path]],
 ) -> None:
     _, html, _ = comparison
-    assert "cache=ttl, cache_ttl=10m" in html and "cache=none, cache_ttl=10m" in html
+    assert "ttl · cache_ttl=10m" in html and "none · cache_ttl=10m" in html  # labelled as the console does
     assert '<a href="../ttl-10m/report.html">' in html
     assert "ranks first" in html and '<ol class="ranking">' in html
     images = decode_images(html)

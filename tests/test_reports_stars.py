@@ -31,7 +31,7 @@ def test_a_variant_that_loses_registrations_is_never_starred_on_latency(tmp_path
         assert table.best[column[key]] == {0}, key
         assert table.flagged[column[key]] == {1}, key
     assert table.best[column["created"]] == {0} and table.best[column["dead_lettered"]] == {0}
-    assert table.flagged[column["created"]] == set()  # the losses themselves are ranked, not flagged
+    assert table.flagged[column["created"]] == {1}  # out of every column's ranking: lost registrations
 
 
 def _replicate(run_dir: Path, created: list[float], seeds: list[int], confidence: float = 0.95) -> None:
@@ -91,3 +91,22 @@ def test_stars_and_sentences_use_the_runs_own_confidence(tmp_path: Path) -> None
 
 def test_the_attempts_log_axis_labels_small_shares_with_their_digits() -> None:
     assert [_log_percent(v) for v in (1.0, 0.1, 0.01, 0.001, 0.0001)] == ["100%", "10%", "1%", "0.1%", "0.01%"]
+
+
+def test_the_page_opens_with_the_decision_and_sorts_rows_by_it(tmp_path: Path) -> None:
+    """A disaster listed first still comes last, marked † like the console marks it, with no star in any column;
+    the "#" column counts the rows as they stand."""
+    import re
+
+    from reports import write_report
+
+    loses = make_run(tmp_path, "none", policy="none", dead_share=0.8, slowdown=1)
+    keeps = make_run(tmp_path, "exponential", policy="exponential", dead_share=0.0, slowdown=3)
+    html = write_report([loses, keeps], tmp_path / "cmp").read_text(encoding="utf-8")
+    assert html.index('id="decision"') < html.index('id="headline"')
+    decision = html[html.index('id="decision"'):html.index("</section>", html.index('id="decision"'))]
+    assert "1 of 2 variants lost registrations" in decision and "none (" in decision
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    rows = body.split("<tr>")[1:]
+    assert [re.search(r'class="rank">(\d+)<', row).group(1) for row in rows] == ["1", "2"]  # type: ignore[union-attr]
+    assert "exponential" in rows[0] and "none †" in rows[1] and 'class="best"' not in rows[1]

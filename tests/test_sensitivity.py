@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import csv
+import math
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from simulator.engine.virtual import run_virtual
 from simulator.scenario import parse_scenario
 from simulator.sensitivity import (
     SensitivityError,
+    analyze,
     check_metrics,
     design,
     ranking,
@@ -103,8 +108,33 @@ def test_a_metric_that_is_not_a_number_in_the_summary_is_refused(path: str) -> N
         check_metrics([path])
 
 
-def test_metrics_of_the_summary_are_accepted() -> None:
-    check_metrics(["time_to_created_s.p95", "last_created_s", "dataverse.throttled_by.requests"])
+def test_every_number_of_a_runs_summary_is_a_metric_and_nothing_else_is() -> None:
+    """check_metrics accepts exactly the paths that hold a number (or null: not reached) in a real run's
+    summary.json, whatever the run."""
+    summary = run_virtual(parse_scenario({"name": "m", "horizon": "2m", "workload": {
+        "shape": "constant", "rate": 1, "duration": "20s"}})).summary
+
+    def leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            yield from leaves(value, path + ".") if isinstance(value, dict) else [(path, value)]
+
+    numbers = [p for p, v in leaves(summary) if v is None or (isinstance(v, int | float) and not isinstance(v, bool))]
+    assert {"time_to_created_s.p95", "time_to_created_s.of_created.p95", "submissions.created_share",
+            "last_created_s", "dataverse.throttled_by.requests"} <= set(numbers)
+    check_metrics(numbers, summary)
+    for path, value in leaves(summary):
+        if isinstance(value, str | bool | list):
+            with pytest.raises(SensitivityError):
+                check_metrics([path], summary)
+
+
+def test_a_metric_some_point_did_not_reach_is_refused_in_one_line() -> None:
+    design_ = design(parse_uncertain(parse_scenario({"uncertain": {
+        "workload.rate": {"dist": "uniform", "low": 1, "high": 2}}}), "x.toml"), "morris", 2, seed=1)
+    outputs = {"time_to_created_s.p95": [1.0] * (len(design_.points) - 1) + [math.nan]}
+    with pytest.raises(SensitivityError, match=r"--metric time_to_created_s.p95: not reached at 1 of \d+ points"):
+        analyze(design_, outputs, seed=1)
 
 
 @pytest.mark.slow

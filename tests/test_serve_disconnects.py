@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from bad_input import DOC, PARSER_CASES
 from live_support import ORG, TOKEN, ServeProcess, live
 
 from simulator.server.contract import ErrorBody
+from simulator.server.uvicorn_seams import h11_protocol, http_protocol
 
 pytestmark = pytest.mark.anyio
 SCENARIO: dict[str, Any] = {"catalog": {"events": 1}}
@@ -134,3 +137,46 @@ def test_a_slow_request_is_closed_after_the_read_timeout_and_a_slow_body_is_a_qu
     assert 'code="500"' not in metrics
     log = server.stderr()
     assert "Traceback" not in log and "unhandled" not in log, log
+
+
+@pytest.mark.slow  # a uvicorn server on a socket, in a thread
+@pytest.mark.parametrize("protocol", [http_protocol, h11_protocol], ids=["httptools", "h11"])
+def test_both_protocols_close_a_slow_request_and_answer_a_bad_one_with_an_error_body(protocol: Any) -> None:
+    """uvicorn's two HTTP protocols, as serve --read-timeout uses them, behind a trivial app."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    address = listener.getsockname()
+    server = uvicorn.Server(uvicorn.Config(app, http=protocol(0.5), lifespan="off", log_level="critical"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with socket.create_connection(address) as slow:
+            slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            assert 0.3 < _closed_within(slow, 10) < 5
+        with socket.create_connection(address) as bad:
+            bad.sendall(b"HELLO\r\n\r\n")  # (h11 takes a bare LF; both refuse this)
+            bad.settimeout(10)
+            answer = b""
+            while chunk := bad.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400 ") and b'"type":"InvalidHttpRequest"' in answer, answer
+        with httpx.Client(base_url=f"http://{address[0]}:{address[1]}", timeout=10) as client:
+            assert client.post("/", content=b"x" * 100).text == "ok"
+            time.sleep(0.8)  # idle past the read timeout on a kept-alive connection: still served
+            assert client.post("/", content=b"y").text == "ok"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()

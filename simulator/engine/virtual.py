@@ -20,7 +20,7 @@ from simulator.plan import capacity, registration_summary
 from simulator.records import Recorder, summarize
 from simulator.scenario import Scenario
 
-__all__ = ["VirtualRun", "run_virtual"]
+__all__ = ["VirtualRun", "run_virtual", "summary_skeleton"]
 
 Progress = Callable[[float, float], None]  # (simulated seconds done, horizon seconds)
 
@@ -80,3 +80,10 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     if scenario.workload.shape == "journey":
         summary["journey"] = sending_figures(scenario)
     return VirtualRun(scenario, model.recorder, summary, simulated_s, wall_s, events)
+
+
+def summary_skeleton(scenario: Scenario) -> dict[str, Any]:
+    """The summary of one bin of ``scenario``: every key its runs' summary.json will have (the engine's blocks
+    — registration, the 24 h pool, the confirmation journey — included), to check a metric or SLO path before
+    anything long runs."""
+    return run_virtual(scenario.model_copy(update={"horizon": scenario.bin})).summary

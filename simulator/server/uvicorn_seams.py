@@ -75,62 +75,61 @@ class _Deadline:
             transport.close()  # the handler reading the body, if any, hears http.disconnect
 
 
+class _ReadDeadline:
+    """What both protocols add (a mixin before uvicorn's class): the deadline armed as a connection opens, let
+    go as it closes, and the parser's 400 as an ``ErrorBody``. ``read_timeout_s`` is set by the factories."""
+
+    read_timeout_s: float
+    transport: Any  # uvicorn's: an asyncio.Transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self.read_deadline = _Deadline(self, self.read_timeout_s)
+        self.read_deadline.arm()  # the first request must come within the timeout too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.read_deadline.disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(http_refusal())
+        self.transport.close()
+
+
 def http_protocol(read_timeout_s: float) -> type[asyncio.Protocol]:
     """uvicorn's httptools protocol closing a connection whose request's headers and body
     take longer than ``read_timeout_s`` to arrive; pass it as ``uvicorn.Config(http=...)``."""
     if read_timeout_s <= 0:
         raise ValueError(f"read_timeout_s must be above 0, not {read_timeout_s}")
 
-    class ReadTimeoutHttpTools(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self.read_deadline = _Deadline(self, read_timeout_s)
-            self.read_deadline.arm()  # the first request must come within the timeout too
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self.read_deadline.disarm()
-            super().connection_lost(exc)
-
+    class ReadTimeoutHttpTools(_ReadDeadline, HttpToolsProtocol):
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self.read_deadline.arm()
-
-        def send_400_response(self, msg: str) -> None:
-            self.transport.write(http_refusal())
-            self.transport.close()
 
         def on_message_complete(self) -> None:
             self.read_deadline.disarm()
             super().on_message_complete()
 
+    ReadTimeoutHttpTools.read_timeout_s = read_timeout_s
     return ReadTimeoutHttpTools
 
 
 def h11_protocol(read_timeout_s: float) -> type[asyncio.Protocol]:
     """The same deadline on uvicorn's h11 protocol (``uvicorn.Config(http=...)`` with h11)."""
+    if read_timeout_s <= 0:
+        raise ValueError(f"read_timeout_s must be above 0, not {read_timeout_s}")
 
-    class ReadTimeoutH11(H11Protocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self.read_deadline = _Deadline(self, read_timeout_s)
-            self.read_deadline.arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self.read_deadline.disarm()
-            super().connection_lost(exc)
-
+    class ReadTimeoutH11(_ReadDeadline, H11Protocol):
         def data_received(self, data: bytes) -> None:
             if self.conn.their_state not in _RECEIVED:  # a request (or its first bytes) is coming
                 self.read_deadline.arm()
             super().data_received(data)
-
-        def send_400_response(self, msg: str) -> None:
-            self.transport.write(http_refusal())
-            self.transport.close()
 
         def handle_events(self) -> None:
             super().handle_events()
             if self.conn.their_state in _RECEIVED:
                 self.read_deadline.disarm()
 
+    ReadTimeoutH11.read_timeout_s = read_timeout_s
     return ReadTimeoutH11
