@@ -142,13 +142,7 @@ def compare(
         if path is not None:
             console.out.print(f"comparison report: {path}")
     console.out.print(f"variants: {out}")
-    try:
-        held = gates.tripped(checks, list(zip(labels, summaries, strict=True)))
-    except SweepError as exc:
-        console.fail(str(exc))
-    if held:
-        console.err.print(f"--fail-on: {'; '.join(held)}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(1)
+    gates.enforce(checks, list(zip(labels, summaries, strict=True)))
 
 
 def _replicated(runs: list[ReplicationResult]) -> tuple[tuple[int, ...], tuple[float, ...]]:

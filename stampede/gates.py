@@ -12,7 +12,7 @@ import typer
 
 from simulator.sweep import Slo, SweepError, parse_slo
 
-__all__ = ["FailOn", "Gate", "parse_gates", "tripped"]
+__all__ = ["FailOn", "Gate", "enforce", "parse_gates", "tripped"]
 
 FailOn = typer.Option(help='Exit 1 when this holds over summary.json, e.g. "time_to_created_s.p95>20m" or '
                            '"submissions.dead_lettered>0" (repeatable; the --slo language). Over compare\'s '
@@ -54,3 +54,16 @@ def tripped(gates: Sequence[Gate], summaries: Sequence[tuple[str, dict[str, Any]
             where = f" ({', '.join(holding)})" if len(summaries) > 1 else ""
             lines.append(f"{gate.slo if len(summaries) == 1 else gate}{where}")
     return lines
+
+
+def enforce(gates: Sequence[Gate], summaries: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Say which gates hold, in one line on stderr, and exit 1 if any does (a path summary.json lacks: exit 2)."""
+    from stampede import console
+
+    try:
+        held = tripped(gates, summaries)
+    except SweepError as exc:
+        console.fail(str(exc))
+    if held:
+        console.err.print(f"--fail-on: {'; '.join(held)}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -97,18 +97,7 @@ def simulate(
         if "replications" in summary:
             note = precision_note([results], precision, n, confidence) if precision is not None else None
             replication_table.print_replications(summary, note)
-    _gate(checks, summary)
-
-
-def _gate(checks: list[gates.Gate], summary: dict[str, Any]) -> None:
-    """Exit 1 when a --fail-on holds (a CI gate)."""
-    try:
-        held = gates.tripped(checks, [(summary["name"], summary)])
-    except SweepError as exc:
-        console.fail(str(exc))
-    if held:
-        console.err.print(f"--fail-on: {'; '.join(held)}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(1)
+    gates.enforce(checks, [(summary["name"], summary)])
 
 
 def _write_interrupted(stopped: Interrupted, out: Path | None, resolved: Scenario, entries: list[Uncertain],

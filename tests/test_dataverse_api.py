@@ -87,6 +87,9 @@ async def test_crud_filter_paging_and_the_processors_registrations_through_the_f
 
         assert (await client.delete(API + f"contacts({ids[6]})", headers=SYNC)).status_code == 204
         assert (await client.get(API + f"contacts({ids[6]})", headers=SYNC)).status_code == 404
+        registered = regs[0]["_msevtmgt_contactid_value"]  # the processors' contact: its registration goes too
+        assert (await client.delete(API + f"contacts({registered})", headers=SYNC)).status_code == 204
+        assert query(server.db, "SELECT COUNT(*) FROM event_registrations")[0][0] == 0
         events = (await client.get(API + "msevtmgt_events?$select=msevtmgt_readableeventid", headers=SYNC)).json()
         assert [e["msevtmgt_readableeventid"] for e in events["value"]] == ["launch-001"]
         refused = await client.post(API + "msevtmgt_events", headers=SYNC, json={"msevtmgt_name": "x"})
