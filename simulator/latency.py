@@ -32,8 +32,8 @@ from simulator.errors import StampedeError
 if TYPE_CHECKING:  # the scenario's models; scenario.py imports this module to check latency files at load
     from simulator.scenario import EmpiricalLatency, ExponentialLatency, LognormalLatency
 
-__all__ = ["LatencyFileError", "Z_99", "Sampler", "lognormal", "exponential", "empirical", "sampler",
-           "read_latency_ms", "COLUMN", "GOOD_FILE"]
+__all__ = ["LatencyFileError", "Z_99", "Sampler", "lognormal", "lognormal_params", "exponential", "empirical",
+           "sampler", "read_latency_ms", "COLUMN", "GOOD_FILE"]
 
 Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
 COLUMN = "ms"
@@ -47,10 +47,17 @@ class LatencyFileError(StampedeError, ValueError):
     non-negative number of milliseconds."""
 
 
-def lognormal(median_s: float, p99_s: float, rng: random.Random) -> Sampler:
-    """Log-normal service times with the given median and 99th percentile (seconds)."""
+def lognormal_params(median_s: float, p99_s: float) -> tuple[float, float]:
+    """(mu, sigma) of the log-normal with this median and 99th percentile (seconds); a zero median is
+    (practically) zero, a zero p99 no spread."""
     mu = math.log(median_s) if median_s > 0 else -30.0
     sigma = math.log(p99_s / median_s) / Z_99 if median_s > 0 and p99_s > 0 else 0.0
+    return mu, sigma
+
+
+def lognormal(median_s: float, p99_s: float, rng: random.Random) -> Sampler:
+    """Log-normal service times with the given median and 99th percentile (seconds)."""
+    mu, sigma = lognormal_params(median_s, p99_s)
     gauss, exp = rng.gauss, math.exp
     return lambda: exp(gauss(mu, sigma))
 

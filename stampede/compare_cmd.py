@@ -29,7 +29,7 @@ from simulator.replications import (
 from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from simulator.sweep import SweepError, grid, parse_vary
 from simulator.uncertain import check_not_uncertain, parse_uncertain
-from stampede import compare_table, console, interrupt, replication_options
+from stampede import compare_table, console, gates, interrupt, replication_options
 
 
 def variant_name(overrides: list[str]) -> str:
@@ -56,6 +56,7 @@ def compare(
                                                "the table's order.")] = 1,
     cluster: replication_options.Cluster = None,
     force: Annotated[bool, typer.Option(help="Overwrite the runs in an existing --out directory.")] = False,
+    fail_on: Annotated[list[str] | None, gates.FailOn] = None,
 ) -> None:
     """Run every combination of the --vary values and compare them side by side."""
     try:
@@ -72,6 +73,7 @@ def compare(
         if not 1 <= baseline <= len(scenarios):
             raise ReplicationsError(f"--baseline {baseline}: expected a variant number from 1 to {len(scenarios)}, "
                                     "e.g. --baseline 1")
+        checks = gates.parse_gates(fail_on)
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force, nested=True)
@@ -140,6 +142,7 @@ def compare(
         if path is not None:
             console.out.print(f"comparison report: {path}")
     console.out.print(f"variants: {out}")
+    gates.enforce(checks, list(zip(labels, summaries, strict=True)))
 
 
 def _replicated(runs: list[ReplicationResult]) -> tuple[tuple[int, ...], tuple[float, ...]]:

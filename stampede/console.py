@@ -249,12 +249,12 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
     cap = summary["capacity"]
     table = Table(title=f"{summary['name']} — {summary['mode']} run, seed {summary['seed']}", show_header=False,
                   title_justify="left")
-    table.add_column(style="bold")
+    table.add_column(style="bold")  # counts rounded: a replicated run's are means ("377,585 hits", not .633333)
     table.add_column()
-    table.add_row("submissions", f"{subs['offered']:,} offered · {subs['accepted']:,} accepted · "
-                  f"{subs['rejected']:,} rejected")
-    table.add_row("outcome", f"{subs['created']:,} created · {subs['dead_lettered']:,} dead-lettered · "
-                  f"{subs['pending']:,} pending")
+    table.add_row("submissions", f"{subs['offered']:,.0f} offered · {subs['accepted']:,.0f} accepted · "
+                  f"{subs['rejected']:,.0f} rejected")
+    table.add_row("outcome", f"{subs['created']:,.0f} created · {subs['dead_lettered']:,.0f} dead-lettered · "
+                  f"{subs['pending']:,.0f} pending")
     table.add_row("last created", f"{duration_text(summary.get('last_created_s'))} after the first arrival "
                   f"(drain {duration_text(summary['throughput']['drain_s'])} after the last)")
     table.add_row("time to created", time_to_created_text(ttc, subs))
@@ -265,23 +265,23 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
     for label, text in _lever_rows(summary):
         table.add_row(label, text)
     by = dv["throttled_by"]
-    table.add_row("Dataverse 429s", f"{dv['throttled']:,} of {dv['admitted'] + dv['throttled']:,} calls "
-                  f"(requests {by['requests']:,} · execution {by['execution']:,} · concurrency "
-                  f"{by['concurrency']:,}); binding limit: {dv['binding_limit']}")
+    table.add_row("Dataverse 429s", f"{dv['throttled']:,.0f} of {dv['admitted'] + dv['throttled']:,.0f} calls "
+                  f"(requests {by['requests']:,.0f} · execution {by['execution']:,.0f} · concurrency "
+                  f"{by['concurrency']:,.0f}); binding limit: {dv['binding_limit']}")
     if dv.get("failed"):
-        table.add_row("Dataverse 503s", f"{dv['failed']:,} (outage)")
+        table.add_row("Dataverse 503s", f"{dv['failed']:,.0f} (outage)")
     table.add_row("cache", f"hit ratio {summary['cache']['hit_ratio']:.1%} "
-                  f"({summary['cache']['hits']:,} hits, {summary['cache']['misses']:,} misses)")
+                  f"({summary['cache']['hits']:,.0f} hits, {summary['cache']['misses']:,.0f} misses)")
     table.add_row("throughput", f"peak {summary['throughput']['peak_created_per_s']:.1f}/s · mean "
                   f"{summary['throughput']['mean_created_per_s']:.1f}/s · ceiling "
-                  f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']} key(s), "
+                  f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']:.0f} key(s), "
                   f"{cap['calls_per_registration']:.2f} calls each)")
     table.add_row("attempts", f"{summary['attempts_per_created']:.2f} per created registration")
     table.add_row("simulated", f"{duration_text(summary['simulated_s'])} in {summary['wall_s']:.1f} s wall")
     for reason, count in list(summary.get("dead_letter_reasons", {}).items())[:3]:
-        table.add_row("dead-letter", f"{count:,} × {reason}")
+        table.add_row("dead-letter", f"{count:,.0f} × {reason}")
     for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
-        table.add_row("rejected", f"{count:,} × {reason}")
+        table.add_row("rejected", f"{count:,.0f} × {reason}")
     for text in summary.get("registration", {}).get("overridden", {}).values():
         table.add_row("overridden", text)
     out.print(table)

@@ -51,8 +51,12 @@ def print_replications(summary: dict[str, Any], precision_note: str | None = Non
                         "half-width (Student-t)", title_justify="left", box=box.SIMPLE_HEAD)
     for heading in ("figure", "mean ± half-width", "min", "max"):
         table.add_column(heading, justify="left" if heading == "figure" else "right")
+    not_reached = block.get("not_reached", {})
     for label, path, kind in SHOWN:
         entry = block["metrics"].get(path)
+        if path in not_reached:  # null in some replication: no mean, no interval
+            table.add_row(label, f"not reached in {not_reached[path]} of {block['n']}", "—", "—")
+            continue
         if entry is None:
             continue
         half = (entry["ci_high"] - entry["ci_low"]) / 2

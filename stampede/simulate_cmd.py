@@ -21,8 +21,9 @@ from simulator.replications import (
     single_run_files,
 )
 from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
+from simulator.sweep import SweepError
 from simulator.uncertain import Uncertain, parse_uncertain
-from stampede import console, interrupt, replication_options, replication_table
+from stampede import console, gates, interrupt, replication_options, replication_table
 
 SetOption = Annotated[
     list[str] | None,
@@ -44,6 +45,7 @@ def simulate(
     precision: replication_options.Precision = None,
     cluster: replication_options.Cluster = None,
     force: Annotated[bool, typer.Option(help="Overwrite the run in an existing --out directory.")] = False,
+    fail_on: Annotated[list[str] | None, gates.FailOn] = None,
 ) -> None:
     """Run a scenario in virtual time and write its run directory."""
     overrides = list(set_ or [])
@@ -52,7 +54,8 @@ def simulate(
         check_options(replications, confidence, precision, workers, sampling)
         resolved = load_scenario(scenario, overrides, seed, warn=console.warn)
         entries = parse_uncertain(resolved, source)
-    except (ScenarioError, ReplicationsError) as exc:
+        checks = gates.parse_gates(fail_on)
+    except (ScenarioError, ReplicationsError, SweepError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
     n = replication_count(replications, bool(entries), precision)
@@ -94,6 +97,7 @@ def simulate(
         if "replications" in summary:
             note = precision_note([results], precision, n, confidence) if precision is not None else None
             replication_table.print_replications(summary, note)
+    gates.enforce(checks, [(summary["name"], summary)])
 
 
 def _write_interrupted(stopped: Interrupted, out: Path | None, resolved: Scenario, entries: list[Uncertain],

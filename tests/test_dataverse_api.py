@@ -87,6 +87,9 @@ async def test_crud_filter_paging_and_the_processors_registrations_through_the_f
 
         assert (await client.delete(API + f"contacts({ids[6]})", headers=SYNC)).status_code == 204
         assert (await client.get(API + f"contacts({ids[6]})", headers=SYNC)).status_code == 404
+        registered = regs[0]["_msevtmgt_contactid_value"]  # the processors' contact: its registration goes too
+        assert (await client.delete(API + f"contacts({registered})", headers=SYNC)).status_code == 204
+        assert query(server.db, "SELECT COUNT(*) FROM event_registrations")[0][0] == 0
         events = (await client.get(API + "msevtmgt_events?$select=msevtmgt_readableeventid", headers=SYNC)).json()
         assert [e["msevtmgt_readableeventid"] for e in events["value"]] == ["launch-001"]
         refused = await client.post(API + "msevtmgt_events", headers=SYNC, json={"msevtmgt_name": "x"})
@@ -220,3 +223,17 @@ async def test_the_live_run_directory_holds_the_faces_calls_and_the_report_draws
     write_report([run_dir])
     assert (run_dir / "dataverse-api.png").stat().st_size > 0
     assert "Dataverse Web API face" in (run_dir / "report.html").read_text()
+
+
+@pytest.mark.parametrize(("enforcement", "statuses"), [("exact", [200, 200, 200, 429, 429]),
+                                                       ("lagging", [200, 200, 200, 200, 200])])
+async def test_the_scenarios_enforcement_applies_to_the_face(tmp_path: Path, enforcement: str,
+                                                             statuses: list[int]) -> None:
+    """``lagging``: the limiter's view of the window is refreshed every 30 s, so a burst overshoots before it
+    bites, exactly as for the processors (simulator/limits.py)."""
+    scenario = {"catalog": {"events": 1}, "dataverse": {"requests_limit": 3, "window": "10m",
+                                                        "enforcement": enforcement, "enforcement_lag": "30s"}}
+    async with live(tmp_path, scenario, time_scale=1.0) as server:
+        answers = [await server.client.get(API + "WhoAmI", headers=SYNC) for _ in range(5)]
+    assert [answer.status_code for answer in answers] == statuses
+    assert [answer.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] for answer in answers[:3]] == ["2", "1", "0"]

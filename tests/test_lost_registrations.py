@@ -186,3 +186,28 @@ def test_plan_refuses_an_slo_path_no_summary_has_before_any_probe_and_knows_the_
                                 "dataverse.pool_share<=1"])
     assert known.exit_code in (0, 1), known.output
     assert json.loads(known.stdout)["tried"]
+
+
+def test_a_replicated_figure_one_replication_did_not_reach_is_null_with_a_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from simulator.replications import ReplicationResult, replicated_summary
+    from stampede import console, replication_table
+
+    lost = summary_of(recorder_with([1.0, 2.0, 3.0], dead_lettered=2, pending=0))
+    kept = summary_of(recorder_with([1.0, 2.0, 3.0, 4.0, 5.0], dead_lettered=0, pending=0))
+    results = [ReplicationResult(0, i, i, {}, s, (), ()) for i, s in enumerate([kept, lost, kept])]
+    summary = replicated_summary(results, seed=1, confidence=0.95, sampling="lhs", uncertain={})
+    assert summary["time_to_created_s"]["p95"] is None and summary["time_to_created_s"]["not_reached"] is True
+    assert summary["time_to_created_s"]["p50"] == pytest.approx(np.mean([3.0, 3.0, 3.0]))
+    assert summary["replications"]["not_reached"]["time_to_created_s.p95"] == 1
+    assert "time_to_created_s.p95" not in summary["replications"]["metrics"]
+    assert summary["submissions"]["dead_lettered"] == pytest.approx(2 / 3)
+    assert summary["dead_letter_reasons"] == {"deadline": pytest.approx(0.7)}  # 2/3, to a tenth
+    screen = io.StringIO()
+    monkeypatch.setattr(console, "out", Console(file=screen, width=120))
+    replication_table.print_replications(summary)
+    assert "not reached in 1 of 3" in screen.getvalue()

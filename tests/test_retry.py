@@ -61,12 +61,14 @@ def test_exponential_family_stays_within_bounds(base_s, cap_s, attempt, seed):
 
 @given(base_s=seconds, cap_s=seconds, last_wait_s=seconds, attempt=attempts, seed=seeds)
 @example(base_s=10.0, cap_s=1.0, last_wait_s=0.0, attempt=1, seed=0)  # cap below base: always cap
+@example(base_s=1.0, cap_s=100.0, last_wait_s=0.0, attempt=1, seed=1)  # the first wait: up to 3 x base (Brooker)
 def test_decorrelated_jitter_stays_within_base_and_cap(base_s, cap_s, last_wait_s, attempt, seed):
     wait_s = retry.decorrelated_jitter(base_s, cap_s).wait_s(state(attempt, last_wait_s=last_wait_s),
                                                              random.Random(seed))
 
     assert min(base_s, cap_s) <= wait_s <= cap_s
-    assert wait_s <= max(base_s, 3 * last_wait_s)
+    previous_s = last_wait_s if last_wait_s > 0 else base_s  # no wait yet: Brooker's sleep starts at base
+    assert wait_s <= max(base_s, 3 * previous_s)
 
 
 @given(base_s=seconds, attempt=attempts, seed=seeds)

@@ -34,11 +34,11 @@ from typing import Any, Protocol
 
 import simpy
 
+from simulator.latency import Z_99, lognormal_params
 from simulator.scenario import Payment, format_duration
 
 __all__ = ["PaymentDesk", "Purchase", "PurchaseJournal", "ABANDONED", "CANCELLED", "Z_99"]
 
-Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
 ABANDONED = "payment not completed within the payment timeout"
 CANCELLED = "payment cancelled by the buyer"
 
@@ -92,8 +92,7 @@ class PaymentDesk:
         self.abandoned = 0  # never paid: timed out or cancelled
         self.cancelled = 0
         median_s, p99_s = settings.delay.median, settings.delay.p99
-        self._mu = math.log(median_s) if median_s > 0 else -30.0
-        self._sigma = math.log(p99_s / median_s) / Z_99 if median_s > 0 and p99_s > 0 else 0.0
+        self._mu, self._sigma = lognormal_params(median_s, p99_s)
 
     @staticmethod
     def purchase_id(submission: _Held) -> str:

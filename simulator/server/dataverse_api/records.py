@@ -31,6 +31,12 @@ __all__ = ["Records", "Query"]
 _NAMESPACE = uuid.UUID("5a0f3c1e-2d4b-4e8a-9c6f-1b7d3e5a9f20")
 _NOW_COLUMNS = ("created_s", "updated_s")
 _BIND = "@odata.bind"
+_CASCADE = {  # what goes with a deleted row (literal statements; the row's id is the parameter)
+    "contacts": ("DELETE FROM session_registrations WHERE contact_id = ?",
+                 "DELETE FROM waitlist_items WHERE contact_id = ?",
+                 "DELETE FROM event_registrations WHERE contact_id = ?"),
+    "event_registrations": ("DELETE FROM session_registrations WHERE event_registration_id = ?",),
+}
 
 
 class Query:
@@ -242,8 +248,6 @@ class Records:
         for column in table.columns:
             if column.sql in _NOW_COLUMNS:
                 row.setdefault(column.sql, now_s)
-        if table.sql_table == "contacts":
-            row.setdefault("updated_s", now_s)
         names = list(row)
         with self.transaction():
             cursor = self._execute(table, f"INSERT INTO {table.sql_table} ({', '.join(names)}) VALUES "
@@ -261,7 +265,7 @@ class Records:
                     return False
                 merged = {**dict(zip(("email", "first_name", "last_name"), current, strict=True)), **values}
                 values = {**values, **table.derive(merged)}
-            if "updated_s" in {c.sql for c in table.columns} or table.sql_table == "contacts":
+            if "updated_s" in {c.sql for c in table.columns}:
                 values["updated_s"] = now_s
             if not values:
                 return self.get(table, stored_id) is not None
@@ -271,7 +275,12 @@ class Records:
             return cursor.rowcount > 0
 
     def delete(self, table: Table, stored_id: Any) -> bool:
+        """Delete a row, and the rows that belong to it (a contact's registrations, session registrations and
+        waitlist items; an event registration's session registrations), as Dataverse's parental relationships
+        cascade (an assumption for these tables)."""
         with self.transaction():
+            for statement in _CASCADE.get(table.sql_table, ()):
+                self._db.execute(statement, (stored_id,))
             cursor = self._execute(table, f"DELETE FROM {table.sql_table} WHERE {self._scope(table)} AND "
                                           f"{table.primary.sql} = ?", [stored_id])
         return cursor.rowcount > 0
