@@ -46,7 +46,7 @@ def decide(met: int, n: int, cap: int, probability: float, confidence: float) ->
     if high < probability:
         return False, True
     if met / cap >= probability or n >= cap:
-        return met / cap >= probability if n < cap else met / n >= probability, False
+        return met / cap >= probability, False
     if (met + cap - n) / cap < probability:
         return False, False
     return None
