@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["percentiles", "percentiles_of_all", "time_to_created", "bin_counts", "peak_rate_per_s", "finite"]
+__all__ = ["percentiles", "percentiles_of_all", "times_over_all", "time_to_created", "bin_counts", "peak_rate_per_s",
+           "finite"]
 
 PERCENTILES = (50, 95, 99)
 
@@ -52,23 +53,30 @@ def percentiles_of_all(reached: Sequence[float] | np.ndarray, total: int,
     return result
 
 
-def time_to_created(created_s: Sequence[float] | np.ndarray, accepted: int,
-                    points: Sequence[int] = PERCENTILES) -> dict[str, object]:
-    """summary.json's ``time_to_created_s``: over *every accepted* registration, one that was dead-lettered or
-    is still pending at the horizon counting as never created. A percentile that falls among those is ``None``,
-    and so are ``max`` and ``mean`` as soon as one never came (a mean over all of them would be infinite);
-    ``not_reached`` is true when any figure is. With none accepted, every figure is ``None``. ``of_created``
-    holds the same figures over the created registrations alone (zeros when there are none): how long the
-    ones that came took, which the figures draw."""
-    data = finite(created_s)
-    of_created = {**percentiles(data, points), "mean": round(float(data.mean()), 3) if data.size else 0.0}
-    if accepted == 0:
+def times_over_all(reached_s: Sequence[float] | np.ndarray, total: int, of_reached: str,
+                   points: Sequence[int] = PERCENTILES) -> dict[str, object]:
+    """A time over *every* one of ``total`` items (summary.json's ``time_to_created_s`` and
+    ``time_to_confirmed_s``), one that never got there counting as never. A percentile that falls among those
+    is ``None``, and so are ``max`` and ``mean`` as soon as one never came (a mean over all of them would be
+    infinite); ``not_reached`` is true when any figure is. With ``total`` 0, every figure is ``None``. The key
+    ``of_reached`` (``of_created``, ``of_confirmed``) holds the same figures over the items that got there alone
+    (zeros when there are none): how long the ones that came took, which the figures draw."""
+    data = finite(reached_s)
+    of_those = {**percentiles(data, points), "mean": round(float(data.mean()), 3) if data.size else 0.0}
+    if total == 0:
         over_all: dict[str, object] = {**{f"p{p}": None for p in points}, "max": None, "not_reached": ["all"]}
     else:
-        over_all = percentiles_of_all(data, accepted, points)
+        over_all = percentiles_of_all(data, total, points)
     missing = over_all.pop("not_reached")
-    over_all["mean"] = None if missing else of_created["mean"]
-    return {**over_all, "not_reached": bool(missing), "of_created": of_created}
+    over_all["mean"] = None if missing else of_those["mean"]
+    return {**over_all, "not_reached": bool(missing), of_reached: of_those}
+
+
+def time_to_created(created_s: Sequence[float] | np.ndarray, accepted: int,
+                    points: Sequence[int] = PERCENTILES) -> dict[str, object]:
+    """summary.json's ``time_to_created_s``: over every accepted registration, one dead-lettered or still pending
+    at the horizon counting as never created (:func:`times_over_all`; created-only figures under ``of_created``)."""
+    return times_over_all(created_s, accepted, "of_created", points)
 
 
 def bin_counts(times_s: Sequence[float] | np.ndarray, bin_s: float, bins: int) -> np.ndarray:

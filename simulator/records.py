@@ -338,8 +338,8 @@ def summarize(
     }
     if confirmation is not None:  # the confirmation journey ran: its figures and the attendee's wait
         summary["confirmation"] = confirmation
-        summary["time_to_confirmed_s"] = metrics.percentiles_of_all(
-            np.frombuffer(recorder.times_to_confirmed_s, dtype=float), accepted)
+        summary["time_to_confirmed_s"] = metrics.times_over_all(
+            np.frombuffer(recorder.times_to_confirmed_s, dtype=float), accepted, "of_confirmed")
     summary.update(extra or {})
     return summary
 

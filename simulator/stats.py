@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "paired_difference", "wilson", "metric_value",
-           "headline_values", "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
+__all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "paired_difference", "wilson", "share_bounds",
+           "metric_value", "headline_values", "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
 
 # The metrics every replicated run reports an interval for, named by their summary.json paths.
 HEADLINE_METRICS = (
@@ -90,6 +90,15 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     """The Wilson score interval on a share ``successes / n`` (scipy.stats.binomtest)."""
     ci = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
+
+
+def share_bounds(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """One-sided Clopper–Pearson (exact) bounds on a share ``successes / n``: the true share is at least ``low``
+    with ``confidence``, and at most ``high`` with ``confidence`` (each bound on its own; scipy.stats.beta).
+    All successes: ``low`` is (1 − confidence)^(1/n), so 0.95 at 95 % needs 59 straight successes."""
+    low = float(stats.beta.ppf(1 - confidence, successes, n - successes + 1)) if successes > 0 else 0.0
+    high = float(stats.beta.ppf(confidence, successes + 1, n - successes)) if successes < n else 1.0
+    return low, high
 
 
 def metric_value(summary: dict[str, Any], path: str) -> float:

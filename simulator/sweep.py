@@ -235,10 +235,12 @@ class Search:
             return 1
         return 2 + max(0, math.ceil(math.log2((self.high - self.low) / self.tolerance)))
 
-    def smallest(self, meets: Callable[[Any], bool]) -> float | None:
-        """The smallest value meeting ``meets`` (exact for integers, within ``tolerance`` above it otherwise)."""
+    def smallest(self, meets: Callable[[Any], bool], start: float | None = None) -> float | None:
+        """The smallest value meeting ``meets`` (exact for integers, within ``tolerance`` above it otherwise);
+        a whole-number search probes ``start`` first and gallops from it (:func:`smallest_meeting`)."""
         if self.kind == "integer":
-            index = smallest_meeting(0, self._steps(), lambda i: meets(self._at(i)))
+            first = None if start is None else math.ceil((start - self.low) / self.step)
+            index = smallest_meeting(0, self._steps(), lambda i: meets(self._at(i)), first)
             return None if index is None else self._at(index)
         return smallest_within(self.low, self.high, meets, self.tolerance)
 
@@ -368,11 +370,36 @@ def largest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | 
     return low
 
 
-def smallest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | None:
+def smallest_meeting(low: int, high: int, meets: Callable[[int], bool], start: int | None = None) -> int | None:
     """The smallest value in [low, high] for which ``meets`` holds, by bisection — which assumes more of the
     searched resource never hurts (true for app users, web servers, processors, limits). None if even
-    ``high`` does not meet it."""
-    if not meets(high):
+    ``high`` does not meet it.
+
+    With ``start`` (a likely answer: `plan`'s analytic minimum), ``start`` is probed first, then values
+    galloping away from it (1, 1, 2, 4 … steps: up while they fail, down while they meet) until the answer is
+    bracketed, then bisected. An answer near the start costs a few probes, mostly failing ones — the cheap kind
+    when a probe stops at its first decisive replications — and ``high`` is probed only if nothing below meets."""
+    if start is not None and low <= start <= high:
+        steps = (1 << max(0, k - 1) for k in itertools.count())  # 1, 1, 2, 4, 8 …
+        if meets(start):
+            high = start
+            while low < high:
+                candidate = max(low, high - next(steps))
+                if not meets(candidate):
+                    low = candidate + 1
+                    break
+                high = candidate
+        else:
+            low = start + 1
+            while True:
+                if low > high:
+                    return None
+                candidate = min(high, low + next(steps) - 1)
+                if meets(candidate):
+                    high = candidate
+                    break
+                low = candidate + 1
+    elif not meets(high):
         return None
     while low < high:
         middle = (low + high) // 2

@@ -4,6 +4,7 @@ with ``--largest``, the largest (a lever such as the journey's entry limit), sai
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from simulator.arrivals import mean_rate_per_s
 from simulator.engine.batch import resolve_variants, run_variants
 from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
+from simulator.engine.replicate import local_pool
 from simulator.engine.virtual import summary_skeleton
 from simulator.levers import lever_answer
 from simulator.plan import capacity
@@ -114,9 +116,13 @@ def plan(
                                   f"{verdict}", highlight=False, markup=False)
         return bool(tried[value]["met"])
 
+    analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
     label = f"searching {span.key} in {span.show(span.low)}..{span.show(span.high)}"
     try:
-        with executor_for(cluster) as (executor, gather), console.count_progress(label, span.max_probes) as advance:
+        with (executor_for(cluster) as (remote, gather),
+              local_pool(workers) if replicated and remote is None else nullcontext() as pool,
+              console.count_progress(label, span.max_probes) as advance):
+            executor = remote if remote is not None else pool  # one pool for every probe, full from the start
 
             def probe_once(value: float) -> bool:
                 new = value not in tried
@@ -125,10 +131,9 @@ def plan(
                     advance()
                 return met
 
-            found = span.largest(probe_once) if largest else span.smallest(probe_once)
+            found = span.largest(probe_once) if largest else span.smallest(probe_once, analytic)
     except ClusterError as exc:
         console.fail(str(exc))
-    analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
     result: dict[str, Any] = {
         "key": span.key,
         "direction": "largest" if largest else "smallest",

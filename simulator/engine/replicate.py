@@ -42,7 +42,7 @@ from simulator.stats import HEADLINE_METRICS, interval_block, precise_enough
 from simulator.uncertain import Uncertain, apply_draw, draw
 
 __all__ = ["Interrupted", "ReplicationTask", "Submitter", "run_replication", "run_tasks", "build_tasks",
-           "replicate"]
+           "local_pool", "replicate"]
 
 ROW_FILES = ("timeseries.csv", "submissions.csv")
 
@@ -127,11 +127,17 @@ def run_tasks(
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
     if workers == 1:
         return _run_inline(tasks, on_done)
+    with _spawned_pool(workers) as pool:
+        return _gather(tasks, pool, as_completed, on_done, spawning=True)
+
+
+@contextlib.contextmanager
+def _spawned_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads (progress bars)
     before = set(multiprocessing.active_children())
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         try:
-            return _gather(tasks, pool, as_completed, on_done, spawning=True)
+            yield pool
         except BaseException:
             # Ctrl-C (or a failed task): cancel what has not started and stop the workers now, not after the
             # runs they hold (the pool's own shutdown would wait for them)
@@ -139,6 +145,22 @@ def run_tasks(
             for process in set(multiprocessing.active_children()) - before:
                 process.terminate()
             raise
+
+
+@contextlib.contextmanager
+def local_pool(workers: int | None) -> Iterator[Submitter | None]:
+    """A process pool of ``workers`` (default: one per core) for a caller that submits tasks a few at a time
+    (`plan`'s probes), started once, its processes up before this yields; None for one worker (run in this
+    process). A running task is left to finish when the caller stops early; Ctrl-C stops the processes."""
+    workers = max(1, workers or os.cpu_count() or 1)
+    if workers == 1:
+        yield None
+        return
+    with _spawned_pool(workers) as pool:
+        with _sigint_ignored(True):  # each submission while every worker is busy starts one more process
+            for warm in [pool.submit(os.getpid) for _ in range(workers)]:
+                warm.result()
+        yield pool
 
 
 @contextlib.contextmanager
