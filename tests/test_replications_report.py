@@ -101,3 +101,11 @@ def test_every_single_run_figure_says_it_is_one_sample_path(run_dir: Path) -> No
     assert single and all(t.endswith("(replication 1: one sample path)") for t in single
                           if t not in ("Replications", "Across replications")), titles
     assert "One sample path: replication 1 (seed " in page
+
+
+def test_a_drawn_duration_is_shown_as_a_duration() -> None:
+    from reports.replicated import drawn_text
+
+    assert drawn_text(0.04662, "uniform(low=40ms, high=120ms)") == "47 ms"
+    assert drawn_text(5400.0, 'lognormal(median="1h", p95="3h")') == "1 h 30 min"
+    assert drawn_text(132.3, "triangular(low=80.0, mode=120.0, high=200.0)") == "132.3"
