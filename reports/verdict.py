@@ -244,8 +244,23 @@ def overridden_sentences(run: RunData) -> list[str]:
             for text in overridden.values()]
 
 
+def settings_sentences(run: RunData) -> list[str]:
+    """[uncertain] keys a --set made certain, and the central values one replication ran (summary.json's
+    ``certain_by_set`` and ``central_values``): what this run did not draw."""
+    certain = run.summary_value("certain_by_set")
+    out = [f"{key} is certain in this run: --set made it {c['shown']}, so [uncertain] does not draw it."
+           for key, c in (certain if isinstance(certain, dict) else {}).items()]
+    central = run.summary_value("central_values")
+    if isinstance(central, dict) and central:
+        values = "; ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items())
+        out.append(f"One replication, run at the central value of each uncertain input, not a random draw: "
+                   f"{values}. One run has no interval; run more replications for one.")
+    return out
+
+
 def run_verdict(run: RunData) -> Verdict:
     sentences = [
+        *settings_sentences(run),
         *overridden_sentences(run),
         limits_sentence(run),
         demand_sentence(run),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +22,7 @@ from simulator.replications import (
 )
 from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from simulator.sweep import SweepError
-from simulator.uncertain import Uncertain, parse_uncertain
+from simulator.uncertain import Uncertain, apply_draw, central_values, certain_by_set, parse_uncertain
 from stampede import console, gates, interrupt, replication_options, replication_table
 
 SetOption = Annotated[
@@ -52,13 +52,24 @@ def simulate(
     source = f"{scenario}" + (" (with --set overrides)" if overrides else "")
     try:
         check_options(replications, confidence, precision, workers, sampling)
-        resolved = load_scenario(scenario, overrides, seed, warn=console.warn)
+        resolved, certain = certain_by_set(load_scenario(scenario, overrides, seed, warn=console.warn), overrides)
         entries = parse_uncertain(resolved, source)
         checks = gates.parse_gates(fail_on)
+        n = replication_count(replications, bool(entries), precision)
+        central = central_values(entries) if n == 1 else {}
+        if central:  # one replication: the distributions' central values, not one random draw
+            resolved = apply_draw(resolved.model_copy(update={"uncertain": {}}),
+                                  {key: c["value"] for key, c in central.items()}, source, 0)
+            entries = []
     except (ScenarioError, ReplicationsError, SweepError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
-    n = replication_count(replications, bool(entries), precision)
+    for key, value in certain.items():
+        console.warn(f"--set {key}: certain in this run — [uncertain] no longer draws it; every replication "
+                     f"uses {value['shown']}")
+    if central:
+        console.warn("--replications 1: one run at the central values of [uncertain] (no intervals): "
+                     + ", ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items()))
     if n == 1 and not entries and cluster is None:
         try:
             with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
@@ -66,8 +77,8 @@ def simulate(
         except KeyboardInterrupt:
             interrupt.stop("the run had not finished; nothing written")
         run_dir = console.run_directory(out, resolved.name)
-        console.write_files(run_dir, run_files(run.recorder, run.summary, scenario_to_toml(resolved)))
-        summary = run.summary
+        summary = _settings_noted(run.summary, certain, central)
+        console.write_files(run_dir, run_files(run.recorder, summary, scenario_to_toml(resolved)))
     else:
         try:
             with executor_for(cluster) as (executor, gather), \
@@ -81,12 +92,13 @@ def simulate(
             _write_interrupted(stopped, out, resolved, entries, confidence, sampling, precision, n)
         run_dir = console.run_directory(out, resolved.name)
         if n == 1 and not entries:  # one run on the cluster: the files an unreplicated run writes
-            summary = results[0].summary
+            summary = _settings_noted(results[0].summary, certain, central)
             console.write_files(run_dir, single_run_files(results[0], scenario_to_toml(resolved)))
         else:
             summary = replicated_summary(results, seed=resolved.seed, confidence=confidence, sampling=sampling,
                                          uncertain={e.key: e.describe() for e in entries}, precision=precision,
                                          requested=n)
+            summary = _settings_noted(summary, certain, central)
             console.write_files(run_dir, replicated_files(results, summary, scenario_to_toml(resolved),
                                                           [e.key for e in entries]))
     report_path = console.write_report(run_dir) if report else None
@@ -98,6 +110,13 @@ def simulate(
             note = precision_note([results], precision, n, confidence) if precision is not None else None
             replication_table.print_replications(summary, note)
     gates.enforce(checks, [(summary["name"], summary)])
+
+
+def _settings_noted(summary: dict[str, Any], certain: dict[str, Any], central: dict[str, Any]) -> dict[str, Any]:
+    """summary.json says which [uncertain] keys a --set made certain, and the central values one replication
+    ran."""
+    return {**summary, **({"certain_by_set": certain} if certain else {}),
+            **({"central_values": central} if central else {})}
 
 
 def _write_interrupted(stopped: Interrupted, out: Path | None, resolved: Scenario, entries: list[Uncertain],
