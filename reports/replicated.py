@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,9 +188,18 @@ def drawn_inputs(run: RunData) -> DrawnInputs | None:
         values = [_number(row.get(key, "")) for row in data.rows]
         numbers = np.asarray([v for v in values if not math.isnan(v)])
         cells = (["—"] * 3 if numbers.size == 0 else
-                 [f"{numbers.min():.4g}", f"{float(np.median(numbers)):.4g}", f"{numbers.max():.4g}"])
+                 [drawn_text(v, described) for v in (numbers.min(), float(np.median(numbers)), numbers.max())])
         rows.append((key, described, cells[0], cells[1], cells[2]))
     return DrawnInputs(data.n, f"{data.confidence:.0%}", rows)
+
+
+_DURATION = re.compile(r"\d(ms|s|m|h|d)\b")
+
+
+def drawn_text(value: float, described: str) -> str:
+    """A drawn value as its distribution is written: a duration (drawn in seconds) as one ("46.6 ms"), else
+    a number ("132.3")."""
+    return format_duration(float(value)) if _DURATION.search(described) else f"{value:.4g}"
 
 
 def _number(text: Any) -> float:

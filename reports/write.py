@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from reports.comparison import comparison_charts, comparison_table, variant_labels, varied_settings
@@ -59,7 +60,7 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     if len(runs) == 1:
         (run,) = runs
         target = Path(out_dir) if out_dir is not None else run.path
-        pictures = [render(chart) for chart in run_charts(run) + replication_charts(run)]
+        pictures = [render(chart) for chart in sample_path(run, run_charts(run)) + replication_charts(run)]
         page = run_html(run, run_verdict(run), pictures)
     else:
         target = Path(out_dir) if out_dir is not None else default_comparison_dir(runs)
@@ -82,6 +83,19 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     report = target / REPORT_FILE
     report.write_text(page, encoding="utf-8")
     return report
+
+
+def sample_path(run: RunData, charts: list[Chart]) -> list[Chart]:
+    """A replicated run's single-run figures draw replication 1 (its timeseries.csv and submissions.csv), while
+    the headline holds means: each says so in its title and caption, so no figure passes for the table above it."""
+    block = run.summary_value("replications")
+    if not isinstance(block, dict):
+        return charts
+    seeds = block.get("seeds") or ["?"]
+    note = (f"One sample path: replication 1 (seed {seeds[0]}) of {block.get('n')}; the headline figures above are "
+            "means over all of them, with their intervals. ")
+    return [replace(chart, title=f"{chart.title} (replication 1: one sample path)", caption=note + chart.caption)
+            for chart in charts]
 
 
 def comparison_decision(runs: Sequence[RunData], labels: Sequence[str]) -> Decision:

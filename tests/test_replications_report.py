@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,22 @@ def test_the_report_shows_intervals_bands_and_the_drawn_inputs(run_dir: Path) ->
         f"<td>Created</td><td>{entry['mean']:,.0f} ± {half:,.0f}</td>" in page
     assert 'id="fig-replications"' in page and (run_dir / "replications.png").is_file()
     assert "workload.rate" in page and "uniform(low=2.0, high=6.0)" in page
+
+
+def test_every_single_run_figure_says_it_is_one_sample_path(run_dir: Path) -> None:
+    """The headline holds means; the single-run figures draw replication 1: each says so, none passes for the
+    table above it."""
+    page = reports.write_report([run_dir]).read_text()
+    titles = re.findall(r"<h3>([^<]*)</h3>", page)
+    single = [t for t in titles if "replication" not in t.lower() or "one sample path" in t]
+    assert single and all(t.endswith("(replication 1: one sample path)") for t in single
+                          if t not in ("Replications", "Across replications")), titles
+    assert "One sample path: replication 1 (seed " in page
+
+
+def test_a_drawn_duration_is_shown_as_a_duration() -> None:
+    from reports.replicated import drawn_text
+
+    assert drawn_text(0.04662, "uniform(low=40ms, high=120ms)") == "47 ms"
+    assert drawn_text(5400.0, 'lognormal(median="1h", p95="3h")') == "1 h 30 min"
+    assert drawn_text(132.3, "triangular(low=80.0, mode=120.0, high=200.0)") == "132.3"
