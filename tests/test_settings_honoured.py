@@ -83,3 +83,30 @@ def test_one_replication_runs_the_central_values_and_prints_no_interval(tmp_path
     saved = tomllib.loads((run_dir / "scenario.toml").read_text(encoding="utf-8"))
     assert not saved.get("uncertain") and saved["api"]["cache_ttl"] in ("10m", 600, 600.0)
     assert any("central value" in s for s in run_verdict(load_run(run_dir)).sentences)
+
+
+def test_a_default_that_turned_demand_away_is_named_in_the_verdict_and_on_the_console(tmp_path: Path) -> None:
+    """Session capacity left at its default (500) with 4/s of session registrations for 10 min: the session
+    fills, and the verdict and console name catalog.session_capacity as the default; event capacity, set to
+    800, is named as set. Counts are checked against submissions.csv's rows, not the counter."""
+    path = tmp_path / "cut.toml"
+    path.write_text(SCENARIO.split("[uncertain]")[0]
+                    .replace("session_capacity = 0\n", "")
+                    .replace("capacity = 0", "capacity = 800\nwaitlist = false\nsessions_per_event = 1")
+                    .replace("rate = 1\n", "rate = 4\n").replace('"60s"', '"10m"').replace('"2m"', '"15m"')
+                    .replace("event = 1.0\nsession = 0.0", "event = 0.2\nsession = 0.8"), encoding="utf-8")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    with (out / "submissions.csv").open(encoding="utf-8") as rows:
+        outcomes = [row for row in csv.DictReader(rows)]
+    session_full = sum(row.get("reason") == "session is full" for row in outcomes)
+    event_full = sum(row.get("reason") == "event is full" for row in outcomes)
+    assert session_full > 0 and event_full > 0
+    sentences = run_verdict(load_run(out)).sentences
+    assert (f"{session_full:,} of {len(outcomes):,} submissions turned away: session is full "
+            "(catalog.session_capacity = 500, the default).") in sentences, sentences
+    assert (f"{event_full:,} of {len(outcomes):,} submissions turned away: event is full "
+            "(catalog.capacity = 800, as set).") in sentences, sentences
+    assert (f"{session_full:,} of {len(outcomes):,} submissions turned away: session is full "
+            "(catalog.session_capacity = 500, the default)") in result.output
