@@ -376,11 +376,12 @@ def smallest_meeting(low: int, high: int, meets: Callable[[int], bool], start: i
     ``high`` does not meet it.
 
     With ``start`` (a likely answer: `plan`'s analytic minimum), ``start`` is probed first, then values
-    galloping away from it (1, 1, 2, 4 … steps: up while they fail, down while they meet) until the answer is
-    bracketed, then bisected. An answer near the start costs a few probes, mostly failing ones — the cheap kind
-    when a probe stops at its first decisive replications — and ``high`` is probed only if nothing below meets."""
+    galloping away from it (1, 1, 1, 1, 2, 4 … steps: up while they fail, down while they meet) until the
+    answer is bracketed, then bisected. An answer near the start costs a few probes, mostly failing ones (the
+    cheap kind when a probe stops at its first decisive replications, hence four single steps first), and
+    ``high`` is probed only if nothing below meets."""
     if start is not None and low <= start <= high:
-        steps = (1 << max(0, k - 1) for k in itertools.count())  # 1, 1, 2, 4, 8 …
+        steps = (1 << max(0, k - 3) for k in itertools.count())  # 1, 1, 1, 1, 2, 4, 8 …
         if meets(start):
             high = start
             while low < high:
