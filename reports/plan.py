@@ -77,14 +77,13 @@ def write_plan_report(plan_dir: Path) -> Path:
         mine = by_value.get(float(tried["value"]), [])
         met = sum(row["met"] == "True" for row in mine)
         low, high = wilson(met, len(mine), confidence) if mine else (float("nan"), float("nan"))
-        means = {p: sum(float(r[p]) for r in mine) / len(mine) if mine else None for p in paths}
         probes.append({
             "value": tried.get("value_text", tried["value"]),
             "chosen": tried["value"] == plan["value"],
             "met": "meets" if tried["met"] else "fails",
             "share": f"{met}/{len(mine)} ({format_share(met / len(mine) if mine else None)})",
             "interval": f"{format_share(low)}–{format_share(high)}",
-            "metrics": [_show(p, means[p]) for p in paths],
+            "metrics": [_show(p, (tried.get("metrics") or {}).get(p)) for p in paths],  # the probe's means
         })
     chosen = plan_dir / CHOSEN_DIR
     run = load_run(chosen) if is_run_dir(chosen) else None

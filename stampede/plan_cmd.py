@@ -7,7 +7,6 @@ import csv
 import io
 import json
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,7 +79,6 @@ def plan(
         check_not_uncertain([span.key], entries, "--search")
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
-    out = out or _default_out(first.name)
     console.check_out(out, force, nested=True)
     n = replication_count(replications, bool(entries), precision)
     replicated = n > 1 or bool(entries)
@@ -178,7 +176,8 @@ def plan(
         [at_found] = resolve_variants(scenario, [base + [span.override(found)]], seed)
         result["answer"] = lever_answer(at_found, span.key, found, [(s.path, s.op, s.threshold) for s in slos],
                                         tried[found].get("met_share"))
-    plan_dir = _write_plan_dir(out, result, probe_rows, [s.path for s in slos])
+    plan_dir = _write_plan_dir(console.run_directory(out, f"plan-{first.name}"), result, probe_rows,
+                               [s.path for s in slos])
     if found is not None:
         overrides = base + [span.override(found)]
         chosen, _, _ = write_run(at_found, overrides, entries, n, out=plan_dir / "chosen", source=source,
@@ -200,19 +199,8 @@ def plan(
     raise typer.Exit(0 if found is not None else 1)
 
 
-def _default_out(name: str) -> Path:
-    """runs/plan-<name>-<UTC yyyymmddThhmmss>/, made unique."""
-    base = Path("runs") / f"plan-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
-
-
-def _write_plan_dir(out: Path, result: dict[str, Any], rows: list[dict[str, Any]], paths: list[str]) -> Path:
+def _write_plan_dir(plan_dir: Path, result: dict[str, Any], rows: list[dict[str, Any]], paths: list[str]) -> Path:
     """plan.json (exactly the --json output) and probes.csv (one row per probe and replication)."""
-    plan_dir = console.run_directory(out, "plan")
     (plan_dir / "plan.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, ["value", "replication", "seed", "met", *dict.fromkeys(paths)],
