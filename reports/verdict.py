@@ -23,7 +23,7 @@ from reports.headline import (
 )
 from reports.rundata import RunData, duration_s
 
-__all__ = ["Verdict", "comparison_verdict", "rank", "run_verdict"]
+__all__ = ["Verdict", "comparison_verdict", "demand_cut_sentences", "rank", "run_verdict"]
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,18 @@ def _reasons(counts: Any, limit: int = 3) -> str:
     return text
 
 
+def demand_cut_sentences(run: RunData) -> list[str]:
+    """Each catalog setting that turned submissions away (summary.json's ``demand_cut_by``), by name, and
+    whether its value was the default — a cut the p95 never shows."""
+    cuts = run.summary_value("demand_cut_by")
+    counts = run.summary_value("rejected_by") or {}
+    offered = _number(run, "submissions.offered") or 0.0
+    if not isinstance(cuts, dict):
+        return []
+    return [f"{format_count(counts.get(reason, 0))} of {format_count(offered)} submissions turned away: {reason} "
+            f"({cut['said']})." for reason, cut in cuts.items()]
+
+
 def losses_sentences(run: RunData) -> list[str]:
     out = []
     dead = _number(run, "submissions.dead_lettered") or 0.0
@@ -244,8 +256,24 @@ def overridden_sentences(run: RunData) -> list[str]:
             for text in overridden.values()]
 
 
+def settings_sentences(run: RunData) -> list[str]:
+    """[uncertain] keys a --set made certain, and the central values one replication ran (summary.json's
+    ``certain_by_set`` and ``central_values``): what this run did not draw."""
+    certain = run.summary_value("certain_by_set")
+    out = [f"{key} is certain in this run: --set made it {c['shown']}, so [uncertain] does not draw it."
+           for key, c in (certain if isinstance(certain, dict) else {}).items()]
+    central = run.summary_value("central_values")
+    if isinstance(central, dict) and central:
+        values = "; ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items())
+        out.append(f"One replication, run at the central value of each uncertain input, not a random draw: "
+                   f"{values}. One run has no interval; run more replications for one.")
+    return out
+
+
 def run_verdict(run: RunData) -> Verdict:
     sentences = [
+        *settings_sentences(run),
+        *demand_cut_sentences(run),
         *overridden_sentences(run),
         limits_sentence(run),
         demand_sentence(run),

@@ -39,7 +39,7 @@ from scipy.stats import qmc
 from simulator.scenario import DURATION_EXAMPLE, Scenario, ScenarioError, format_duration, parse_duration_s
 
 __all__ = ["DISTRIBUTIONS", "SAMPLINGS", "Uncertain", "UncertainError", "parse_uncertain", "draw", "points",
-           "apply_draw", "drawn_scenarios", "check_not_uncertain"]
+           "apply_draw", "drawn_scenarios", "check_not_uncertain", "certain_by_set", "central_values"]
 
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"),
@@ -106,6 +106,13 @@ class Uncertain:
         # lognormal from its median and 95th percentile: sigma = ln(p95 / median) / z(0.95)
         sigma = math.log(p["p95"] / p["median"]) / float(stats.norm.ppf(0.95))
         return stats.lognorm(s=sigma, scale=p["median"])
+
+    def central(self) -> tuple[Any, str]:
+        """The distribution's central value and what it is: the median (the draw at 0.5), or for a choice the
+        mode (the value of the largest weight, the first on a tie)."""
+        if self.dist == "choice":
+            return self.param("values")[int(np.argmax(self.param("weights")))], "mode"
+        return self.ppf(np.array([0.5]))[0], "median"
 
     def describe(self) -> str:
         shown = {k: (format_duration(v) if self.kind == "duration" and isinstance(v, float) else v)
@@ -289,6 +296,39 @@ def check_not_uncertain(keys: list[str], entries: list[Uncertain], option: str) 
         if any(entry.key == key for entry in entries):
             raise UncertainError(f"{option} {key}: {key} is also in [uncertain] — vary it or draw it, not both "
                                  f"(remove it from one)")
+
+
+def _value_at(scenario: Scenario, key: str) -> Any:
+    node: Any = scenario.model_dump(by_alias=True)
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _shown(key: str, value: Any) -> str:
+    if _field_kind(key, "") == "duration" and isinstance(value, int | float):
+        return format_duration(float(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def certain_by_set(scenario: Scenario, overrides: Sequence[str]) -> tuple[Scenario, dict[str, dict[str, Any]]]:
+    """A ``--set`` on a key that ``[uncertain]`` draws makes that key certain for the run: the scenario without
+    those entries, and each such key's value set (``{"value": in the key's unit, seconds for durations,
+    "shown": as a person reads it}``)."""
+    set_keys = {item.partition("=")[0].strip() for item in overrides}
+    certain = {key: {"value": (value := _value_at(scenario, key)), "shown": _shown(key, value)}
+               for key in scenario.uncertain if key in set_keys}
+    if not certain:
+        return scenario, {}
+    kept = {key: spec for key, spec in scenario.uncertain.items() if key not in certain}
+    return scenario.model_copy(update={"uncertain": kept}), certain
+
+
+def central_values(entries: Sequence[Uncertain]) -> dict[str, dict[str, Any]]:
+    """Each key's central value (``{"value": ..., "shown": ..., "statistic": "median" | "mode"}``): what one
+    replication of an uncertain scenario runs, rather than one random draw."""
+    return {entry.key: {"value": (central := entry.central())[0], "shown": _shown(entry.key, central[0]),
+                        "statistic": central[1]} for entry in entries}
 
 
 def drawn_scenarios(scenario: Scenario, entries: list[Uncertain], n: int, sampling: str,

@@ -285,6 +285,9 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
     for text in summary.get("registration", {}).get("overridden", {}).values():
         table.add_row("overridden", text)
     out.print(table)
+    for reason, cut in summary.get("demand_cut_by", {}).items():  # a setting that cut demand, on a line of its own
+        out.print(f"{summary['rejected_by'].get(reason, 0):,.0f} of {subs['offered']:,.0f} submissions turned "
+                  f"away: {reason} ({cut['said']})", highlight=False, markup=False, soft_wrap=True)
     # paths whole, on lines of their own (a table cell would cut them to fit 80 columns)
     out.print(f"run directory: {run_dir}", highlight=False, markup=False, soft_wrap=True)
     if report is not None:

@@ -23,7 +23,7 @@ from simulator.replications import (
 )
 from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from simulator.sweep import SweepError
-from simulator.uncertain import Uncertain, parse_uncertain
+from simulator.uncertain import Uncertain, apply_draw, central_values, certain_by_set, parse_uncertain
 from stampede import console, gates, interrupt, replication_options, replication_table
 
 SetOption = Annotated[
@@ -53,16 +53,27 @@ def simulate(
     source = f"{scenario}" + (" (with --set overrides)" if overrides else "")
     try:
         check_options(replications, confidence, precision, workers, sampling)
-        resolved = load_scenario(scenario, overrides, seed, warn=console.warn)
+        resolved, certain = certain_by_set(load_scenario(scenario, overrides, seed, warn=console.warn), overrides)
         entries = parse_uncertain(resolved, source)
         checks = gates.parse_gates(fail_on)
+        n = replication_count(replications, bool(entries), precision)
+        central = central_values(entries) if n == 1 else {}
+        if central:  # one replication: the distributions' central values, not one random draw
+            resolved = apply_draw(resolved.model_copy(update={"uncertain": {}}),
+                                  {key: c["value"] for key, c in central.items()}, source, 0)
+            entries = []
     except (ScenarioError, ReplicationsError, SweepError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
-    n = replication_count(replications, bool(entries), precision)
+    for key, value in certain.items():
+        console.warn(f"--set {key}: certain in this run — [uncertain] no longer draws it; every replication "
+                     f"uses {value['shown']}")
+    if central:
+        console.warn("--replications 1: one run at the central values of [uncertain] (no intervals): "
+                     + ", ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items()))
     run_dir, summary, results = write_run(resolved, overrides, entries, n, out=out, source=source, quiet=quiet,
                                           sampling=sampling, confidence=confidence, precision=precision,
-                                          workers=workers, cluster=cluster)
+                                          workers=workers, cluster=cluster, certain=certain, central=central)
     report_path = console.write_report(run_dir) if report else None
     if quiet:
         print(run_dir)
@@ -76,10 +87,12 @@ def simulate(
 
 def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain], n: int, *, out: Path | None,
               source: str, quiet: bool = False, sampling: str = "lhs", confidence: float = 0.95,
-              precision: float | None = None, workers: int | None = None, cluster: str | None = None
+              precision: float | None = None, workers: int | None = None, cluster: str | None = None,
+              certain: dict[str, Any] | None = None, central: dict[str, Any] | None = None,
               ) -> tuple[Path, dict[str, Any], list[ReplicationResult] | None]:
     """Run ``resolved`` (once, or ``n`` replications over ``entries``) and write its run directory (no report):
     ``(run_dir, summary, replication results or None)``. Also `plan`'s chosen value's run."""
+    certain, central = certain or {}, central or {}
     if n == 1 and not entries and cluster is None:
         try:
             with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
@@ -87,8 +100,9 @@ def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain]
         except KeyboardInterrupt:
             interrupt.stop("the run had not finished; nothing written")
         run_dir = console.run_directory(out, resolved.name)
-        console.write_files(run_dir, run_files(run.recorder, run.summary, scenario_to_toml(resolved)))
-        return run_dir, run.summary, None
+        summary = _settings_noted(run.summary, certain, central)
+        console.write_files(run_dir, run_files(run.recorder, summary, scenario_to_toml(resolved)))
+        return run_dir, summary, None
     try:
         with executor_for(cluster) as (executor, gather), \
                 console.count_progress(f"simulating {n} replications of {resolved.name}", n) as advance:
@@ -101,14 +115,23 @@ def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain]
         _write_interrupted(stopped, out, resolved, entries, confidence, sampling, precision, n)
     run_dir = console.run_directory(out, resolved.name)
     if n == 1 and not entries:  # one run on the cluster: the files an unreplicated run writes
+        summary = _settings_noted(results[0].summary, certain, central)
         console.write_files(run_dir, single_run_files(results[0], scenario_to_toml(resolved)))
-        return run_dir, results[0].summary, results
+        return run_dir, summary, results
     summary = replicated_summary(results, seed=resolved.seed, confidence=confidence, sampling=sampling,
                                  uncertain={e.key: e.describe() for e in entries}, precision=precision,
                                  requested=n)
+    summary = _settings_noted(summary, certain, central)
     console.write_files(run_dir, replicated_files(results, summary, scenario_to_toml(resolved),
                                                   [e.key for e in entries]))
     return run_dir, summary, results
+
+
+def _settings_noted(summary: dict[str, Any], certain: dict[str, Any], central: dict[str, Any]) -> dict[str, Any]:
+    """summary.json says which [uncertain] keys a --set made certain, and the central values one replication
+    ran."""
+    return {**summary, **({"certain_by_set": certain} if certain else {}),
+            **({"central_values": central} if central else {})}
 
 
 def _write_interrupted(stopped: Interrupted, out: Path | None, resolved: Scenario, entries: list[Uncertain],

@@ -17,9 +17,13 @@ imports this module without the engine's scheduler.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["RejectionCode"]
+from simulator.scenario import Catalog
+
+__all__ = ["RejectionCode", "CUT_BY_SETTING", "demand_cut_by"]
 
 
 class RejectionCode(StrEnum):
@@ -37,3 +41,28 @@ class RejectionCode(StrEnum):
     THROTTLED = "validation read throttled"
     UNAVAILABLE = "validation read failed"
     WITHDRAWN = "caller went away"  # the caller stopped waiting before the decision: nobody hears this one
+
+
+# The catalog setting behind each refusal that turns demand away (the others are the request's own fault, a
+# failed read, or the caller leaving)
+CUT_BY_SETTING = {
+    RejectionCode.EVENT_FULL: "capacity",
+    RejectionCode.SESSION_FULL: "session_capacity",
+    RejectionCode.WAITLIST_NOT_AVAILABLE: "waitlist",
+}
+
+
+def demand_cut_by(catalog: Catalog, rejected_by: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """For each reason in ``rejected_by`` that a catalog setting decides: the setting (dotted key), whether its
+    value is the default, and both said in words ("catalog.session_capacity = 500, the default") —
+    summary.json's ``demand_cut_by``, so no default cuts demand unnamed."""
+    cut = {}
+    for code, name in CUT_BY_SETTING.items():
+        if rejected_by.get(code.value):
+            value = getattr(catalog, name)
+            default = value == Catalog.model_fields[name].default
+            shown = str(value).lower() if isinstance(value, bool) else f"{value:,}"
+            # no bare value: a replicated summary would average it with the replications that cut nothing
+            cut[code.value] = {"setting": f"catalog.{name}", "default": default,
+                               "said": f"catalog.{name} = {shown}, " + ("the default" if default else "as set")}
+    return cut

@@ -12,6 +12,7 @@ import simpy
 
 from simulator.engine.gc_policy import fewer_young_collections
 from simulator.engine.model import Model, build_model
+from simulator.engine.refusals import demand_cut_by
 from simulator.engine.simpy_seams import events_scheduled
 from simulator.engine.workload import workload
 from simulator.journey import invitations_sent_per_bin
@@ -76,6 +77,7 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
         confirmation=confirmation.summary() if confirmation is not None else None,
     )
     requests = np.add(model.recorder.counts["dv_admitted"], model.recorder.counts["dv_throttled"])
+    summary["demand_cut_by"] = demand_cut_by(scenario.catalog, summary["rejected_by"])
     summary["dataverse"].update(pool_figures(scenario.tenant, requests, scenario.bin))
     if scenario.workload.shape == "journey":
         summary["journey"] = sending_figures(scenario)

@@ -1,0 +1,112 @@
+"""Settings never silently ignored (issue 23 §5): a --set on an [uncertain] key makes it certain, one replication
+of an uncertain scenario runs the central values without intervals."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reports.rundata import load_run
+from reports.verdict import run_verdict
+from stampede.cli import _register_commands, app
+
+runner = CliRunner()
+if not app.registered_commands:  # the console script registers them in main()
+    _register_commands()
+
+SCENARIO = """name = "tiny-uncertain"
+horizon = "2m"
+seed = 4
+[catalog]
+events = 1
+capacity = 0
+session_capacity = 0
+[workload]
+shape = "constant"
+rate = 1
+duration = "60s"
+browse_per_submission = 0
+[workload.mix]
+event = 1.0
+session = 0.0
+waitlist = 0.0
+[uncertain]
+"workload.rate" = { dist = "triangular", low = 2, mode = 3, high = 6 }
+"api.cache_ttl" = { dist = "choice", values = ["5m", "10m"], weights = [0.3, 0.7] }
+"""
+
+
+def _simulate(tmp_path: Path, *args: str) -> tuple[Path, str]:
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(out), "--no-report", "--workers", "1", *args])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def _offered(run_dir: Path) -> list[int]:
+    """Submissions offered per replication, counted from the rows each replication's run wrote."""
+    with (run_dir / "replications.csv").open(encoding="utf-8") as rows:
+        return [int(float(row["submissions.offered"])) for row in csv.DictReader(rows)]
+
+
+def test_set_on_an_uncertain_key_makes_it_certain_in_every_replication(tmp_path: Path) -> None:
+    run_dir, output = _simulate(tmp_path, "--set", "workload.rate=1", "--replications", "3")
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["certain_by_set"] == {"workload.rate": {"value": 1.0, "shown": "1"}}
+    assert list(summary["replications"]["uncertain"]) == ["api.cache_ttl"]  # still drawn
+    # 1/s for 60 s: about 60 (Poisson; above 90 one time in 7,000); the drawn 2..6/s would offer 120 or more
+    assert all(n < 90 for n in _offered(run_dir)), _offered(run_dir)
+    saved = tomllib.loads((run_dir / "scenario.toml").read_text(encoding="utf-8"))
+    assert "workload.rate" not in saved.get("uncertain", {}) and saved["workload"]["rate"] == 1
+    assert "workload.rate" in output and "certain" in output
+    assert any("workload.rate" in s and "certain" in s for s in run_verdict(load_run(run_dir)).sentences)
+
+
+def test_one_replication_runs_the_central_values_and_prints_no_interval(tmp_path: Path) -> None:
+    run_dir, output = _simulate(tmp_path, "--replications", "1")
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    # triangular(2, 3, 6): the median is 6 - sqrt((6 - 2)(6 - 3) / 2); the choice's mode is its heavier value
+    assert summary["central_values"] == {
+        "workload.rate": {"value": pytest.approx(6 - 6 ** 0.5), "shown": "3.55051", "statistic": "median"},
+        "api.cache_ttl": {"value": 600.0, "shown": "10m", "statistic": "mode"}}
+    offered = summary["submissions"]["offered"]
+    assert 60 * 3.0 <= offered <= 60 * 4.1, offered  # about 3.55/s for 60 s
+    assert "replications" not in summary  # one run: no intervals anywhere
+    assert "±" not in output and "central values" in output
+    saved = tomllib.loads((run_dir / "scenario.toml").read_text(encoding="utf-8"))
+    assert not saved.get("uncertain") and saved["api"]["cache_ttl"] in ("10m", 600, 600.0)
+    assert any("central value" in s for s in run_verdict(load_run(run_dir)).sentences)
+
+
+def test_a_default_that_turned_demand_away_is_named_in_the_verdict_and_on_the_console(tmp_path: Path) -> None:
+    """Session capacity left at its default (500) with 4/s of session registrations for 10 min: the session
+    fills, and the verdict and console name catalog.session_capacity as the default; event capacity, set to
+    800, is named as set. Counts are checked against submissions.csv's rows, not the counter."""
+    path = tmp_path / "cut.toml"
+    path.write_text(SCENARIO.split("[uncertain]")[0]
+                    .replace("session_capacity = 0\n", "")
+                    .replace("capacity = 0", "capacity = 800\nwaitlist = false\nsessions_per_event = 1")
+                    .replace("rate = 1\n", "rate = 4\n").replace('"60s"', '"10m"').replace('"2m"', '"15m"')
+                    .replace("event = 1.0\nsession = 0.0", "event = 0.2\nsession = 0.8"), encoding="utf-8")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    with (out / "submissions.csv").open(encoding="utf-8") as rows:
+        outcomes = [row for row in csv.DictReader(rows)]
+    session_full = sum(row.get("reason") == "session is full" for row in outcomes)
+    event_full = sum(row.get("reason") == "event is full" for row in outcomes)
+    assert session_full > 0 and event_full > 0
+    sentences = run_verdict(load_run(out)).sentences
+    assert (f"{session_full:,} of {len(outcomes):,} submissions turned away: session is full "
+            "(catalog.session_capacity = 500, the default).") in sentences, sentences
+    assert (f"{event_full:,} of {len(outcomes):,} submissions turned away: event is full "
+            "(catalog.capacity = 800, as set).") in sentences, sentences
+    assert (f"{session_full:,} of {len(outcomes):,} submissions turned away: session is full "
+            "(catalog.session_capacity = 500, the default)") in result.output
