@@ -24,7 +24,7 @@ from reports.stars import difference_sentences
 from reports.verdict import Verdict, comparison_verdict, run_verdict
 from simulator.decision import DECIDING_PATH, Candidate, Decision, decide
 
-__all__ = ["REPORT_FILE", "default_comparison_dir", "render", "write_report"]
+__all__ = ["REPORT_FILE", "default_comparison_dir", "render", "run_pictures", "write_report"]
 
 REPORT_FILE = "report.html"
 _MAX_NAME = 80
@@ -60,7 +60,7 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     if len(runs) == 1:
         (run,) = runs
         target = Path(out_dir) if out_dir is not None else run.path
-        pictures = [render(chart) for chart in sample_path(run, run_charts(run)) + replication_charts(run)]
+        pictures = run_pictures(run)
         page = run_html(run, run_verdict(run), pictures)
     else:
         target = Path(out_dir) if out_dir is not None else default_comparison_dir(runs)
@@ -83,6 +83,11 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     report = target / REPORT_FILE
     report.write_text(page, encoding="utf-8")
     return report
+
+
+def run_pictures(run: RunData) -> list[Picture]:
+    """One run's figures as its report shows them (a replicated run's sample path labelled so, then its bands)."""
+    return [render(chart) for chart in sample_path(run, run_charts(run)) + replication_charts(run)]
 
 
 def sample_path(run: RunData, charts: list[Chart]) -> list[Chart]:

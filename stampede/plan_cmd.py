@@ -3,6 +3,8 @@ with ``--largest``, the largest (a lever such as the journey's entry limit), sai
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from contextlib import nullcontext
 from pathlib import Path
@@ -23,6 +25,7 @@ from simulator.scenario import ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
 from simulator.uncertain import certain_by_set, check_not_uncertain, parse_uncertain
 from stampede import console, replication_options
+from stampede.simulate_cmd import write_run
 
 Probability = Annotated[float, typer.Option(help="With replications: a probe meets the SLO when at least this "
                                                  "share of its replications meet it.")]
@@ -53,6 +56,10 @@ def plan(
     precision: replication_options.Precision = None,
     probability: Probability = 0.95,
     cluster: replication_options.Cluster = None,
+    out: Annotated[Path | None, typer.Option(help="Plan directory: plan.json, probes.csv, chosen/ (the chosen "
+                                                  "value's run) and report.html (default "
+                                                  "runs/plan-<name>-<UTC time>/).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the plan in an existing --out directory.")] = False,
 ) -> None:
     """Find the smallest (or, with --largest, the largest) value of the searched key for which every SLO holds
     (bisection over LOW..HIGH)."""
@@ -73,11 +80,20 @@ def plan(
         check_not_uncertain([span.key], entries, "--search")
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
+    console.check_out(out, force, nested=True)
     console.warn_certain(certain)
     n = replication_count(replications, bool(entries), precision)
     replicated = n > 1 or bool(entries)
 
     tried: dict[float, dict[str, Any]] = {}
+    probe_rows: list[dict[str, Any]] = []  # probes.csv: one per probe and replication
+
+    def record(value: float, replication: int, seed: int, summary: dict[str, Any]) -> None:
+        probe_rows.append({"value": value, "replication": replication, "seed": seed,
+                           "met": judge(slos, summary).met, **{s.path: s.metric(summary) for s in slos}})
+
+    def recorder(value: float) -> Any:
+        return lambda result: record(value, result.replication + 1, result.seed, result.summary)
 
     def meets(value: float) -> bool:
         if value not in tried:
@@ -87,13 +103,15 @@ def plan(
                 if replicated:
                     outcome = probe(resolved, overrides, entries, n, slos, probability=probability,
                                     confidence=confidence, sampling=sampling, source=source, precision=precision,
-                                    workers=workers, executor=executor, gather=gather)
+                                    workers=workers, executor=executor, gather=gather,
+                                    on_done=recorder(value))
                 else:
                     if executor is None:
                         [run] = run_variants([resolved], [overrides], workers=1)
                         summary = run.summary
                     else:
                         summary = run_summary(resolved, overrides, executor, gather)
+                    record(value, 1, resolved.seed, summary)
                     metrics = {s.path: s.metric(summary) for s in slos}
                     judged = judge(slos, summary)
                     outcome = {"metric": metrics[slos[0].path], "metrics": metrics, "met": judged.met,
@@ -153,12 +171,24 @@ def plan(
             row["value_text"] = span.show(row["value"])
     if replicated:
         result["probability"] = probability
+        result["confidence"] = confidence
         result["replications"] = n
         result["borderline"] = bool(found is not None and tried[found]["borderline"])
     if found is not None:
         [at_found] = resolve_variants(scenario, [base + [span.override(found)]], seed)
         result["answer"] = lever_answer(at_found, span.key, found, [(s.path, s.op, s.threshold) for s in slos],
                                         tried[found].get("met_share"))
+    plan_dir = _write_plan_dir(console.run_directory(out, f"plan-{first.name}"), result, probe_rows,
+                               [s.path for s in slos])
+    if found is not None:
+        overrides = base + [span.override(found)]
+        chosen, _, _ = write_run(at_found, overrides, entries, n, out=plan_dir / "chosen", source=source,
+                                 quiet=True, sampling=sampling, confidence=confidence, precision=precision,
+                                 workers=workers, cluster=cluster)
+        console.write_report(chosen)
+    from reports.plan import write_plan_report  # matplotlib only once the search is done
+    report_path = write_plan_report(plan_dir)
+    console.err.print(f"plan written: {report_path}", highlight=False, markup=False)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
@@ -169,6 +199,18 @@ def plan(
             console.out.print(f"{span.key}={found}: {met_text(tried[found])} (a probe meets the SLO when at least "
                               f"{probability:.0%} of its replications do)", highlight=False)
     raise typer.Exit(0 if found is not None else 1)
+
+
+def _write_plan_dir(plan_dir: Path, result: dict[str, Any], rows: list[dict[str, Any]], paths: list[str]) -> Path:
+    """plan.json (exactly the --json output) and probes.csv (one row per probe and replication)."""
+    (plan_dir / "plan.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, ["value", "replication", "seed", "met", *dict.fromkeys(paths)],
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (plan_dir / "probes.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    return plan_dir
 
 
 def _analytic_minimum(scenario: Path, base: list[str], span: Search, seed: int | None) -> float | None:

@@ -27,9 +27,11 @@ def report(
     force: bool = typer.Option(False, "--force", help="Write into an --out directory that holds another run."),
 ) -> None:
     """Write report.html (figures, headline table, verdict) for one run, or a comparison of several; for a
-    `stampede sensitivity` run directory, its bar charts and ranking again."""
+    `stampede sensitivity` run directory, its bar charts and ranking again; for a `stampede plan` directory
+    (plan.json), its question, answer, probes and the chosen value's figures again."""
     # Imported here so `stampede --help` does not pay for matplotlib.
     from reports import ReportError, write_report
+    from reports.plan import is_plan_dir, write_plan_report
     from stampede.outdir import OutDirError, check_out_dir
 
     try:
@@ -37,11 +39,18 @@ def report(
             # Re-writing a run's own report is fine; writing over another run's files needs --force.
             own = out.resolve() in {path.resolve() for path in run_dirs}
             check_out_dir(out, force=force or own, markers=("summary.json",))
+        plans = [path for path in run_dirs if is_plan_dir(path)]
+        if plans and (len(run_dirs) > 1 or out is not None):
+            raise ReportError(f"{plans[0]} is a plan directory (plan.json): its report is written inside it; "
+                              f"report it on its own, without --out, e.g. stampede report {plans[0]}")
         sensitivity = [path for path in run_dirs if _is_sensitivity_dir(path)]
         if sensitivity and len(run_dirs) > 1:
             raise ReportError(f"{sensitivity[0]} is a sensitivity run (sensitivity.csv, no summary.json): "
                               f"report it on its own, e.g. stampede report {sensitivity[0]}")
-        path = _sensitivity_report(sensitivity[0], out) if sensitivity else write_report(run_dirs, out)
+        if plans:
+            path = write_plan_report(plans[0])
+        else:
+            path = _sensitivity_report(sensitivity[0], out) if sensitivity else write_report(run_dirs, out)
     except (ReportError, OutDirError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None

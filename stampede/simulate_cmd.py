@@ -12,6 +12,7 @@ from simulator.engine.replicate import Interrupted, replicate
 from simulator.engine.virtual import run_virtual
 from simulator.records import run_files
 from simulator.replications import (
+    ReplicationResult,
     ReplicationsError,
     check_options,
     precision_note,
@@ -68,6 +69,28 @@ def simulate(
     if central:
         console.warn("--replications 1: one run at the central values of [uncertain] (no intervals): "
                      + ", ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items()))
+    run_dir, summary, results = write_run(resolved, overrides, entries, n, out=out, source=source, quiet=quiet,
+                                          sampling=sampling, confidence=confidence, precision=precision,
+                                          workers=workers, cluster=cluster, certain=certain, central=central)
+    report_path = console.write_report(run_dir) if report else None
+    if quiet:
+        print(run_dir)
+    else:
+        console.print_summary(summary, run_dir, report_path)
+        if "replications" in summary:
+            note = precision_note([results or []], precision, n, confidence) if precision is not None else None
+            replication_table.print_replications(summary, note)
+    gates.enforce(checks, [(summary["name"], summary)])
+
+
+def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain], n: int, *, out: Path | None,
+              source: str, quiet: bool = False, sampling: str = "lhs", confidence: float = 0.95,
+              precision: float | None = None, workers: int | None = None, cluster: str | None = None,
+              certain: dict[str, Any] | None = None, central: dict[str, Any] | None = None,
+              ) -> tuple[Path, dict[str, Any], list[ReplicationResult] | None]:
+    """Run ``resolved`` (once, or ``n`` replications over ``entries``) and write its run directory (no report):
+    ``(run_dir, summary, replication results or None)``. Also `plan`'s chosen value's run."""
+    certain, central = certain or {}, central or {}
     if n == 1 and not entries and cluster is None:
         try:
             with console.progress(f"simulating {resolved.name}", enabled=not quiet) as advance:
@@ -77,37 +100,29 @@ def simulate(
         run_dir = console.run_directory(out, resolved.name)
         summary = _settings_noted(run.summary, certain, central)
         console.write_files(run_dir, run_files(run.recorder, summary, scenario_to_toml(resolved)))
-    else:
-        try:
-            with executor_for(cluster) as (executor, gather), \
-                    console.count_progress(f"simulating {n} replications of {resolved.name}", n) as advance:
-                [results] = replicate([resolved], [overrides], entries, n, sampling=sampling, source=source,
-                                      confidence=confidence, precision=precision, workers=workers,
-                                      executor=executor, gather=gather, on_done=lambda result: advance())
-        except (ScenarioError, ClusterError) as exc:
-            console.fail(str(exc))
-        except Interrupted as stopped:
-            _write_interrupted(stopped, out, resolved, entries, confidence, sampling, precision, n)
-        run_dir = console.run_directory(out, resolved.name)
-        if n == 1 and not entries:  # one run on the cluster: the files an unreplicated run writes
-            summary = _settings_noted(results[0].summary, certain, central)
-            console.write_files(run_dir, single_run_files(results[0], scenario_to_toml(resolved)))
-        else:
-            summary = replicated_summary(results, seed=resolved.seed, confidence=confidence, sampling=sampling,
-                                         uncertain={e.key: e.describe() for e in entries}, precision=precision,
-                                         requested=n)
-            summary = _settings_noted(summary, certain, central)
-            console.write_files(run_dir, replicated_files(results, summary, scenario_to_toml(resolved),
-                                                          [e.key for e in entries]))
-    report_path = console.write_report(run_dir) if report else None
-    if quiet:
-        print(run_dir)
-    else:
-        console.print_summary(summary, run_dir, report_path)
-        if "replications" in summary:
-            note = precision_note([results], precision, n, confidence) if precision is not None else None
-            replication_table.print_replications(summary, note)
-    gates.enforce(checks, [(summary["name"], summary)])
+        return run_dir, summary, None
+    try:
+        with executor_for(cluster) as (executor, gather), \
+                console.count_progress(f"simulating {n} replications of {resolved.name}", n) as advance:
+            [results] = replicate([resolved], [overrides], entries, n, sampling=sampling, source=source,
+                                  confidence=confidence, precision=precision, workers=workers,
+                                  executor=executor, gather=gather, on_done=lambda result: advance())
+    except (ScenarioError, ClusterError) as exc:
+        console.fail(str(exc))
+    except Interrupted as stopped:
+        _write_interrupted(stopped, out, resolved, entries, confidence, sampling, precision, n)
+    run_dir = console.run_directory(out, resolved.name)
+    if n == 1 and not entries:  # one run on the cluster: the files an unreplicated run writes
+        summary = _settings_noted(results[0].summary, certain, central)
+        console.write_files(run_dir, single_run_files(results[0], scenario_to_toml(resolved)))
+        return run_dir, summary, results
+    summary = replicated_summary(results, seed=resolved.seed, confidence=confidence, sampling=sampling,
+                                 uncertain={e.key: e.describe() for e in entries}, precision=precision,
+                                 requested=n)
+    summary = _settings_noted(summary, certain, central)
+    console.write_files(run_dir, replicated_files(results, summary, scenario_to_toml(resolved),
+                                                  [e.key for e in entries]))
+    return run_dir, summary, results
 
 
 def _settings_noted(summary: dict[str, Any], certain: dict[str, Any], central: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,60 @@
+"""`stampede plan` writes a run directory: plan.json is the --json output, probes.csv one row per probe and
+replication (counted independently of plan.json's own counts), chosen/ the chosen value's run with its report,
+and report.html the plan's page; `stampede report DIR` writes that page again."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stampede.cli import _register_commands, app
+
+_register_commands()
+TINY = ["--set", "workload.duration=2m", "--set", "workload.rate=5"]
+
+
+def _plan(out: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["plan", "scenarios/email-blast.toml", "--slo", "time_to_created_s.p95<=600",
+                                      "--search", "dataverse.app_users=1..3", *TINY, "--out", str(out), "--json",
+                                      *extra])
+    return result.exit_code, result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [["--replications", "3", "--workers", "1", "--probability", "0.5"], []])
+def test_plan_writes_a_run_directory_whose_files_agree(tmp_path: Path, extra: list[str]) -> None:
+    out = tmp_path / "plan"
+    code, stdout = _plan(out, *extra)
+    assert code == 0, stdout
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan == json.loads(stdout)
+    rows = list(csv.DictReader((out / "probes.csv").open(encoding="utf-8")))
+    assert list(rows[0]) == ["value", "replication", "seed", "met", "time_to_created_s.p95"]
+    per_probe = [row.get("replications", 1) for row in plan["tried"]]
+    assert len(rows) == sum(per_probe)
+    for tried in plan["tried"]:
+        mine = [row for row in rows if float(row["value"]) == tried["value"]]
+        assert [int(row["replication"]) for row in mine] == list(range(1, len(mine) + 1))
+        if "met_count" in tried:
+            assert sum(row["met"] == "True" for row in mine) == tried["met_count"]
+        else:
+            assert (mine[0]["met"] == "True") == tried["met"]
+    chosen = json.loads((out / "chosen" / "summary.json").read_text(encoding="utf-8"))
+    assert f"dataverse.app_users={plan['value']}" in chosen["overrides"]
+    assert (out / "chosen" / "report.html").is_file()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert plan["answer"] in page.replace("&#39;", "'").replace("&quot;", '"').replace("&amp;", "&")
+    assert page.count("<tr") == len(plan["tried"]) + 1  # header + one row per probe
+    assert "data:image/png;base64," in page  # the chosen value's figures
+
+    (out / "report.html").unlink()
+    result = CliRunner().invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.stdout
+    assert (out / "report.html").read_text(encoding="utf-8") == page
+
+    code, _ = _plan(out, *extra)  # the directory now holds a plan: refused before any work without --force
+    assert code == 2
