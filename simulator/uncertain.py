@@ -308,7 +308,7 @@ def _value_at(scenario: Scenario, key: str) -> Any:
 
 def _shown(key: str, value: Any) -> str:
     if _field_kind(key, "") == "duration" and isinstance(value, int | float):
-        return format_duration(float(value))
+        return format_duration(round(float(value), 6))  # a median of 40..120 ms is "80ms", not 0.0799…s
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

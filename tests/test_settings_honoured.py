@@ -38,6 +38,7 @@ waitlist = 0.0
 [uncertain]
 "workload.rate" = { dist = "triangular", low = 2, mode = 3, high = 6 }
 "api.cache_ttl" = { dist = "choice", values = ["5m", "10m"], weights = [0.3, 0.7] }
+"dataverse.latency.write.median" = { dist = "uniform", low = "40ms", high = "120ms" }
 """
 
 
@@ -60,7 +61,7 @@ def test_set_on_an_uncertain_key_makes_it_certain_in_every_replication(tmp_path:
     run_dir, output = _simulate(tmp_path, "--set", "workload.rate=1", "--replications", "3")
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary["certain_by_set"] == {"workload.rate": {"value": 1.0, "shown": "1"}}
-    assert list(summary["replications"]["uncertain"]) == ["api.cache_ttl"]  # still drawn
+    assert list(summary["replications"]["uncertain"]) == ["api.cache_ttl", "dataverse.latency.write.median"]
     # 1/s for 60 s: about 60 (Poisson; above 90 one time in 7,000); the drawn 2..6/s would offer 120 or more
     assert all(n < 90 for n in _offered(run_dir)), _offered(run_dir)
     saved = tomllib.loads((run_dir / "scenario.toml").read_text(encoding="utf-8"))
@@ -75,7 +76,8 @@ def test_one_replication_runs_the_central_values_and_prints_no_interval(tmp_path
     # triangular(2, 3, 6): the median is 6 - sqrt((6 - 2)(6 - 3) / 2); the choice's mode is its heavier value
     assert summary["central_values"] == {
         "workload.rate": {"value": pytest.approx(6 - 6 ** 0.5), "shown": "3.55051", "statistic": "median"},
-        "api.cache_ttl": {"value": 600.0, "shown": "10m", "statistic": "mode"}}
+        "api.cache_ttl": {"value": 600.0, "shown": "10m", "statistic": "mode"},
+        "dataverse.latency.write.median": {"value": pytest.approx(0.08), "shown": "80ms", "statistic": "median"}}
     offered = summary["submissions"]["offered"]
     assert 60 * 3.0 <= offered <= 60 * 4.1, offered  # about 3.55/s for 60 s
     assert "replications" not in summary  # one run: no intervals anywhere
