@@ -28,7 +28,7 @@ from simulator.replications import (
 )
 from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from simulator.sweep import SweepError, grid, parse_vary
-from simulator.uncertain import check_not_uncertain, parse_uncertain
+from simulator.uncertain import certain_by_set, check_not_uncertain, parse_uncertain
 from stampede import compare_table, console, gates, interrupt, replication_options
 
 
@@ -68,6 +68,8 @@ def compare(
         scenarios = resolve_variants(scenario, overrides, seed, [f"--vary {' '.join(c)}" for c in combos],
                                      warn=console.warn)
         source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
+        certain = certain_by_set(scenarios[0], list(set_ or []))[1]  # a --set key [uncertain] no longer draws
+        scenarios = [certain_by_set(variant, list(set_ or []))[0] for variant in scenarios]
         entries = parse_uncertain(scenarios[0], source)
         check_not_uncertain([v.key for v in varies], entries, "--vary")
         if not 1 <= baseline <= len(scenarios):
@@ -77,6 +79,7 @@ def compare(
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force, nested=True)
+    console.warn_certain(certain)
     n = replication_count(replications, bool(entries), precision)
     name = scenarios[0].name
     if out is None:
@@ -95,17 +98,20 @@ def compare(
         stopped = interrupted
     labels = variant_labels(varies)
 
+    noted = {"certain_by_set": certain} if certain else {}
+
     def write_variant(variant: list[str], runs: list[ReplicationResult], resolved: Scenario,
                       interrupted: bool = False) -> tuple[dict[str, Any], Path]:
         run_dir = console.run_directory(out / variant_name(variant[len(set_ or []):]), name)
         if n == 1 and not entries:
             [only] = runs
-            summary = dict(only.summary, interrupted=True) if interrupted else only.summary
+            summary = {**only.summary, **noted, **({"interrupted": True} if interrupted else {})}
             files = single_run_files(replace(only, summary=summary), scenario_to_toml(resolved))
         else:
             summary = replicated_summary(runs, seed=resolved.seed, confidence=confidence, sampling=sampling,
                                          uncertain={e.key: e.describe() for e in entries}, precision=precision,
                                          requested=n)
+            summary.update(noted)
             if interrupted:
                 summary["interrupted"] = True
                 summary["replications"]["requested"] = n

@@ -44,6 +44,13 @@ def warn(message: str) -> None:
         err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
 
 
+def warn_certain(certain: dict[str, dict[str, Any]]) -> None:
+    """One line per [uncertain] key a --set made certain (simulator.uncertain.certain_by_set)."""
+    for key, value in certain.items():
+        warn(f"--set {key}: certain in this run — [uncertain] no longer draws it; every replication uses "
+             f"{value['shown']}")
+
+
 @contextlib.contextmanager
 def progress(label: str, enabled: bool = True) -> Iterator[Callable[[float, float], None]]:
     """A progress bar over simulated time; yields ``advance(done_s, total_s)``."""

@@ -23,7 +23,7 @@ from simulator.plan import capacity
 from simulator.replications import ReplicationsError, check_options, replication_count
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
-from simulator.uncertain import check_not_uncertain, parse_uncertain
+from simulator.uncertain import certain_by_set, check_not_uncertain, parse_uncertain
 from stampede import console, replication_options
 from stampede.simulate_cmd import write_run
 
@@ -75,11 +75,13 @@ def plan(
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
         source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
         check_paths(slos, summary_skeleton(first))
+        first, certain = certain_by_set(first, base)  # a --set key [uncertain] no longer draws
         entries = parse_uncertain(first, source)
         check_not_uncertain([span.key], entries, "--search")
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
     console.check_out(out, force, nested=True)
+    console.warn_certain(certain)
     n = replication_count(replications, bool(entries), precision)
     replicated = n > 1 or bool(entries)
 

@@ -65,9 +65,7 @@ def simulate(
     except (ScenarioError, ReplicationsError, SweepError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
-    for key, value in certain.items():
-        console.warn(f"--set {key}: certain in this run — [uncertain] no longer draws it; every replication "
-                     f"uses {value['shown']}")
+    console.warn_certain(certain)
     if central:
         console.warn("--replications 1: one run at the central values of [uncertain] (no intervals): "
                      + ", ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items()))

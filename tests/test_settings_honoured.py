@@ -110,3 +110,18 @@ def test_a_default_that_turned_demand_away_is_named_in_the_verdict_and_on_the_co
             "(catalog.capacity = 800, as set).") in sentences, sentences
     assert (f"{session_full:,} of {len(outcomes):,} submissions turned away: session is full "
             "(catalog.session_capacity = 500, the default)") in result.output
+
+
+def test_compare_with_set_on_an_uncertain_key_keeps_it_certain_in_every_variant(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(path), "--vary", "api.processors=1,2", "--set", "workload.rate=1",
+                                 "--replications", "2", "--workers", "1", "--no-report", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    variants = sorted(p.parent for p in out.glob("*/summary.json"))
+    assert len(variants) == 2
+    for run_dir in variants:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        assert summary["certain_by_set"] == {"workload.rate": {"value": 1.0, "shown": "1"}}
+        assert all(n < 90 for n in _offered(run_dir)), _offered(run_dir)  # drawn 2..6/s would offer 120 or more
