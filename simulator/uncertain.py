@@ -39,7 +39,8 @@ from scipy.stats import qmc
 from simulator.scenario import DURATION_EXAMPLE, Scenario, ScenarioError, format_duration, parse_duration_s
 
 __all__ = ["DISTRIBUTIONS", "SAMPLINGS", "Uncertain", "UncertainError", "parse_uncertain", "draw", "points",
-           "apply_draw", "drawn_scenarios", "check_not_uncertain", "certain_by_set", "central_values"]
+           "apply_draw", "drawn_scenarios", "check_not_uncertain", "certain_by_set", "central_values",
+           "at_central_values"]
 
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"),
@@ -329,6 +330,12 @@ def central_values(entries: Sequence[Uncertain]) -> dict[str, dict[str, Any]]:
     replication of an uncertain scenario runs, rather than one random draw."""
     return {entry.key: {"value": (central := entry.central())[0], "shown": _shown(entry.key, central[0]),
                         "statistic": central[1]} for entry in entries}
+
+
+def at_central_values(scenario: Scenario, central: dict[str, dict[str, Any]], source: str) -> Scenario:
+    """``scenario`` run at the central values (:func:`central_values`), with no ``[uncertain]`` left to draw."""
+    return apply_draw(scenario.model_copy(update={"uncertain": {}}),
+                      {key: c["value"] for key, c in central.items()}, source, 0)
 
 
 def drawn_scenarios(scenario: Scenario, entries: list[Uncertain], n: int, sampling: str,

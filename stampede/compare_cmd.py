@@ -28,7 +28,7 @@ from simulator.replications import (
 )
 from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from simulator.sweep import SweepError, grid, parse_vary
-from simulator.uncertain import certain_by_set, check_not_uncertain, parse_uncertain
+from simulator.uncertain import at_central_values, central_values, certain_by_set, check_not_uncertain, parse_uncertain
 from stampede import compare_table, console, gates, interrupt, replication_options
 
 
@@ -81,6 +81,14 @@ def compare(
     console.check_out(out, force, nested=True)
     console.warn_certain(certain)
     n = replication_count(replications, bool(entries), precision)
+    central = central_values(entries) if n == 1 else {}
+    if central:  # one replication: every variant at the distributions' central values, not one random draw
+        try:
+            scenarios = [at_central_values(variant, central, source) for variant in scenarios]
+        except ScenarioError as exc:
+            console.fail(str(exc))
+        entries = []
+    console.warn_central(central)
     name = scenarios[0].name
     if out is None:
         out = Path("runs") / f"compare-{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
@@ -98,7 +106,7 @@ def compare(
         stopped = interrupted
     labels = variant_labels(varies)
 
-    noted = {"certain_by_set": certain} if certain else {}
+    noted = {**({"certain_by_set": certain} if certain else {}), **({"central_values": central} if central else {})}
 
     def write_variant(variant: list[str], runs: list[ReplicationResult], resolved: Scenario,
                       interrupted: bool = False) -> tuple[dict[str, Any], Path]:

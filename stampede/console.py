@@ -44,6 +44,13 @@ def warn(message: str) -> None:
         err.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
 
 
+def warn_central(central: dict[str, dict[str, Any]]) -> None:
+    """The one line that says a single replication ran the central values (simulator.uncertain.central_values)."""
+    if central:
+        warn("--replications 1: one run at the central values of [uncertain] (no intervals): "
+             + ", ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items()))
+
+
 def warn_certain(certain: dict[str, dict[str, Any]]) -> None:
     """One line per [uncertain] key a --set made certain (simulator.uncertain.certain_by_set)."""
     for key, value in certain.items():

@@ -23,7 +23,7 @@ from simulator.replications import (
 )
 from simulator.scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from simulator.sweep import SweepError
-from simulator.uncertain import Uncertain, apply_draw, central_values, certain_by_set, parse_uncertain
+from simulator.uncertain import Uncertain, at_central_values, central_values, certain_by_set, parse_uncertain
 from stampede import console, gates, interrupt, replication_options, replication_table
 
 SetOption = Annotated[
@@ -59,16 +59,13 @@ def simulate(
         n = replication_count(replications, bool(entries), precision)
         central = central_values(entries) if n == 1 else {}
         if central:  # one replication: the distributions' central values, not one random draw
-            resolved = apply_draw(resolved.model_copy(update={"uncertain": {}}),
-                                  {key: c["value"] for key, c in central.items()}, source, 0)
+            resolved = at_central_values(resolved, central, source)
             entries = []
     except (ScenarioError, ReplicationsError, SweepError) as exc:
         console.fail(str(exc))
     console.check_out(out, force)
     console.warn_certain(certain)
-    if central:
-        console.warn("--replications 1: one run at the central values of [uncertain] (no intervals): "
-                     + ", ".join(f"{key} = {c['shown']} ({c['statistic']})" for key, c in central.items()))
+    console.warn_central(central)
     run_dir, summary, results = write_run(resolved, overrides, entries, n, out=out, source=source, quiet=quiet,
                                           sampling=sampling, confidence=confidence, precision=precision,
                                           workers=workers, cluster=cluster, certain=certain, central=central)

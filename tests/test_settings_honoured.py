@@ -125,3 +125,19 @@ def test_compare_with_set_on_an_uncertain_key_keeps_it_certain_in_every_variant(
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         assert summary["certain_by_set"] == {"workload.rate": {"value": 1.0, "shown": "1"}}
         assert all(n < 90 for n in _offered(run_dir)), _offered(run_dir)  # drawn 2..6/s would offer 120 or more
+
+
+def test_compare_with_one_replication_runs_every_variant_at_the_central_values(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"  # high 7, not 6: console warnings are said once per process, and this one differs
+    path.write_text(SCENARIO.replace("high = 6", "high = 7"), encoding="utf-8")
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(path), "--vary", "api.processors=1,2", "--replications", "1",
+                                 "--workers", "1", "--no-report", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "central values" in result.output and "±" not in result.output
+    summaries = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("*/summary.json"))]
+    assert len(summaries) == 2
+    for summary in summaries:
+        assert "replications" not in summary
+        assert summary["central_values"]["api.cache_ttl"] == {"value": 600.0, "shown": "10m", "statistic": "mode"}
+        assert 60 * 3.0 <= summary["submissions"]["offered"] <= 60 * 4.6  # the median rate, 7 - sqrt(10) = 3.84/s
