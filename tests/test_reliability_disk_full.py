@@ -76,3 +76,38 @@ async def test_a_full_disk_keeps_no_seat_and_loses_no_registration(
     [(stored, created)] = query(mock.db, "SELECT COUNT(*), SUM(state = 'created') FROM submissions")
     assert (registered, stored, created) == (CAPACITY, CAPACITY, CAPACITY)
     assert not query(mock.db, "SELECT 1 FROM contacts WHERE email LIKE 'failed%'")
+
+
+async def test_a_purchase_hold_the_store_refuses_keeps_no_seat(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paid registration is held (seats and a pass taken) until paid; when the store cannot write the hold the
+    buyer hears 500, and the hold is withdrawn in the model in the same step: the seats and the pass are free for
+    the next buyers, and nothing of it is counted as a buyer's cancellation."""
+    seats = 4
+    scenario = {"catalog": {"events": 1, "paid_events": 1, "capacity": seats, "waitlist": False},
+                "payment": {"timeout": "1h"}}
+    async with live(tmp_path, scenario) as mock:
+        event = mock.served.model.catalog.events[0]
+        pass_ids = [p.id for p in event.passes if p.quantity]  # the passes that share the event's seats
+        holds = FullDisk(mock.served.store, monkeypatch, ("hold_purchases",))
+
+        def buyer(email: str, pass_id: str) -> dict[str, Any]:
+            return registration(person(email, passId=pass_id))
+
+        holds.on = True
+        failed = [await mock.register(event.readable_id, buyer(f"failed{i}@disk.example", pass_ids[i % 2]))
+                  for i in range(seats)]
+        assert {a.status_code for a in failed} == {500}
+        holds.on = False
+        # every seat and pass is there for the next buyers: one per seat is sent to pay, the next finds it full
+        quantities = {p.id: p.quantity for p in event.passes}
+        answers = [await mock.register(event.readable_id, buyer(f"late{i}-{pass_id}@disk.example", pass_id))
+                   for pass_id in pass_ids for i in range(quantities[pass_id])]
+        assert [a.status_code for a in answers] == [200] * seats, [a.text for a in answers]
+        assert all(a.json()["status"] == "Redirect" for a in answers)
+        full = await mock.register(event.readable_id, buyer("one-too-many@disk.example", pass_ids[0]))
+        assert full.status_code == 409
+        stats = await mock.stats()
+        purchases = mock.served.store.purchase_counts()
+    assert (purchases["held"], purchases["cancelled"], stats["seats_held"]) == (seats, 0, seats)
+    assert not query(mock.db, "SELECT 1 FROM submissions WHERE body LIKE '%failed%'")

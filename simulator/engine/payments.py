@@ -150,6 +150,16 @@ class PaymentDesk:
         self._settle(purchase, paid=False, reason=CANCELLED)
         return "cancelled"
 
+    def withdraw(self, purchase_id: str, reason: str) -> None:
+        """Undo a hold the journal could not store (the live server answered its buyer 500): its seats and
+        passes go back now and it is dead-lettered with ``reason`` — not a buyer's doing, so neither abandoned
+        nor cancelled is counted, and nothing is written (the store never held it)."""
+        purchase = self.held.pop(purchase_id, None)
+        if purchase is None or purchase.settled:
+            return
+        purchase.settled = True  # its payment wait ends without effect
+        self.expire(purchase.submission, reason)
+
     def _settle(self, purchase: Purchase, *, paid: bool, reason: str = ABANDONED) -> None:
         if purchase.settled:  # confirmed by finalize before its hold ended
             return

@@ -312,11 +312,12 @@ class LiveEventModel:
         again: list[tuple[Submission, float]] = []  # creations that failed on a transient error
         refused: Exception | None = None  # what the callers of this turn's purchases and acceptances hear
         accepting_refused: Exception | None = None  # why this turn's acceptances were not stored
+        holding_refused: Exception | None = None  # why this turn's purchase holds were not stored
         if held:
             try:
                 self.store.hold_purchases(held)
             except Exception as exc:  # raised below, once the rest is written
-                refused = exc
+                refused = holding_refused = exc
                 self._unjournalled.update(item[0] for item in held)
         try:
             with self.store.batch():
@@ -342,6 +343,9 @@ class LiveEventModel:
         if accepting_refused is not None:
             for submission in accepting:  # the callers hear 500: no seat nor work item may outlive that
                 self.model.pipeline.revoke(submission, f"the journal refused the acceptance: {accepting_refused}")
+        if holding_refused is not None:
+            for item in held:  # the buyers hear 500: no seat nor pass may outlive that hold
+                self.payments.withdraw(item[0], f"the journal refused the purchase's hold: {holding_refused}")
         if refused is not None and (accepted or held):
             raise JournalRefused(f"the journal could not store the acceptances: {refused}") from refused
 
