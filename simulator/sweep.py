@@ -341,18 +341,10 @@ def smallest_within(low: float, high: float, meets: Callable[[float], bool], tol
 
 def largest_within(low: float, high: float, meets: Callable[[float], bool], tolerance: float) -> float | None:
     """The largest value in [low, high] meeting ``meets``, to within ``tolerance`` (at most that far below the
-    true threshold, always a value seen to meet it); None if ``low`` does not. Assumes more never helps."""
-    if not meets(low):
-        return None
-    if low == high or meets(high):
-        return high
-    while high - low > tolerance:
-        middle = (low + high) / 2
-        if meets(middle):
-            low = middle
-        else:
-            high = middle
-    return low
+    true threshold, always a value seen to meet it); None if ``low`` does not. Assumes more never helps:
+    :func:`smallest_within` on the mirrored line, where more never hurts."""
+    mirrored = smallest_within(-high, -low, lambda value: meets(-value), tolerance)
+    return None if mirrored is None else -mirrored
 
 
 def largest_meeting(low: int, high: int, meets: Callable[[int], bool]) -> int | None:
