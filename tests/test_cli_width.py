@@ -9,28 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_replications_cli import TINY  # the same tiny scenario the replications CLI tests run
 
 pytestmark = pytest.mark.slow  # runs the CLI in subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = """
-name = "tiny"
-seed = 5
-horizon = "30m"
-[catalog]
-events = 1
-capacity = 0
-session_capacity = 0
-[workload]
-shape = "constant"
-rate = 6
-duration = "2m"
-browse_per_submission = 1
-[api]
-processors = 4
-[dataverse]
-requests_limit = 600
-"""
 
 
 def run(args: list[str], tmp_path: Path, columns: str | None = None) -> str:
