@@ -114,19 +114,24 @@ async def test_an_unpaid_purchase_releases_its_seat_after_the_payment_timeout(se
     assert served.store.registration_count(event.id) == 0
 
 
-async def test_a_held_purchase_survives_a_restart_and_can_still_be_finalized(tmp_path: Path) -> None:
-    db = tmp_path / "paid.db"
-    scenario = _scenario(timeout="1h")
+async def _ada_buys_then_the_server_stops(scenario: Any, db: Path) -> tuple[dict[str, Any], str]:
+    """Serve ``scenario`` on ``db``, let Ada buy the event's first pass, stop: her answer, and the event's
+    registrations path (the purchase is left held in the store)."""
     first = build_served(scenario, db_path=db, time_scale=1.0, token=TOKEN)
     first.model.start()
-    event = first.model.catalog.events[0]
-    register = f"events/{event.readable_id}/registrations"
+    register = f"events/{first.model.catalog.events[0].readable_id}/registrations"
     try:
         async with client(first) as c:
-            answer = (await c.post(url(first, register), json=buyer(first, "ada@example.com"))).json()
+            return (await c.post(url(first, register), json=buyer(first, "ada@example.com"))).json(), register
     finally:
         first.model.stop()
         first.store.close()
+
+
+async def test_a_held_purchase_survives_a_restart_and_can_still_be_finalized(tmp_path: Path) -> None:
+    db = tmp_path / "paid.db"
+    scenario = _scenario(timeout="1h")
+    answer, register = await _ada_buys_then_the_server_stops(scenario, db)
     second = build_served(scenario, db_path=db, time_scale=1.0, token=TOKEN)
     second.model.start()
     try:
@@ -262,17 +267,7 @@ async def test_a_hold_that_ends_while_the_server_is_down_is_released_at_restart_
     hold whose end passed during the downtime is released as the server starts — before it answers anyone — so
     the next buyer gets the seat at once. One that has not ended keeps its end."""
     db = tmp_path / "wall.db"
-    scenario = _scenario(timeout="2s")
-    first = build_served(scenario, db_path=db, time_scale=1.0, token=TOKEN)
-    first.model.start()
-    event = first.model.catalog.events[0]
-    register = f"events/{event.readable_id}/registrations"
-    try:
-        async with client(first) as c:
-            ada = (await c.post(url(first, register), json=buyer(first, "ada@example.com"))).json()
-    finally:
-        first.model.stop()
-        first.store.close()
+    ada, register = await _ada_buys_then_the_server_stops(_scenario(timeout="2s"), db)
     with Store(db) as store:
         stored = store.purchase(ada["purchaseId"])
     assert stored is not None and stored["state"] == "held" and stored["expires_at"] is not None
