@@ -85,8 +85,11 @@ def probe(
     ``replications`` (counted), ``decided`` (shown at ``confidence``), ``borderline`` (not decided),
     ``decide_at`` (undecided: the ``--replications`` that could decide it), ``replications_cap`` (n), and each
     SLO metric's mean and interval (``slo_metrics``). Without ``executor``, ``workers`` = 1 runs in this process."""
+    # A replication stops once an SLO can no longer hold (its verdict is settled), unless --precision asks for
+    # the probe's figures, which a cut replication does not have.
     tasks = build_tasks([scenario], [overrides], entries, n, seed=scenario.seed, sampling=sampling, source=source,
-                        keep_files_of=None, blocks=sequential_blocks(n, PROBE_BLOCK, PROBE_BLOCK))
+                        keep_files_of=None, blocks=sequential_blocks(n, PROBE_BLOCK, PROBE_BLOCK),
+                        stop_failing=slos if precision is None else ())
     paths = list(dict.fromkeys(s.path for s in slos))
     results: list[ReplicationResult] = []
     verdicts: list[Verdict] = []
