@@ -145,13 +145,18 @@ def _interrupted_text(run: RunData) -> str | None:
             "and the figures end where it stopped.")
 
 
+def headline_rows(run: RunData) -> list[tuple[str, str]]:
+    """The headline table's (figure, value) rows: a run report's first table, and the plan page's chosen run."""
+    return [(metric.label, interval_text(run, metric)) for metric in HEADLINE]
+
+
 def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str:
     title = f"Stampede report — {run.name}"
     return environment().get_template("run.html.j2").render(
         title=title,
         meta=_meta(run),
         description=str(run.scenario_value("description", "") or ""),
-        headline=[(metric.label, interval_text(run, metric)) for metric in HEADLINE],
+        headline=headline_rows(run),
         interrupted=_interrupted_text(run),
         live=_live_vs_simulated(run),
         drawn=drawn_inputs(run),
