@@ -135,7 +135,7 @@ def plan(
                     metrics = {s.path: s.metric(summary) for s in slos}
                     judged = judge(slos, summary)
                     outcome = {"metric": metrics[slos[0].path], "metrics": metrics, "met": judged.met,
-                               "why": judged.why}
+                               "why": judged.why, "cut_short": int(STOPPED_AT_S in summary)}
             except (SweepError, ScenarioError) as exc:
                 console.fail(str(exc))
             tried[value] = {
@@ -152,8 +152,9 @@ def plan(
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
                 if row["why"]:
                     verdict += f" ({row['why']})"
-                console.err.print(f"  {span.key}={span.show(value)}: {console.slo_metrics_text(row['metrics'])} → "
-                                  f"{verdict}", highlight=False, markup=False)
+                figures = console.slo_metrics_text(row["metrics"], row["cut_short"])
+                console.err.print(f"  {span.key}={span.show(value)}: {figures} → {verdict}", highlight=False,
+                                  markup=False)
         return bool(tried[value]["met"])
 
     analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
