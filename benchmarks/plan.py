@@ -2,9 +2,11 @@
 
 Runs each shipped planner question (`stampede plan ... --json` in a subprocess, as a user would), then times
 replications of the answer's setting in this process (one at a time: the floor), and prints the ratio plan
-wall ÷ one replication's mean wall, the replications each probe counted, and the answer. Issue 22's target:
-≤ 30 replication-walls for the email-blast-uncertain question. On a shared machine the absolute times are
-noisy; the ratio and the replication counts are what to compare.
+wall ÷ one replication's mean wall, the same for CPU seconds (the plan's processes and their workers against
+one replication's), the replications each probe counted, how many were cut short once an SLO could no longer
+hold (probes.csv's ``stopped_at_s``) and the answer. Issue 22's target: ≤ 30 replication-walls for the
+email-blast-uncertain question. On a shared machine the absolute times are noisy; the ratios and the replication
+counts are what to compare.
 
     .venv/bin/python benchmarks/plan.py [--floor 3]
 """
@@ -12,9 +14,12 @@ noisy; the ratio and the replication counts are what to compare.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,10 +43,13 @@ def main() -> None:
     parser.add_argument("--floor", type=int, default=3, help="replications timed for the floor (default 3)")
     args = parser.parse_args()
     for name, (path, arguments) in QUESTIONS.items():
-        command = [sys.executable, "-m", "stampede", "plan", str(ROOT / path), *arguments, "--json"]
+        out = Path(tempfile.mkdtemp(prefix="plan-bench-")) / "plan"
+        command = [sys.executable, "-m", "stampede", "plan", str(ROOT / path), *arguments, "--json", "--out", str(out)]
+        cpu_before = _children_cpu_s()
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
         plan_s = time.perf_counter() - started
+        plan_cpu_s = _children_cpu_s() - cpu_before  # the plan and its pool's workers (waited for by it)
         if done.returncode not in (0, 1):
             sys.exit(f"{name}: plan failed ({done.returncode}): {done.stderr.strip()[-500:]}")
         result = json.loads(done.stdout[done.stdout.index("{"):])
@@ -51,17 +59,30 @@ def main() -> None:
         entries = parse_uncertain(scenario, path)
         tasks = build_tasks([scenario], [[override]], entries, max(args.floor, 1), seed=scenario.seed,
                             sampling="lhs", source=path, keep_files_of=None)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for task in tasks:
             run_replication(task)
         replication_s = (time.perf_counter() - started) / len(tasks)
+        replication_cpu_s = (time.process_time() - cpu_started) / len(tasks)
         probes = result["tried"]
         counted = sum(int(row.get("replications", 1)) for row in probes)
         print(f"{name}: answer {result['key']}={result['value']} (analytic {result.get('analytic_value')})")
         print(f"  plan wall {plan_s:7.1f} s   one replication {replication_s:6.2f} s (mean of {len(tasks)}, "
               f"at {override})   ratio {plan_s / replication_s:6.1f} replication-walls")
+        print(f"  plan CPU {plan_cpu_s:7.1f} s   one replication {replication_cpu_s:6.2f} s CPU   ratio "
+              f"{plan_cpu_s / replication_cpu_s:6.1f} replication-CPUs")
         print(f"  {len(probes)} probes, {counted} replications: "
               + ", ".join(f"{row['value']:g} ({row.get('replications', 1)})" for row in probes))
+        rows = list(csv.DictReader((out / "probes.csv").open(encoding="utf-8")))
+        cut = [float(row["stopped_at_s"]) for row in rows if row.get("stopped_at_s")]
+        if cut:
+            print(f"  {len(cut)} of {len(rows)} replications cut short once an SLO could no longer hold, at "
+                  f"{min(cut):,.0f}–{max(cut):,.0f} s of virtual time")
+
+
+def _children_cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from simulator.journey import registration_times
 from simulator.scenario import Scenario, ScenarioError, Workload
 
 __all__ = ["rate_function", "load_trace", "arrivals", "arrival_times", "arrival_period_s", "mean_rate_per_s",
-           "peak_rate_per_s", "Journey", "journeys"]
+           "peak_rate_per_s", "Journey", "journeys", "arrival_count"]
 
 
 def load_trace(path: str) -> list[tuple[float, float]]:
@@ -189,3 +189,11 @@ def journeys(scenario: Scenario, catalog: Catalog, rng: random.Random) -> Genera
             yield Journey(t, event, "session", session_ids, pages)
         else:
             yield Journey(t, event, "waitlist", (), pages)
+
+
+def arrival_count(scenario: Scenario, catalog: Catalog, rng: random.Random) -> int:
+    """How many journeys ``journeys(scenario, catalog, rng)`` will yield, drawn from a copy of ``rng`` (left
+    as it was): every offer a virtual run of ``scenario`` will make, known before it starts."""
+    copy = random.Random()
+    copy.setstate(rng.getstate())
+    return sum(1 for _ in journeys(scenario, catalog, copy))

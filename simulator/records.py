@@ -33,6 +33,8 @@ __all__ = [
     "summarize",
     "skeleton_summary",
     "run_files",
+    "STOPPED_AT_S",
+    "STOPPED_BECAUSE",
 ]
 
 COUNT_COLUMNS = (
@@ -54,6 +56,10 @@ THROTTLE_COLUMN = {
     "concurrency": "dv_throttled_concurrency",
 }
 NAN = math.nan
+# summary.json of a `plan` probe's replication cut short once an SLO could no longer hold (simulator/stopping.py):
+# the virtual second it stopped at and why. Its other figures are partial, so nothing reads them as results.
+STOPPED_AT_S = "stopped_at_s"
+STOPPED_BECAUSE = "stopped_because"
 
 
 class Recorder:
@@ -244,6 +250,18 @@ class Recorder:
         self.dead_lettered_count += 1
         self.dead_letter_reasons[reason] += 1
         self.count("dead_lettered", now_s)
+
+    def pending_offered_before(self, cutoff_s: float, enough: int) -> int:
+        """How many accepted registrations, neither created nor dead-lettered, were offered before ``cutoff_s``
+        — a lower bound: counted from the earliest answered on, stopping at the first offered later (one whose
+        validation took longer may be answered after it) or once ``enough`` are found. Kept only by a
+        summary-only recorder that keeps times (a probe's run); 0 otherwise."""
+        found = 0
+        for offered_s in self._open.values():  # in the order they were answered
+            if offered_s >= cutoff_s or found >= enough:
+                break
+            found += 1
+        return found
 
     def bins_until(self, end_s: float) -> int:
         """Bins needed to cover [0, end_s]."""

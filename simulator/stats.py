@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from simulator.records import STOPPED_AT_S
+
 __all__ = ["HEADLINE_METRICS", "Interval", "interval", "paired", "paired_difference", "wilson", "share_bounds",
            "metric_value", "headline_values", "interval_block", "not_reached_counts", "mean_summary", "precise_enough"]
 
@@ -115,6 +117,10 @@ def metric_value(summary: dict[str, Any], path: str) -> float:
 
 
 def headline_values(summary: dict[str, Any], paths: Iterable[str] = HEADLINE_METRICS) -> dict[str, float]:
+    """Each figure at ``paths``; NaN (not reached) for every one of a run cut short (``stopped_at_s``: a `plan`
+    probe's replication stopped once an SLO could no longer hold), whose figures are partial."""
+    if STOPPED_AT_S in summary:
+        return {path: math.nan for path in paths}
     return {path: metric_value(summary, path) for path in paths}
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from simulator.errors import StampedeError
+from simulator.records import STOPPED_BECAUSE
 from simulator.scenario import format_duration, parse_duration_s
 from simulator.units import time_unit_s
 
@@ -80,7 +81,10 @@ class Slo:
     def metric(self, summary: dict[str, Any]) -> float | None:
         """The number at ``path``; None where summary.json holds null there (not reached: a percentile among
         registrations never created, no last-created time when nothing was created). A reason absent from a
-        count map (``dead_letter_reasons.deadline``) is 0. SweepError if the path is not in summary.json."""
+        count map (``dead_letter_reasons.deadline``) is 0; None too for a run cut short (``stopped_because``: its
+        figures are partial). SweepError if the path is not in summary.json."""
+        if STOPPED_BECAUSE in summary:
+            return None
         node: Any = summary
         parts = self.path.split(".")
         for depth, part in enumerate(parts):
@@ -128,7 +132,10 @@ def judge(slos: Sequence[Slo], summary: dict[str, Any]) -> Verdict:
     """Every SLO over one summary. An SLO whose metric is null or missing is not met, with the reason. A run
     that lost registrations (dead-lettered, or still pending at the horizon) is not met unless one of the SLOs
     looks at the losses (``submissions.*``, ``dead_letter_reasons.*``, or a time-to-created percentile, which
-    counts them as never created): ``last_created_s<=3600`` alone says nothing about the ones never created."""
+    counts them as never created): ``last_created_s<=3600`` alone says nothing about the ones never created.
+    A run cut short because an SLO could no longer hold (``stopped_because``) is not met, for that reason."""
+    if STOPPED_BECAUSE in summary:  # "<slo> cannot hold: <counts>": the counts differ run to run, the head not
+        return Verdict(False, (summary[STOPPED_BECAUSE].partition(": ")[0] + " (run cut short)",))
     reasons: list[str] = []
     for slo in slos:
         try:

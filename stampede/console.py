@@ -199,6 +199,8 @@ def print_plan(result: dict[str, Any], slo_path: str) -> None:
 def _slo_metric_text(row: dict[str, Any], path: str) -> str:
     """The SLO metric in its unit; with replications its mean and interval ("14.6 min (14.4–14.8 min)")."""
     interval = row.get("slo_metrics", {}).get(path)
+    if interval is None and row["metric"] is None and row.get("cut_short"):
+        return f"— ({row['cut_short']:,} cut short)"
     if interval is None:
         return metric_text(path, row["metric"])
     low, high = metric_text(path, interval["ci_low"]), metric_text(path, interval["ci_high"])
@@ -208,9 +210,14 @@ def _slo_metric_text(row: dict[str, Any], path: str) -> str:
     return f"{metric_text(path, interval['mean'])} ({low}–{high})"
 
 
-def slo_metrics_text(metrics: dict[str, float | None]) -> str:
-    """A probe's SLO figures for a progress line: "time_to_created_s.p95 14.6 min · submissions.created 1,687"."""
-    return " · ".join(f"{path} {metric_text(path, value)}" for path, value in metrics.items())
+def slo_metrics_text(metrics: dict[str, float | None], cut_short: int = 0) -> str:
+    """A probe's SLO figures for a progress line: "time_to_created_s.p95 14.6 min · submissions.created 1,687";
+    with replications cut short (their figures partial, so no mean), "… · 3 cut short, no mean"."""
+    text = " · ".join(f"{path} {metric_text(path, value)}" for path, value in metrics.items()
+                      if value is not None or not cut_short)  # a cut run's figure is not "not reached": unknown
+    if cut_short:
+        text = (text + " · " if text else "") + f"{cut_short:,} cut short, no mean"
+    return text
 
 
 def _met_cell(row: dict[str, Any]) -> str:

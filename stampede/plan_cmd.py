@@ -13,13 +13,14 @@ from typing import Annotated, Any
 import typer
 
 from simulator.arrivals import mean_rate_per_s
-from simulator.engine.batch import resolve_variants, run_variants
+from simulator.engine.batch import resolve_variants
 from simulator.engine.cluster import ClusterError, executor_for, run_summary
 from simulator.engine.probe import met_text, probe
 from simulator.engine.replicate import local_pool
 from simulator.engine.virtual import summary_skeleton
 from simulator.levers import lever_answer
 from simulator.plan import capacity
+from simulator.records import STOPPED_AT_S, STOPPED_BECAUSE
 from simulator.replications import ReplicationsError, check_options, replication_count
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
@@ -90,7 +91,8 @@ def plan(
 
     def record(value: float, replication: int, seed: int, summary: dict[str, Any]) -> None:
         probe_rows.append({"value": value, "replication": replication, "seed": seed,
-                           "met": judge(slos, summary).met, **{s.path: s.metric(summary) for s in slos}})
+                           "met": judge(slos, summary).met, **{s.path: s.metric(summary) for s in slos},
+                           STOPPED_AT_S: summary.get(STOPPED_AT_S), STOPPED_BECAUSE: summary.get(STOPPED_BECAUSE)})
 
     def recorder(value: float) -> Any:
         return lambda result: record(value, result.replication + 1, result.seed, result.summary)
@@ -106,16 +108,12 @@ def plan(
                                     workers=workers, executor=executor, gather=gather,
                                     on_done=recorder(value))
                 else:
-                    if executor is None:
-                        [run] = run_variants([resolved], [overrides], workers=1)
-                        summary = run.summary
-                    else:
-                        summary = run_summary(resolved, overrides, executor, gather)
+                    summary = run_summary(resolved, overrides, executor, gather, stop_failing=slos)
                     record(value, 1, resolved.seed, summary)
                     metrics = {s.path: s.metric(summary) for s in slos}
                     judged = judge(slos, summary)
                     outcome = {"metric": metrics[slos[0].path], "metrics": metrics, "met": judged.met,
-                               "why": judged.why}
+                               "why": judged.why, "cut_short": int(STOPPED_AT_S in summary)}
             except (SweepError, ScenarioError) as exc:
                 console.fail(str(exc))
             tried[value] = {
@@ -132,16 +130,19 @@ def plan(
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
                 if row["why"]:
                     verdict += f" ({row['why']})"
-                console.err.print(f"  {span.key}={span.show(value)}: {console.slo_metrics_text(row['metrics'])} → "
-                                  f"{verdict}", highlight=False, markup=False)
+                figures = console.slo_metrics_text(row["metrics"], row["cut_short"])
+                console.err.print(f"  {span.key}={span.show(value)}: {figures} → {verdict}", highlight=False,
+                                  markup=False)
         return bool(tried[value]["met"])
 
     analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
     label = f"searching {span.key} in {span.show(span.low)}..{span.show(span.high)}"
+    # bisection's probes are counted in advance; a gallop from the analytic minimum's are not (a count, no total)
+    galloping = not largest and analytic is not None and span.kind == "integer"
     try:
         with (executor_for(cluster) as (remote, gather),
               local_pool(workers) if replicated and remote is None else nullcontext() as pool,
-              console.count_progress(label, span.max_probes) as advance):
+              console.count_progress(label, None if galloping else span.max_probes) as advance):
             executor = remote if remote is not None else pool  # one pool for every probe, full from the start
 
             def probe_once(value: float) -> bool:
@@ -205,8 +206,8 @@ def _write_plan_dir(plan_dir: Path, result: dict[str, Any], rows: list[dict[str,
     """plan.json (exactly the --json output) and probes.csv (one row per probe and replication)."""
     (plan_dir / "plan.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, ["value", "replication", "seed", "met", *dict.fromkeys(paths)],
-                            lineterminator="\n")
+    writer = csv.DictWriter(buffer, ["value", "replication", "seed", "met", *dict.fromkeys(paths), STOPPED_AT_S,
+                                     STOPPED_BECAUSE], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     (plan_dir / "probes.csv").write_text(buffer.getvalue(), encoding="utf-8")

@@ -3,6 +3,7 @@ fewer replications; the search starts at the analytic minimum."""
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -92,7 +93,8 @@ def test_the_answer_is_todays_from_fewer_replications_whatever_the_workers(tmp_p
     rows = {}
     for workers in ("1", "2"):
         done = subprocess.run([str(STAMPEDE), "plan", str(path), "--slo", "time_to_created_s.p95<=60", "--search",
-                               "dataverse.app_users=1..4", "--replications", "20", "--workers", workers, "--json"],
+                               "dataverse.app_users=1..4", "--replications", "20", "--workers", workers, "--json",
+                               "--out", str(tmp_path / f"plan-{workers}")],
                               capture_output=True, text=True, cwd=ROOT, timeout=600)
         assert done.returncode == 0, done.stderr
         answer = json.loads(done.stdout)
@@ -105,3 +107,10 @@ def test_the_answer_is_todays_from_fewer_replications_whatever_the_workers(tmp_p
     assert tried[2]["met"] is False and tried[3]["met"] is True
     assert sum(row["replications"] for row in tried.values()) <= 50
     assert tried[3]["borderline"] and tried[3]["decide_at"] == 59  # 19/19 or 20/20 cannot show 95 %
+    # the failing probe's replications stop once p95 <= 60 s cannot hold (test_stopping holds each verdict to
+    # the run to the end), so that probe reports no mean: its replications' figures are partial
+    rows = list(csv.DictReader((tmp_path / "plan-1" / "probes.csv").open(encoding="utf-8")))
+    cut = [row for row in rows if row["stopped_at_s"]]
+    assert cut and all(float(row["value"]) == 2 and row["met"] == "False" for row in cut)
+    assert tried[2]["metric"] is None and tried[2]["slo_metrics"] == {}
+    assert tried[2]["cut_short"] == len([row for row in cut if row["value"] in ("2", "2.0")])

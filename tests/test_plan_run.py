@@ -33,7 +33,13 @@ def test_plan_writes_a_run_directory_whose_files_agree(tmp_path: Path, extra: li
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     assert plan == json.loads(stdout)
     rows = list(csv.DictReader((out / "probes.csv").open(encoding="utf-8")))
-    assert list(rows[0]) == ["value", "replication", "seed", "met", "time_to_created_s.p95"]
+    assert list(rows[0]) == ["value", "replication", "seed", "met", "time_to_created_s.p95", "stopped_at_s",
+                             "stopped_because"]
+    for row in rows:  # a replication cut short is not met, has no figure, and says which SLO could not hold
+        assert bool(row["stopped_at_s"]) == bool(row["stopped_because"])
+        if row["stopped_at_s"]:
+            assert row["met"] == "False" and row["time_to_created_s.p95"] == ""
+            assert row["stopped_because"].startswith("time_to_created_s.p95<=10m cannot hold: ")
     per_probe = [row.get("replications", 1) for row in plan["tried"]]
     assert len(rows) == sum(per_probe)
     for tried in plan["tried"]:

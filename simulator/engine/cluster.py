@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import as_completed
 from typing import Any
 
 from simulator.engine.replicate import Submitter, build_tasks, run_tasks
 from simulator.errors import StampedeError
 from simulator.scenario import Scenario
+from simulator.sweep import Slo
 
 __all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "Gather", "DaskSubmitter", "connect", "executor_for", "run_summary"]
 
@@ -114,9 +115,11 @@ def executor_for(address: str | None) -> Iterator[tuple[Submitter | None, Gather
         client.close()
 
 
-def run_summary(scenario: Scenario, overrides: list[str], executor: Submitter, gather: Gather) -> dict[str, Any]:
-    """One run of ``scenario`` with its own seed, as one task on ``executor``: its summary (a `plan` probe)."""
+def run_summary(scenario: Scenario, overrides: list[str], executor: Submitter | None, gather: Gather,
+                stop_failing: Sequence[Slo] = ()) -> dict[str, Any]:
+    """One run of ``scenario`` with its own seed, as one task on ``executor`` (None: in this process): its
+    summary (a `plan` probe; cut short once one of ``stop_failing`` can no longer hold)."""
     [task] = build_tasks([scenario], [overrides], [], 1, seed=scenario.seed, sampling="random", source="",
-                         keep_files_of=None)
+                         keep_files_of=None, stop_failing=stop_failing)
     [result] = run_tasks([task], executor=executor, gather=gather)
     return result.summary

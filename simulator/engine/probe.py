@@ -19,6 +19,7 @@ from concurrent.futures import as_completed
 from typing import Any
 
 from simulator.engine.replicate import Interrupted, ReplicationTask, Submitter, build_tasks, run_replication
+from simulator.records import STOPPED_AT_S
 from simulator.replications import ReplicationResult, metric_columns, sequential_blocks
 from simulator.scenario import Scenario
 from simulator.stats import interval_block, precise_enough, share_bounds, wilson
@@ -83,10 +84,15 @@ def probe(
 ) -> dict[str, Any]:
     """The probe's row for ``plan --json``: ``met``, ``met_share``, ``met_share_ci`` (Wilson, two-sided),
     ``replications`` (counted), ``decided`` (shown at ``confidence``), ``borderline`` (not decided),
-    ``decide_at`` (undecided: the ``--replications`` that could decide it), ``replications_cap`` (n), and each
-    SLO metric's mean and interval (``slo_metrics``). Without ``executor``, ``workers`` = 1 runs in this process."""
+    ``decide_at`` (undecided: the ``--replications`` that could decide it), ``replications_cap`` (n),
+    ``cut_short`` (replications stopped once an SLO could no longer hold: no figures, so a probe with one has no
+    means), and each SLO metric's mean and interval (``slo_metrics``). Without ``executor``, ``workers`` = 1
+    runs in this process."""
+    # A replication stops once an SLO can no longer hold (its verdict is settled), unless --precision asks for
+    # the probe's figures, which a cut replication does not have.
     tasks = build_tasks([scenario], [overrides], entries, n, seed=scenario.seed, sampling=sampling, source=source,
-                        keep_files_of=None, blocks=sequential_blocks(n, PROBE_BLOCK, PROBE_BLOCK))
+                        keep_files_of=None, blocks=sequential_blocks(n, PROBE_BLOCK, PROBE_BLOCK),
+                        stop_failing=slos if precision is None else ())
     paths = list(dict.fromkeys(s.path for s in slos))
     results: list[ReplicationResult] = []
     verdicts: list[Verdict] = []
@@ -113,6 +119,7 @@ def probe(
         "met_share": round(share, 6),
         "met_share_ci": [round(low, 6), round(high, 6)],
         "replications": len(results),
+        "cut_short": sum(STOPPED_AT_S in r.summary for r in results),
         "decided": outcome[1],
         "borderline": not outcome[1],
         "decide_at": None if outcome[1] else needed(met, len(results), probability, confidence),

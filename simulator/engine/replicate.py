@@ -39,6 +39,7 @@ from simulator.replications import (
 )
 from simulator.scenario import Scenario
 from simulator.stats import HEADLINE_METRICS, interval_block, precise_enough
+from simulator.sweep import Slo
 from simulator.uncertain import Uncertain, apply_draw, draw
 
 __all__ = ["Interrupted", "ReplicationTask", "Submitter", "run_replication", "run_tasks", "build_tasks",
@@ -67,7 +68,8 @@ class Submitter(Protocol):
 @dataclass(frozen=True)
 class ReplicationTask:
     """One replication of one variant: the drawn scenario (its seed is the replication's), the overrides that
-    made the variant (echoed into summary.json), and whether to render the run directory's row files."""
+    made the variant (echoed into summary.json), whether to render the run directory's row files, and a `plan`
+    probe's SLOs, to stop the run once one can no longer hold (``stop_failing``; simulator/stopping.py)."""
 
     scenario: Scenario
     overrides: tuple[str, ...]
@@ -75,12 +77,14 @@ class ReplicationTask:
     replication: int
     drawn: tuple[tuple[str, Any], ...] = ()
     keep_files: bool = False
+    stop_failing: tuple[Slo, ...] = ()
 
 
 def run_replication(task: ReplicationTask) -> ReplicationResult:
     """Run one replication in virtual time; picklable in and out."""
     # Summary-only unless the run directory's rows are wanted: the summary and series are the same either way.
-    run = run_virtual(task.scenario, overrides=list(task.overrides), summary_only=not task.keep_files)
+    run = run_virtual(task.scenario, overrides=list(task.overrides), summary_only=not task.keep_files,
+                      stop_failing=task.stop_failing)
     recorder = run.recorder
     bins = recorder.bins_until(run.simulated_s)
     created_per_bin = tuple(recorder.counts["created"][:bins])
@@ -208,10 +212,12 @@ def build_tasks(
     replications: range | None = None,
     keep_files_of: int | None = 0,
     blocks: Sequence[int] | None = None,
+    stop_failing: Sequence[Slo] = (),
 ) -> list[ReplicationTask]:
     """Tasks for replications ``replications`` (default all n) of every variant, variant-major. Replication i
     of every variant gets the same seed and the same drawn inputs (common random numbers); every drawn
-    scenario is validated here, before anything runs (UncertainError naming the key)."""
+    scenario is validated here, before anything runs (UncertainError naming the key). ``stop_failing``: a
+    `plan` probe's SLOs, to cut each run short once one can no longer hold."""
     seeds = replication_seeds(seed, n)
     values = draw(list(entries), n, sampling, draw_rng(seed), blocks) if entries else [{} for _ in range(n)]
     wanted = replications if replications is not None else range(n)
@@ -221,7 +227,7 @@ def build_tasks(
             drawn = apply_draw(variant, values[i], source, i)
             scenario = drawn.model_copy(update={"seed": seeds[i]}, deep=True)
             tasks.append(ReplicationTask(scenario, tuple(overrides), v, i, tuple(values[i].items()),
-                                         keep_files=i == keep_files_of))
+                                         keep_files=i == keep_files_of, stop_failing=tuple(stop_failing)))
     return tasks
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
+from simulator.arrivals import arrival_count
 from simulator.engine.gc_policy import fewer_young_collections
 from simulator.engine.model import Model, build_model
 from simulator.engine.refusals import demand_cut_by
@@ -18,8 +19,10 @@ from simulator.engine.workload import workload
 from simulator.journey import invitations_sent_per_bin
 from simulator.levers import pool_figures, sending_figures
 from simulator.plan import capacity, registration_summary
-from simulator.records import Recorder, summarize
+from simulator.records import STOPPED_AT_S, STOPPED_BECAUSE, Recorder, summarize
 from simulator.scenario import Scenario
+from simulator.stopping import FailureWatch
+from simulator.sweep import Slo
 
 __all__ = ["VirtualRun", "run_virtual", "summary_skeleton"]
 
@@ -37,11 +40,13 @@ class VirtualRun:
 
 
 def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrides: list[str] | None = None,
-                chunks: int = 200, summary_only: bool = False) -> VirtualRun:
+                chunks: int = 200, summary_only: bool = False, stop_failing: Sequence[Slo] = ()) -> VirtualRun:
     """Run ``scenario`` until its horizon, or earlier once arrivals are over and nothing is pending.
 
     ``summary_only``: keep no row per submission (replications, probes, sensitivity points): the summary and
-    the time series are identical to a full run's, but the recorder cannot render ``submissions.csv``."""
+    the time series are identical to a full run's, but the recorder cannot render ``submissions.csv``.
+    ``stop_failing`` (a `plan` probe's SLOs, summary-only): between chunks, stop once one of them can no longer
+    hold (simulator/stopping.py); the summary then says when and why (``stopped_at_s``, ``stopped_because``)."""
     started = time.perf_counter()
     env = simpy.Environment()
     model: Model = build_model(env, scenario, summary_only=summary_only)
@@ -54,6 +59,9 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     def over() -> bool:  # nothing pending, and every confirmation on its way has gone out
         return settled.triggered and (confirmation is None or confirmation.in_flight == 0)
 
+    watch = FailureWatch(stop_failing, arrival_count(scenario, model.catalog, model.arrival_rng)) \
+        if stop_failing and summary_only else None
+    stopped: tuple[float, str] | None = None
     step_s = max(horizon_s / chunks, scenario.bin)
     until = 0.0
     with fewer_young_collections():
@@ -63,7 +71,12 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
             env.run(until=env.any_of([ends, env.timeout(until - env.now)]))
             if progress is not None:
                 progress(env.now, horizon_s)
-    simulated_s = float(env.now) if over() else horizon_s
+            if watch is not None and until < horizon_s and not over():
+                because = watch.failed(model.recorder, env.now)
+                if because is not None:
+                    stopped = (float(env.now), because)
+                    break
+    simulated_s = float(env.now) if over() or stopped else horizon_s
     if scenario.workload.shape == "journey":
         model.recorder.add_counts("invitations_sent", invitations_sent_per_bin(scenario.journey, simulated_s,
                                                                                scenario.bin))
@@ -81,6 +94,8 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     summary["dataverse"].update(pool_figures(scenario.tenant, requests, scenario.bin))
     if scenario.workload.shape == "journey":
         summary["journey"] = sending_figures(scenario)
+    if stopped is not None:
+        summary[STOPPED_AT_S], summary[STOPPED_BECAUSE] = round(stopped[0], 3), stopped[1]
     return VirtualRun(scenario, model.recorder, summary, simulated_s, wall_s, events)
 
 
