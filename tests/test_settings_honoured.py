@@ -146,8 +146,8 @@ def test_compare_with_one_replication_runs_every_variant_at_the_central_values(t
 
 
 def test_capacity_turn_aways_are_not_counted_as_validation_rejections(tmp_path: Path) -> None:
-    """Event capacity 100, no waitlist, against about 240 offers: the full event turns the rest away. The console and the
-    report's headline count them on a line of their own naming catalog.capacity, apart from "rejected at
+    """Event capacity 100, no waitlist, against about 240 offers: the full event turns the rest away. The console
+    and the report's headline count them on a line of their own naming catalog.capacity, apart from "rejected at
     validation" (counted from submissions.csv's rows: the rejected rows with any other reason)."""
     from reports.replicated import headline_rows
 
