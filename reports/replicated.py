@@ -25,7 +25,7 @@ from simulator.metrics import turned_away
 from simulator.units import half_width_text
 
 __all__ = ["METRIC_PATHS", "Replicated", "load_replicated", "headline_rows", "headline_text", "interval_bounds",
-           "interval_text", "replications", "replication_charts", "DrawnInputs", "drawn_inputs"]
+           "headline_value", "replications", "replication_charts", "DrawnInputs", "drawn_inputs"]
 
 # The summary.json path behind each headline metric that has an interval.
 METRIC_PATHS = {
@@ -75,7 +75,7 @@ def load_replicated(run: RunData) -> Replicated | None:
                       arrays)  # type: ignore[arg-type]
 
 
-def interval_text(run: RunData, metric: Metric) -> str:
+def headline_value(run: RunData, metric: Metric) -> str:
     """The metric as the headline table shows it; with replications, ``mean ± half-width``: the mean rounded as a
     single run's, the half-width in its unit (simulator.units, as the console prints it: "2 h 24 min ± 1.1 min")."""
     value = metric.display(metric.value(run))
@@ -101,7 +101,7 @@ def replications(run: RunData) -> int:
 def headline_text(run: RunData, key: str) -> str:
     """The headline table's text for the metric ``key`` ("3 h 15 min ± 12.4 min"): what a figure's annotation
     says, so no figure contradicts the table above it."""
-    return interval_text(run, next(m for m in HEADLINE if m.key == key))
+    return headline_value(run, next(m for m in HEADLINE if m.key == key))
 
 
 def interval_bounds(run: RunData, path: str) -> tuple[float, float] | None:
@@ -125,7 +125,7 @@ def headline_rows(run: RunData) -> list[tuple[str, str]]:
             rows.extend((f"Turned away: {reason} ({run.summary['demand_cut_by'][reason]['said']})",
                          format_count(count)) for reason, count in away.items())
             continue
-        rows.append((metric.label, interval_text(run, metric)))
+        rows.append((metric.label, headline_value(run, metric)))
     return rows
 
 
