@@ -298,7 +298,8 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
                   f"({summary['cache']['hits']:,.0f} hits, {summary['cache']['misses']:,.0f} misses)")
     table.add_row("throughput", f"peak {summary['throughput']['peak_created_per_s']:.1f}/s · mean "
                   f"{summary['throughput']['mean_created_per_s']:.1f}/s · ceiling "
-                  f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']:.0f} key{'' if round(cap['keys']) == 1 else 's'}, "
+                  f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']:.0f} "
+                  f"key{'' if round(cap['keys']) == 1 else 's'}, "
                   f"{cap['calls_per_registration']:.2f} calls each)")
     table.add_row("attempts", f"{summary['attempts_per_created']:.2f} per created registration")
     table.add_row("simulated", f"{duration_text(summary['simulated_s'])} in {summary['wall_s']:.1f} s wall")
