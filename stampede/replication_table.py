@@ -16,7 +16,7 @@ __all__ = ["print_replications"]
 SHOWN = (
     ("created", "submissions.created"),
     ("dead-lettered", "submissions.dead_lettered"),
-    ("rejected", "submissions.rejected"),
+    ("rejected or turned away", "submissions.rejected"),
     ("last created", "last_created_s"),
     ("p95 to created", "time_to_created_s.p95"),
     ("p95 to confirmed", "time_to_confirmed_s.p95"),
