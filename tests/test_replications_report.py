@@ -60,7 +60,8 @@ def test_replications_csv_has_the_fixed_columns_and_one_row_per_replication(run_
     assert entry["mean"] == pytest.approx(created.mean()) == summary["submissions"]["created"]
     assert entry["min"] == created.min() and entry["max"] == created.max()
     assert entry["ci_low"] < entry["mean"] < entry["ci_high"]
-    for key in ("submissions.offered", "time_to_created_s.p95", "throughput.mean_created_per_s",
+    for key in ("submissions.offered", "time_to_created_s.p95", "time_to_confirmed_s.p95",
+                "throughput.mean_created_per_s",
                 "dataverse.throttled", "cache.hit_ratio", "attempts_per_created"):
         assert key in block["metrics"]
     rates = [float(r["workload.rate"]) for r in rows]
@@ -142,3 +143,20 @@ def test_no_text_of_a_replicated_runs_figures_is_cut_at_the_edge(run_dir: Path) 
     run = reports.load_run(run_dir)
     for chart in run_charts(run) + replication_charts(run):
         assert texts_outside(chart.figure) == [], chart.slug
+
+
+def test_a_figure_no_replication_has_is_not_counted_as_not_reached() -> None:
+    """Without the confirmation journey no replication has time_to_confirmed_s: it has no interval, and it is
+    not "not reached in 2 of 2" either; a p99 null in one replication is."""
+    from simulator.replications import ReplicationResult
+
+    def result(i: int, p99: float | None) -> ReplicationResult:
+        summary = {"submissions": {"created": 10 + i}, "time_to_created_s": {"p95": 5.0 + i, "p99": p99},
+                   "bin_s": 10.0}
+        return ReplicationResult(0, i, i, {}, summary, (), ())
+
+    summary = replicated_summary([result(0, 7.0), result(1, None)], seed=1, confidence=0.95, sampling="lhs",
+                                 uncertain={})
+    block = summary["replications"]
+    assert "time_to_confirmed_s.p95" not in block["metrics"]
+    assert block["not_reached"] == {"time_to_created_s.p99": 1}
