@@ -102,7 +102,7 @@ def test_a_stop_is_never_a_guess_whatever_the_run_does_next() -> None:
         arrivals = rng.randint(1, 80)
         now_s = rng.uniform(10, 300)
         recorder, pending = _start(rng, arrivals, now_s)
-        because = FailureWatch(slos, arrivals).failed(recorder, now_s)
+        because = FailureWatch(slos, lambda count=arrivals: count).failed(recorder, now_s)
         cases += 1
         if because is None:
             continue
@@ -150,7 +150,7 @@ def test_no_rule_means_no_stop() -> None:
     recorder.dead_lettered(recorder.offered("event", 1.0), 2.0, 1, "deadline")
     slos = [parse_slo(text) for text in ("time_to_created_s.p95>=5000", "throughput.peak_created_per_s>=1000",
                                          "time_to_created_s.of_created.p95<=0", "submissions.created_share>=0")]
-    assert FailureWatch(slos, 50).failed(recorder, 200.0) is None
+    assert FailureWatch(slos, lambda: 50).failed(recorder, 200.0) is None
 
 
 SHAPES = {
