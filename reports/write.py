@@ -66,9 +66,9 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         target = Path(out_dir) if out_dir is not None else default_comparison_dir(runs)
         varied = varied_settings(runs)
         labels = variant_labels(runs, varied)
-        pictures = [render(chart) for chart in comparison_charts(runs, labels, varied)]
-        links = [_link(target, run) for run in runs]
         decision = comparison_decision(runs, labels)
+        pictures = [render(chart) for chart in comparison_charts(runs, labels, varied, decision)]
+        links = [_link(target, run) for run in runs]
         page = comparison_html(
             runs,
             comparison_table(runs, labels),
