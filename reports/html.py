@@ -19,7 +19,6 @@ import jinja2
 
 from reports.comparison import ComparisonTable
 from reports.headline import (
-    HEADLINE,
     format_count,
     format_duration,
     format_number,
@@ -27,7 +26,7 @@ from reports.headline import (
     format_share,
     show_value,
 )
-from reports.replicated import drawn_inputs, interval_text
+from reports.replicated import drawn_inputs, headline_rows
 from reports.rundata import RunData
 from reports.verdict import Verdict
 from simulator.decision import Decision
@@ -143,11 +142,6 @@ def _interrupted_text(run: RunData) -> str | None:
                 "replications; every figure here comes from those alone.")
     return ("Interrupted run: Ctrl-C stopped it before it finished; what was pending then is counted as pending, "
             "and the figures end where it stopped.")
-
-
-def headline_rows(run: RunData) -> list[tuple[str, str]]:
-    """The headline table's (figure, value) rows: a run report's first table, and the plan page's chosen run."""
-    return [(metric.label, interval_text(run, metric)) for metric in HEADLINE]
 
 
 def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str:

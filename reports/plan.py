@@ -18,7 +18,8 @@ from typing import Any
 
 from reports.errors import ReportError
 from reports.headline import format_duration, format_number, format_share
-from reports.html import environment, figures_data, headline_rows
+from reports.html import environment, figures_data
+from reports.replicated import headline_rows
 from reports.rundata import is_run_dir, load_run
 from reports.write import REPORT_FILE, run_pictures
 from simulator.stats import wilson
