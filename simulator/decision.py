@@ -118,7 +118,8 @@ def _loss_sentence(candidates: Sequence[Candidate], lost: dict[int, str], out: l
     if not lost:
         return "No variant lost a registration: none dead-lettered, left one pending, or turned away more than " \
                "the others" + means + "."
-    worst = out[::-1]  # fewest created first
+    created = [_count(c.summary, "created") for c in candidates]
+    worst = sorted(out, key=lambda i: (created[i] if not math.isnan(created[i]) else -1.0, i))  # fewest first
     named = "; ".join(f"{candidates[i].label} ({lost[i]})" for i in worst[:NAMED])
     more = f"; and {len(lost) - NAMED} more" if len(lost) > NAMED else ""
     return (f"{len(lost)} of {len(candidates)} variants lost registrations and are out (†, never starred)"
