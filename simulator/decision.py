@@ -114,16 +114,16 @@ def decide(candidates: Sequence[Candidate], confidence: float = 0.95) -> Decisio
 
 
 def _loss_sentence(candidates: Sequence[Candidate], lost: dict[int, str], out: list[int], replicated: bool) -> str:
-    means = " (means over the replications: a loss in any replication counts)" if replicated else ""
+    means = "; means over the replications, so a loss in any replication counts" if replicated else ""
     if not lost:
         return "No variant lost a registration: none dead-lettered, left one pending, or turned away more than " \
-               "the others" + means + "."
+               "the others" + (" (" + means[2:] + ")" if means else "") + "."
     created = [_count(c.summary, "created") for c in candidates]
     worst = sorted(out, key=lambda i: (created[i] if not math.isnan(created[i]) else -1.0, i))  # fewest first
     named = "; ".join(f"{candidates[i].label} ({lost[i]})" for i in worst[:NAMED])
     more = f"; and {len(lost) - NAMED} more" if len(lost) > NAMED else ""
-    return (f"{len(lost)} of {len(candidates)} variants lost registrations and are out (†, never starred)"
-            f"{means}: {named}{more}.")
+    return (f"{len(lost)} of {len(candidates)} variants lost registrations and are out (†, never starred"
+            f"{means}): {named}{more}.")
 
 
 def _ranking_sentences(candidates: Sequence[Candidate], kept: list[int], p95: list[float],

@@ -82,8 +82,8 @@ def test_with_replications_a_loss_in_any_replication_counts() -> None:
     decision = decide([Candidate("kept", summary(27_498, 0, 4_009.5), (seeds, values)),
                        Candidate("lost one", summary(27_497.95, 0.05, 4_000.0), (seeds, tuple(v - 9 for v in values)))])
     assert decision.lossy == {1}
-    assert decision.sentences[0] == ("1 of 2 variants lost registrations and are out (†, never starred) (means over "
-                                     "the replications: a loss in any replication counts): lost one "
+    assert decision.sentences[0] == ("1 of 2 variants lost registrations and are out (†, never starred; means over "
+                                     "the replications, so a loss in any replication counts): lost one "
                                      "(0.05 dead-lettered).")
 
 
