@@ -88,7 +88,9 @@ def cumulative_figure(run: RunData) -> Figure:
                     xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points", ha="right",
                     fontsize=9, color="#555",
                     bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    last_s = run.summary_value("last_created_s")  # the headline's figure: replicated, the mean of every replication
+    # Replicated: the headline's figure, the mean of every replication; a single run: its own last record (the
+    # same figure, measured on the drawn timeline)
+    last_s = run.summary_value("last_created_s") if n else data.last_created_s
     right_s = float(last_s) if isinstance(last_s, int | float) else 0.0
     if isinstance(last_s, int | float):
         last_x = float(last_s) / scale
@@ -104,7 +106,8 @@ def cumulative_figure(run: RunData) -> Figure:
             after = _after_last_arrival(data)
             if data.backlog[-1] > 0:
                 after += f"\n{format_count(float(data.backlog[-1]))} still waiting at the end"
-        ax.annotate(f"last created {headline_text(run, 'last_created')}\n{after}", xy=(last_x, 0.5),
+        said = headline_text(run, "last_created") if n else format_duration(float(last_s))
+        ax.annotate(f"last created {said}\n{after}", xy=(last_x, 0.5),
                     xycoords=("data", "axes fraction"), xytext=(-6, 0), textcoords="offset points", ha="right",
                     fontsize=10, fontweight="bold", color=COLOR["created_window"],
                     bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": COLOR["created_window"], "alpha": 0.9})
