@@ -171,7 +171,9 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
         "uncertain": uncertain,
         "metrics": interval_block(columns, confidence),
     }
-    not_reached = not_reached_counts(columns)
+    # A figure no replication has (time to confirmed with the confirmation journey off) is not "not reached".
+    not_reached = {path: count for path, count in not_reached_counts(columns).items()
+                   if any(_has(r.summary, path) for r in results)}
     if not_reached:  # {path: replications that did not reach it}; those paths have no mean and no interval
         block["not_reached"] = not_reached
     if precision is not None:
@@ -181,6 +183,15 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
         block["blocks"] = sequential_blocks(len(results), PRECISION_START, PRECISION_STEP)
     summary["replications"] = block
     return summary
+
+
+def _has(summary: dict[str, Any], path: str) -> bool:
+    node: Any = summary
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def replicated_files(results: Sequence[ReplicationResult], summary: dict[str, Any], scenario_toml: str,

@@ -143,3 +143,29 @@ def test_compare_with_one_replication_runs_every_variant_at_the_central_values(t
         assert "replications" not in summary
         assert summary["central_values"]["api.cache_ttl"] == {"value": 600.0, "shown": "10m", "statistic": "mode"}
         assert 60 * 3.0 <= summary["submissions"]["offered"] <= 60 * 4.6  # the median rate, 7 - sqrt(10) = 3.84/s
+
+
+def test_capacity_turn_aways_are_not_counted_as_validation_rejections(tmp_path: Path) -> None:
+    """Event capacity 100, no waitlist, against about 240 offers: the full event turns the rest away. The console
+    and the report's headline count them on a line of their own naming catalog.capacity, apart from "rejected at
+    validation" (counted from submissions.csv's rows: the rejected rows with any other reason)."""
+    from reports.replicated import headline_rows
+
+    path = tmp_path / "full.toml"
+    path.write_text(SCENARIO.split("[uncertain]")[0].replace("capacity = 0", "capacity = 100\nwaitlist = false", 1)
+                    .replace("rate = 1\n", "rate = 4\n"), encoding="utf-8")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    with (out / "submissions.csv").open(encoding="utf-8") as rows:
+        rejected = [row["reason"] for row in csv.DictReader(rows) if row["outcome"] == "rejected"]
+    full = rejected.count("event is full")
+    assert full > 0, rejected
+    at_validation = len(rejected) - full
+    rows = dict(headline_rows(load_run(out)))
+    assert rows["Rejected at validation"] == f"{at_validation:,}", rows
+    assert rows["Turned away: event is full (catalog.capacity = 100, as set)"] == f"{full:,}", rows
+    words = " ".join(result.output.replace("│", " ").split())  # the table's cells wrap within 80 columns
+    assert f"{at_validation:,} rejected at validation · {full:,} turned away" in words, result.output
+    assert not any("rejected at validation" in s and "event is full" in s
+                   for s in run_verdict(load_run(out)).sentences)
