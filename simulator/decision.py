@@ -4,12 +4,14 @@ it. The console (``stampede compare``) and the HTML report (``reports``) print t
 rows by the same order and star only the same variants, so the two never disagree.
 
 A variant is *out* (†) when it lost anything a user would count as lost: it dead-lettered a registration, left
-an accepted one not created at the horizon (pending), or turned away more than the variant that turned away
-fewest. Turn-aways every variant shares (a full event, a session at capacity) are the scenario's, not a
-variant's fault, so they do not put anyone out. A lossy variant finished the few it kept sooner, so its times
-and attempts are not comparable, and it earns no star or "best" anywhere. With replications these are the
-means over the replications: a count is never negative, so a mean above 0 is a loss in at least one
-replication — any loss in any replication puts the variant out.
+an accepted one not created at the horizon (pending), or turned away more than the fewest any variant turned
+away — the fewest among the variants that dead-lettered and left pending nothing (a variant that dead-letters
+most of its registrations frees the limit for validation reads and so turns fewer away; that is no bar for
+the others). Turn-aways up to that fewest (a full event, a session at capacity, validation reads every
+variant's traffic throttles) are the scenario's, not a variant's fault, so they put no one out. A lossy
+variant finished the few it kept sooner, so its times and attempts are not comparable, and it earns no star
+or "best" anywhere. With replications these are the means over the replications: a count is never negative,
+so a mean above 0 is a loss in at least one replication — any loss in any replication puts the variant out.
 
 The rest are ranked by the mean p95 time to created (lower first); with replications on the same seeds,
 "better" means the paired interval on the difference excludes 0.
@@ -59,7 +61,7 @@ def losses(summaries: Sequence[dict[str, Any]]) -> dict[int, str]:
     """The variants that lost registrations, each with what it lost ("12 dead-lettered, 3 turned away beyond the
     fewest"); see the module docstring. A summary without counts is lost ("no result")."""
     rejected = [_count(s, "rejected") for s in summaries]
-    fewest = min((r for r in rejected if not math.isnan(r)), default=0.0)
+    fewest = fewest_turned_away(summaries)
     lost: dict[int, str] = {}
     for i, summary in enumerate(summaries):
         dead, pending = _count(summary, "dead_lettered"), _count(summary, "pending")
@@ -76,6 +78,24 @@ def losses(summaries: Sequence[dict[str, Any]]) -> dict[int, str]:
         if parts:
             lost[i] = ", ".join(parts)
     return lost
+
+
+def fewest_turned_away(summaries: Sequence[dict[str, Any]]) -> float:
+    """The fewest turned away by a variant that dead-lettered and left pending nothing (by any variant when
+    none did): the turn-aways no variant is blamed for."""
+    def clean(summary: dict[str, Any]) -> bool:
+        return _count(summary, "dead_lettered") == 0 and _count(summary, "pending") == 0
+
+    pool = [s for s in summaries if clean(s)] or list(summaries)
+    return min((r for r in (_count(s, "rejected") for s in pool) if not math.isnan(r)), default=0.0)
+
+
+def _main_reason(summary: dict[str, Any]) -> str:
+    reasons = summary.get("rejected_by")
+    if not isinstance(reasons, dict) or not reasons:
+        return ""
+    reason = str(max(reasons, key=lambda key: reasons[key] if isinstance(reasons[key], int | float) else 0))
+    return f" (mostly \"{reason.split(':')[0]}\")"
 
 
 def _amount_count(value: float) -> str:
@@ -103,10 +123,11 @@ def decide(candidates: Sequence[Candidate], confidence: float = 0.95) -> Decisio
     out = sorted(lossy, key=lambda i: (-(created[i] if not math.isnan(created[i]) else -1), i))
     replicated = any(c.replicated is not None for c in candidates)
     sentences = [_loss_sentence(candidates, lost, out, replicated)] if len(candidates) > 1 else []
-    fewest = min((r for r in (_count(s, "rejected") for s in summaries) if not math.isnan(r)), default=0.0)
-    if fewest > 0 and len(candidates) > 1:
-        sentences.append(f"Every variant turned away at least {_amount_count(fewest)} (the scenario's capacity "
-                         "and validation, shared by all): not held against any.")
+    fewest = fewest_turned_away(summaries)
+    if fewest > 0 and kept:
+        example = candidates[kept[0]].summary
+        sentences.append(f"The {_amount_count(fewest)} turned away by every variant that lost nothing"
+                         f"{_main_reason(example)} are the scenario's, held against none.")
     if not kept:
         sentences.append("No variant kept all its registrations, so none is ranked on time to created.")
         return Decision(out, lossy, sentences)
@@ -114,15 +135,16 @@ def decide(candidates: Sequence[Candidate], confidence: float = 0.95) -> Decisio
 
 
 def _loss_sentence(candidates: Sequence[Candidate], lost: dict[int, str], out: list[int], replicated: bool) -> str:
-    means = " (means over the replications: a loss in any replication counts)" if replicated else ""
+    means = "; means over the replications, so a loss in any replication counts" if replicated else ""
     if not lost:
         return "No variant lost a registration: none dead-lettered, left one pending, or turned away more than " \
-               "the others" + means + "."
-    worst = out[::-1]  # fewest created first
+               "the others" + (" (" + means[2:] + ")" if means else "") + "."
+    created = [_count(c.summary, "created") for c in candidates]
+    worst = sorted(out, key=lambda i: (created[i] if not math.isnan(created[i]) else -1.0, i))  # fewest first
     named = "; ".join(f"{candidates[i].label} ({lost[i]})" for i in worst[:NAMED])
     more = f"; and {len(lost) - NAMED} more" if len(lost) > NAMED else ""
-    return (f"{len(lost)} of {len(candidates)} variants lost registrations and are out (†, never starred)"
-            f"{means}: {named}{more}.")
+    return (f"{len(lost)} of {len(candidates)} variants lost registrations and are out (†, never starred"
+            f"{means}): {named}{more}.")
 
 
 def _ranking_sentences(candidates: Sequence[Candidate], kept: list[int], p95: list[float],

@@ -28,7 +28,7 @@ __all__ = ["ReplicationsError", "replication_count", "sequential_blocks", "PRECI
            "check_options", "QUANTILE_LEVELS", "UNCERTAIN_STREAM",
            "ReplicationResult", "replication_seeds", "draw_rng",
            "replications_csv", "bands_csv", "replicated_summary", "metric_columns", "replicated_files",
-           "single_run_files", "precision_note"]
+           "single_run_files", "precision_note", "as_written"]
 
 QUANTILE_LEVELS = tuple(i / 100 for i in range(101))  # time-to-created quantiles each replication reports
 UNCERTAIN_STREAM = 2**32 - 1  # spawn key of the draws of [uncertain] inputs, apart from every replication's
@@ -108,6 +108,13 @@ def metric_columns(results: Sequence[ReplicationResult], paths: Sequence[str] = 
     """``{path: [value of replication 0, 1, …]}``."""
     values = [headline_values(r.summary, paths) for r in results]
     return {path: [v[path] for v in values] for path in paths}
+
+
+def as_written(value: float) -> float:
+    """A figure as replications.csv holds it (six significant digits): the decision ``compare`` prints is made
+    from these, so the report, re-made from the run directories, says the same digits."""
+    text = _cell(float(value))
+    return float(text) if text else math.nan
 
 
 def _cell(value: Any) -> str:

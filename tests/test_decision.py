@@ -71,8 +71,23 @@ def test_turn_aways_every_variant_shares_are_the_scenarios_not_a_variants() -> N
     decision = decide([Candidate("a", summary(27_000, 0, 4_236.0, rejected=498)),
                        Candidate("b", summary(27_000, 0, 4_000.0, rejected=498))])
     assert decision.lossy == set() and decision.order == [1, 0]
-    assert decision.sentences[1] == ("Every variant turned away at least 498 (the scenario's capacity and validation, "
-                                     "shared by all): not held against any.")
+    assert decision.sentences[1] == "The 498 turned away by every variant that lost nothing are the scenario's, " \
+                                    "held against none."
+
+
+def test_a_variant_that_dead_letters_most_sets_no_bar_for_turn_aways() -> None:
+    """The README's full example: policy=none dead-letters 50,562 and so frees the limit for validation reads,
+    turning away only 6; the retrying variants turn away 178 (Retry-After honoured) or more. The bar is the fewest
+    among variants that dead-lettered nothing — 178 — or every variant would be out."""
+    throttled = {"validation read throttled: 429 requests limit (0x80072322)": 178}
+    on = {**summary(62_066, 0, 8_640.0, rejected=178), "rejected_by": throttled}
+    decision = decide([Candidate("none · RA on", summary(11_676, 50_562, None, rejected=6)),
+                       Candidate("exponential · RA on", on),
+                       Candidate("exponential · RA off", summary(54_545, 0, 7_884.0, rejected=7_699))])
+    assert decision.lossy == {0, 2} and decision.order == [1, 2, 0]
+    assert "exponential · RA off (7,521 more turned away than the fewest)" in decision.sentences[0]
+    assert decision.sentences[1] == ('The 178 turned away by every variant that lost nothing (mostly "validation '
+                                     'read throttled") are the scenario\'s, held against none.')
 
 
 def test_with_replications_a_loss_in_any_replication_counts() -> None:
@@ -82,8 +97,8 @@ def test_with_replications_a_loss_in_any_replication_counts() -> None:
     decision = decide([Candidate("kept", summary(27_498, 0, 4_009.5), (seeds, values)),
                        Candidate("lost one", summary(27_497.95, 0.05, 4_000.0), (seeds, tuple(v - 9 for v in values)))])
     assert decision.lossy == {1}
-    assert decision.sentences[0] == ("1 of 2 variants lost registrations and are out (†, never starred) (means over "
-                                     "the replications: a loss in any replication counts): lost one "
+    assert decision.sentences[0] == ("1 of 2 variants lost registrations and are out (†, never starred; means over "
+                                     "the replications, so a loss in any replication counts): lost one "
                                      "(0.05 dead-lettered).")
 
 
