@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from reports.series import (
 )
 from reports.stars import complete_rows, stars
 from simulator.comparison import short_value
+from simulator.decision import Decision
 
 __all__ = [
     "CACHE_KEYS",
@@ -102,9 +103,44 @@ class ComparisonTable:
     best: list[set[int]]
     common: list[tuple[Metric, Any]]
     flagged: list[set[int]] = field(default_factory=list)
+    texts: list[list[str]] = field(default_factory=list)
+    """Each cell as shown: a time column whose different values would round to the same text ("1 h 11 min" for
+    70.5 and 70.6 min) is shown to the tenth of a second, so a difference the decision names can be seen."""
 
     def text(self, row: int, column: int) -> str:
-        return self.metrics[column].display(self.values[row][column])
+        return self.texts[row][column] if self.texts else self.metrics[column].display(self.values[row][column])
+
+
+def finer_duration(seconds: float) -> str:
+    """One step finer than ``format_duration``: "1 h 10 min 33 s", "4 min 57.8 s", "2.763 s"."""
+    if seconds >= 3600:
+        hours, rest = divmod(round(seconds), 3600)
+        return f"{hours} h {rest // 60} min {rest % 60:02d} s"
+    if seconds >= 60:
+        minutes, rest_s = divmod(round(seconds, 1), 60)
+        return f"{minutes:.0f} min {rest_s:04.1f} s"
+    return f"{seconds:.4g} s"
+
+
+def precise_duration(seconds: float) -> str:
+    """A duration to the tenth of a second: "1 h 10 min 32.4 s", "4 min 58.3 s", "2.8 s"."""
+    tenths = round(seconds * 10)
+    hours, rest = divmod(tenths, 36_000)
+    minutes, tenth_s = divmod(rest, 600)
+    parts = ([f"{hours} h"] if hours else []) + ([f"{minutes} min"] if hours or minutes else [])
+    return " ".join([*parts, f"{tenth_s / 10:.1f} s"])
+
+
+def _column_texts(metric: Metric, column: Sequence[Any]) -> list[str]:
+    """The column's cells, in the coarsest duration format that keeps different values different."""
+    texts = [metric.display(value) for value in column]
+    if metric.text is not format_duration:
+        return texts
+    values = {float(value) for value in column if value is not None}
+    for text in (format_duration, finer_duration, precise_duration):
+        if len({text(value) for value in values}) == len(values):
+            break
+    return [metric.missing if value is None else text(float(value)) for value in column]
 
 
 def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> ComparisonTable:
@@ -121,7 +157,10 @@ def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> Comparis
     values = [[column[r] for column in columns] for r in range(len(runs))]
     complete = complete_rows(runs)
     marks = [stars(runs, metric, column, complete) for column, metric in zip(columns, metrics, strict=True)]
-    return ComparisonTable(metrics, list(labels), values, [m[0] for m in marks], common, [m[1] for m in marks])
+    texts = [list(row) for row in zip(*(_column_texts(m, c) for m, c in zip(metrics, columns, strict=True)),
+                                      strict=True)] if metrics else [[] for _ in runs]
+    return ComparisonTable(metrics, list(labels), values, [m[0] for m in marks], common, [m[1] for m in marks],
+                           texts)
 
 
 # --- figures -----------------------------------------------------------------------------------------------
@@ -178,7 +217,7 @@ def throughput_comparison_figure(runs: Sequence[RunData], labels: Sequence[str])
                 label = "_"  # one legend entry for all of them
     window = next((s.window_s for s in series if s.window_s), None)
     over = f" over the last {format_duration(window)}" if window else ""
-    top.set_ylabel(f"created per second{over}")
+    top.set_ylabel("created /s")  # the window goes in the title: a long label is clipped by the panel's height
     top.set_ylim(bottom=0)
     if same_demand:
         # Offered can be an order of magnitude above what Dataverse creates; keep the created lines readable.
@@ -186,7 +225,7 @@ def throughput_comparison_figure(runs: Sequence[RunData], labels: Sequence[str])
         ceiling_top = max((s.ceiling_created_per_s or 0.0) for s in series)
         top.set_ylim(0, 1.6 * max(top_created, ceiling_top, 1e-9))
     top.legend(loc="upper right", fontsize=9)
-    top.set_title("Registrations created per second (top) and queue depth (bottom)", fontsize=11)
+    top.set_title(f"Registrations created per second{over} (top) and queue depth (bottom)", fontsize=11)
     bottom.set_ylabel("queue depth")
     bottom.set_ylim(bottom=0)
     bottom.set_xlabel(f"time since start ({unit})")
@@ -300,23 +339,40 @@ def _created_share(run: RunData) -> float:
 
 
 def cache_settings_figure(
-    runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]]
+    runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]], decision: Decision | None = None
 ) -> Figure:
-    """Hit ratio, Dataverse 429 share, share created and p95 time-to-created against the cache TTL
-    (0 = no cache); one line per combination of the other varied settings."""
-    others = [key for key in varied if key not in CACHE_KEYS]
+    """Hit ratio, Dataverse 429 share, share created and p95 time-to-created against the cache setting that
+    varies: the TTL (0 = no cache) when ``api.cache_ttl`` varies, else the strategy (``api.cache``) as categories
+    — placing every strategy at its TTL put them all at 10 min. One line per combination of the other varied
+    settings (those of the shown variants when there are more than ``MAX_LINES``); hollow points lost
+    registrations (†)."""
+    by_ttl = "api.cache_ttl" in varied
+    axis_key = "api.cache_ttl" if by_ttl else "api.cache"
+    others = [key for key in varied if key != axis_key]
+    strategies = list(dict.fromkeys(show_value(value) for value in varied.get("api.cache", [])))
+
+    def x_of(i: int) -> float:
+        if by_ttl:
+            return (cache_ttl_s(runs[i]) or 0.0) / 60
+        return float(strategies.index(show_value(varied["api.cache"][i])))
+
     groups: dict[str, list[int]] = {}
     for i in range(len(runs)):
         name = ", ".join(f"{key.rsplit('.', 1)[-1]}={show_value(varied[key][i])}" for key in others)
         groups.setdefault(name, []).append(i)
-    figure = new_figure(16, 4.4)
+    if len(groups) > MAX_LINES:
+        chosen = set(shown_variants(labels, decision)[0])
+        groups = {name: members for name, members in groups.items() if chosen & set(members)}
+    lossy = decision.lossy if decision is not None else set()
+    figure = new_figure(16, 4.6)
     axes = figure.subplots(1, 4)
     p95_all = np.array([run.summary_value("time_to_created_s.p95", np.nan) for run in runs], dtype=float)
     y_scale, y_unit = duration_axis(p95_all)
     handles, names = [], []
     for (name, members), color in zip(groups.items(), variant_colors(len(groups)), strict=True):
-        members = sorted(members, key=lambda i: cache_ttl_s(runs[i]) or 0.0)
-        ttl_min = np.array([(cache_ttl_s(runs[i]) or 0.0) / 60 for i in members])
+        members = sorted(members, key=x_of)
+        x = np.array([x_of(i) for i in members])
+        hollow = np.array([i in lossy for i in members])
         columns = (
             np.array([runs[i].summary_value("cache.hit_ratio", np.nan) for i in members], dtype=float),
             np.array([throttled_share(runs[i]) or 0.0 for i in members]),
@@ -324,18 +380,24 @@ def cache_settings_figure(
             p95_all[members] / y_scale,
         )
         for ax, values in zip(axes, columns, strict=True):
-            (line,) = ax.plot(ttl_min, values, marker="o", color=color)
+            (line,) = ax.plot(x, values, marker="o", color=color)
+            if hollow.any():
+                ax.plot(x[hollow], values[hollow], ls="", marker="o", mfc="white", color=color)
         handles.append(line)
         names.append(name)
     for ax, ylabel, title in (
         (axes[0], "cache hit ratio", "Hit ratio"),
-        (axes[1], "Dataverse calls throttled (429)", "429 share"),
-        (axes[2], "share of offered submissions created", "Created"),
+        (axes[1], "calls throttled (429)", "429 share"),
+        (axes[2], "share of offered created", "Created"),
         (axes[3], f"p95 time to created ({y_unit})", "p95 time-to-created"),
     ):
-        ax.set_xlabel("cache TTL (min; 0 = no cache)")
+        if by_ttl:
+            ax.set_xlabel("cache TTL (min; 0 = no cache)")
+        else:
+            ax.set_xticks(range(len(strategies)), [_short_strategy(s) for s in strategies], rotation=20, ha="right")
+            ax.set_xlim(-0.4, len(strategies) - 0.6)
         ax.set_ylabel(ylabel)
-        ax.set_title(f"{title} vs cache TTL", fontsize=11)
+        ax.set_title(f"{title} by cache {'TTL' if by_ttl else 'strategy'}", fontsize=11)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     for ax in axes[:3]:
@@ -345,11 +407,49 @@ def cache_settings_figure(
     return figure
 
 
+def _short_strategy(name: str) -> str:
+    return {"stale-while-revalidate": "stale-while-reval."}.get(name, name)
+
+
+MAX_LINES = 6  # more variants than this: the figures draw the best, the baseline and the worst only
+
+
+def shown_variants(labels: Sequence[str], decision: Decision | None) -> tuple[list[int], list[str], str]:
+    """(indices, legend labels, caption note) of the variants the line figures draw: all of them up to
+    ``MAX_LINES``; beyond that the best, the baseline (the first variant), the slowest that lost nothing and the
+    one that lost most, each named by its role — the rest are in the table (30 overlapping lines and a 30-entry
+    legend show nothing)."""
+    count = len(labels)
+    lossy = decision.lossy if decision is not None else set()
+
+    def mark(i: int) -> str:
+        return labels[i] + (" †" if i in lossy else "")
+
+    if decision is None or count <= MAX_LINES:
+        return list(range(count)), [mark(i) for i in range(count)], ""
+    kept = [i for i in decision.order if i not in lossy]
+    roles: dict[int, list[str]] = {}
+    for index, role in ((decision.order[0], "best"), (0, "baseline"),
+                        (kept[-1] if len(kept) > 1 else None, "slowest that lost nothing"),
+                        (decision.order[-1] if lossy else None, "lost most")):
+        if index is not None:
+            roles.setdefault(index, []).append(role)
+    indices = sorted(roles, key=decision.order.index)
+    names = [f"{mark(i)} ({', '.join(roles[i])})" for i in indices]
+    note = (f"Showing {len(indices)} of {count} variants — the best, the baseline (the first variant), the slowest "
+            "that lost nothing and the one that lost most; every variant is in the table above. ")
+    return indices, names, note
+
+
 def comparison_charts(
-    runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]] | None = None
+    runs: Sequence[RunData], labels: Sequence[str], varied: dict[str, list[Any]] | None = None,
+    decision: Decision | None = None,
 ) -> list[Chart]:
-    """The figures of a comparison report, one line per variant, with captions."""
+    """The figures of a comparison report, one line per shown variant (``shown_variants``), with captions."""
     varied = varied_settings(runs) if varied is None else varied
+    chosen, shown_labels, note = shown_variants(labels, decision)
+    all_runs, every = runs, labels
+    runs, labels = [runs[i] for i in chosen], shown_labels
     charts = [
         Chart(
             "throughput",
@@ -383,13 +483,14 @@ def comparison_charts(
             Chart(
                 "cache-settings",
                 "Cache settings",
-                "Each point is one variant, placed at its cache TTL (0 = cache off); from left: the whole-run hit "
-                "ratio, the share of Dataverse calls answered 429, the share of offered submissions created, and "
-                "p95 time from submission to created record. Read the last two together: p95 counts only created "
+                "Each point is one variant, placed at its cache TTL (0 = cache off) when the TTL varies, else at its "
+                "cache strategy; hollow points lost registrations (†). From left: the whole-run hit ratio, the "
+                "share of Dataverse calls answered 429, the share of offered submissions created, and p95 time "
+                "from submission to created record. Read the last two together: p95 counts only created "
                 "registrations, so a setting that gets most submissions rejected can show a short p95. A longer "
                 "TTL raises the hit ratio and, where validation reads compete with the writes for the limit, "
                 "lowers the 429 share.",
-                cache_settings_figure(runs, labels, varied),
+                cache_settings_figure(all_runs, every, varied, decision),
             )
         )
     charts.append(
@@ -404,4 +505,5 @@ def comparison_charts(
             latency_comparison_figure(runs, labels),
         )
     )
-    return charts
+    return [chart if chart.slug == "cache-settings" else replace(chart, caption=note + chart.caption)
+            for chart in charts]

@@ -24,6 +24,7 @@ from reports.plotting import (
     shade_faults,
     time_axis,
 )
+from reports.replicated import headline_text, interval_bounds, replications
 from reports.rundata import RunData
 from reports.series import (
     CumulativeSeries,
@@ -60,35 +61,53 @@ def cumulative_figure(run: RunData) -> Figure:
     figure = new_figure(10, 4.8)
     ax = figure.add_subplot()
     shade_faults(ax, run, scale)
+    n = replications(run)
+
+    def total(name: str, count: float) -> str:  # a replicated run's curves are replication 1's: no totals of its own
+        return name if n else f"{name} ({format_count(count)})"
+
     # Offered is drawn wide and pale under accepted: where validation rejects little the two nearly coincide.
-    ax.plot(x, data.offered, color=COLOR["offered"], lw=5, alpha=0.45,
-            label=f"offered ({format_count(data.offered[-1])})")
-    ax.plot(x, data.accepted, color=COLOR["accepted"], lw=1.6,
-            label=f"accepted ({format_count(data.accepted[-1])})")
+    ax.plot(x, data.offered, color=COLOR["offered"], lw=5, alpha=0.45, label=total("offered", data.offered[-1]))
+    ax.plot(x, data.accepted, color=COLOR["accepted"], lw=1.6, label=total("accepted", data.accepted[-1]))
     settled = data.created + data.dead_lettered
     ax.fill_between(x, settled, data.accepted, color=COLOR["queue"], alpha=0.18, lw=0,
-                    label=f"backlog: accepted, still waiting (peak {format_count(float(data.backlog.max()))})")
-    ax.plot(x, data.created, color=COLOR["created"], lw=2.2, label=f"created ({format_count(data.created[-1])})")
+                    label="backlog: accepted, still waiting" + (
+                        "" if n else f" (peak {format_count(float(data.backlog.max()))})"))
+    ax.plot(x, data.created, color=COLOR["created"], lw=2.2, label=total("created", data.created[-1]))
     if data.confirmed is not None and data.confirmed[-1] > 0:  # the confirmation journey's emails, beside created
         ax.plot(x, data.confirmed, color=COLOR["confirmed"], lw=1.6, ls="-.",
-                label=f"confirmed ({format_count(data.confirmed[-1])})")
+                label=total("confirmed", data.confirmed[-1]))
     if data.dead_lettered[-1] > 0:
         ax.plot(x, data.dead_lettered, color=COLOR["failed"], lw=1.2,
-                label=f"dead-lettered ({format_count(data.dead_lettered[-1])})")
+                label=total("dead-lettered", data.dead_lettered[-1]))
     top = float(max(data.offered[-1], 1.0))
     if data.last_offered_s is not None:
         ax.axvline(data.last_offered_s / scale, color=COLOR["offered"], ls=":", lw=1.2)
-        ax.annotate(f"last arrival\n{format_duration(data.last_offered_s)}", xy=(data.last_offered_s / scale, 0.04),
+        when = "(replication 1)" if n else format_duration(data.last_offered_s)
+        ax.annotate(f"last arrival\n{when}", xy=(data.last_offered_s / scale, 0.04),
                     xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points", ha="right",
                     fontsize=9, color="#555",
                     bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    if data.last_created_s is not None:
-        last_x = data.last_created_s / scale
+    # Replicated: the headline's figure, the mean of every replication; a single run: its own last record (the
+    # same figure, measured on the drawn timeline)
+    last_s = run.summary_value("last_created_s") if n else data.last_created_s
+    right_s = float(last_s) if isinstance(last_s, int | float) else 0.0
+    if isinstance(last_s, int | float):
+        last_x = float(last_s) / scale
         ax.axvline(last_x, color=COLOR["created_window"], ls="--", lw=1.4)
-        after = _after_last_arrival(data)
-        if data.backlog[-1] > 0:
-            after += f"\n{format_count(float(data.backlog[-1]))} still waiting at the end"
-        ax.annotate(f"last created {format_duration(data.last_created_s)}\n{after}", xy=(last_x, 0.5),
+        if n:  # the interval of the mean, shaded as the headline states it
+            low, high = interval_bounds(run, "last_created_s") or (last_s, last_s)
+            ax.axvspan(low / scale, high / scale, color=COLOR["created_window"], alpha=0.12, lw=0)
+            right_s = max(right_s, high)
+            after = (f"mean of {n} replications\ndrain {headline_text(run, 'drain')} after the last arrival"
+                     + (f"\n{headline_text(run, 'pending')} still waiting at the end"
+                        if (run.summary_value("submissions.pending") or 0) > 0 else ""))
+        else:
+            after = _after_last_arrival(data)
+            if data.backlog[-1] > 0:
+                after += f"\n{format_count(float(data.backlog[-1]))} still waiting at the end"
+        said = headline_text(run, "last_created") if n else format_duration(float(last_s))
+        ax.annotate(f"last created {said}\n{after}", xy=(last_x, 0.5),
                     xycoords=("data", "axes fraction"), xytext=(-6, 0), textcoords="offset points", ha="right",
                     fontsize=10, fontweight="bold", color=COLOR["created_window"],
                     bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": COLOR["created_window"], "alpha": 0.9})
@@ -96,7 +115,7 @@ def cumulative_figure(run: RunData) -> Figure:
     ax.set_ylabel("submissions so far")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_count(value)))
     ax.set_ylim(0, top * 1.05)
-    ax.set_xlim(left=0, right=max(float(x[-1]), (data.last_created_s or 0.0) / scale) * 1.02 or 1.0)
+    ax.set_xlim(left=0, right=max(float(x[-1]), right_s / scale) * 1.02 or 1.0)
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     legend_below(figure, handles, labels, columns=len(labels) if len(labels) <= 5 else 3)  # never over the marks
@@ -192,8 +211,9 @@ def throttling_figure(run: RunData) -> Figure:
         alpha=0.55,
     )
     if np.any(data.throttled_per_s):
+        in_all = "" if replications(run) else f" ({format_count(total)} in all)"  # replicated: in the headline
         bottom.plot(x + data.bin_s / scale, data.throttled_smooth_per_s, color=COLOR["throttled_smooth"], lw=2,
-                    label=f"429s /s over the last {format_duration(data.smooth_s)} ({format_count(total)} in all)")
+                    label=f"429s /s over the last {format_duration(data.smooth_s)}{in_all}")
     else:
         bottom.text(0.5, 0.5, "no call was throttled", transform=bottom.transAxes, ha="center", color="#555")
     bottom.set_ylabel("429s per second")
@@ -213,7 +233,13 @@ def cache_figure(run: RunData) -> Figure:
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     shade_faults(top, run, scale)
     top.plot(x, data.hit_ratio, drawstyle="steps-post", color=COLOR["hit"], lw=1.8, label="hit ratio per bin")
-    if data.overall_hit_ratio is not None:
+    n = replications(run)
+    if n:  # the headline's mean over every replication, not replication 1's own
+        mean = run.summary_value("cache.hit_ratio")
+        if isinstance(mean, int | float):
+            top.axhline(float(mean), color="#333", ls="--", lw=1,
+                        label=f"mean of {n} replications {headline_text(run, 'hit_ratio')}")
+    elif data.overall_hit_ratio is not None:
         top.axhline(data.overall_hit_ratio, color="#333", ls="--", lw=1,
                     label=f"whole run {format_share(data.overall_hit_ratio)}")
     top.set_ylim(-0.02, 1.02)
@@ -305,6 +331,16 @@ _FAULTS_NOTE = " Pink bands mark the scenario's fault windows."
 
 def _cumulative_caption(run: RunData) -> str:
     data = cumulative_series(run)
+    n = replications(run)
+    if n:
+        return (
+            "How many submissions had been offered (grey), accepted with a 202 (blue) and created in Dataverse "
+            "(green) by each time since the start, in replication 1. The shaded gap between accepted and created is "
+            "its backlog. The dashed line and its box give the headline's figure, the mean over all "
+            f"{n} replications: the last record was created at {headline_text(run, 'last_created')} (shaded: the "
+            "interval), so where replication 1's backlog closes earlier or later than the line is one draw's luck."
+            + _FAULTS_NOTE * bool(run.scenario_value("faults"))
+        )
     last = (f" The last record was created at {format_duration(data.last_created_s)} (dashed line)"
             if data.last_created_s is not None else " No record was created")
     after = f", {_after_last_arrival(data)} (dotted line)." if data.last_created_s is not None else "."
@@ -360,10 +396,11 @@ def _cache_caption(run: RunData) -> str:
 
 def _latency_caption(run: RunData) -> str:
     created = run.submissions.count("created")
+    counts = "" if replications(run) else f" ({format_count(created)} of {format_count(len(run.submissions))})"
     return (
         "Left: share of all offered submissions whose record was created within the time on the x axis "
-        f"(minutes and hours); the curve ends at the created share ({format_count(created)} of "
-        f"{format_count(len(run.submissions))}) and the gap above it is what was rejected, dead-lettered or "
+        f"(minutes and hours); the curve ends at the created share{counts} and the gap above it is what was "
+        "rejected, dead-lettered or "
         "still pending. Middle: p50/p95/p99 time-to-created for submissions grouped by when they were "
         "submitted — rising lines mean later arrivals wait behind the backlog. Right: how many attempts each "
         "created registration needed; a long tail means the retry policy kept hitting throttled windows."

@@ -144,6 +144,8 @@ HEADLINE: tuple[Metric, ...] = (
            missing="not reached"),
     Metric("p95", "Time to created p95", _number("time_to_created_s.p95"), format_duration, "lower", short="p95",
            missing="not reached"),
+    Metric("confirmed_p95", "Time to confirmed p95 (confirmation email)", _number("time_to_confirmed_s.p95"),
+           format_duration, "lower", False, missing="not reached"),
     Metric("p99", "Time to created p99", _number("time_to_created_s.p99"), format_duration, "lower", short="p99",
            missing="not reached"),
     Metric("max", "Time to created max", _number("time_to_created_s.max"), format_duration, "lower", False,

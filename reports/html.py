@@ -19,7 +19,6 @@ import jinja2
 
 from reports.comparison import ComparisonTable
 from reports.headline import (
-    HEADLINE,
     format_count,
     format_duration,
     format_number,
@@ -27,7 +26,7 @@ from reports.headline import (
     format_share,
     show_value,
 )
-from reports.replicated import drawn_inputs, interval_text
+from reports.replicated import drawn_inputs, headline_rows
 from reports.rundata import RunData
 from reports.verdict import Verdict
 from simulator.decision import Decision
@@ -151,7 +150,7 @@ def run_html(run: RunData, verdict: Verdict, pictures: Sequence[Picture]) -> str
         title=title,
         meta=_meta(run),
         description=str(run.scenario_value("description", "") or ""),
-        headline=[(metric.label, interval_text(run, metric)) for metric in HEADLINE],
+        headline=headline_rows(run),
         interrupted=_interrupted_text(run),
         live=_live_vs_simulated(run),
         drawn=drawn_inputs(run),

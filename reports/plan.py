@@ -1,5 +1,6 @@
-"""A `stampede plan` run directory's report: the question, the answer in one sentence, every probe with its
-met share and interval, and the chosen value's figures.
+"""A `stampede plan` run directory's report, read as a decision: the question, the answer in one sentence, the
+settings that are not as the scenario says (keys --set made certain, central values), then the evidence —
+every probe with its met share and interval, the chosen value's headline table and figures.
 
 A plan directory holds ``plan.json`` (what ``plan --json`` prints), ``probes.csv`` (one row per probe and
 replication) and ``chosen/`` (the chosen value's run, a normal run directory). ``write_plan_report`` reads
@@ -18,6 +19,7 @@ from typing import Any
 from reports.errors import ReportError
 from reports.headline import format_duration, format_number, format_share
 from reports.html import environment, figures_data
+from reports.replicated import headline_rows
 from reports.rundata import is_run_dir, load_run
 from reports.write import REPORT_FILE, run_pictures
 from simulator.stats import wilson
@@ -41,13 +43,29 @@ def _show(path: str, value: Any) -> str:
     return format_duration(number) if path.split(".")[0].endswith("_s") else format_number(number)
 
 
-def _question(plan: dict[str, Any]) -> list[str]:
-    lines = [f"SLO (all must hold): {' and '.join(plan['slo'])}",
-             f"Search: the {plan['direction']} {plan['key']} for which every SLO holds"]
+def _question(plan: dict[str, Any]) -> str:
+    """The question in one sentence: What is the smallest dataverse.app_users for which
+    time_to_created_s.p95<=15m holds in at least 95 % of replications?"""
+    share = f" in at least {plan['probability']:.0%} of replications" if "probability" in plan else ""
+    return (f"What is the {plan['direction']} {plan['key']} for which {' and '.join(plan['slo'])} "
+            f"{'hold' if len(plan['slo']) > 1 else 'holds'}{share}?")
+
+
+def _how(plan: dict[str, Any]) -> list[str]:
+    """How the question was asked: the rule a probe's verdict follows, and settings not as the scenario says."""
+    lines = []
     if "probability" in plan:
-        lines.append(f"A value meets the SLO when at least {plan['probability']:.0%} of its replications do "
-                     f"(up to {plan['replications']} replications per probe, decided at "
-                     f"{plan.get('confidence', 0.95):.0%} confidence)")
+        lines.append(f"A value meets when at least {plan['probability']:.0%} of its replications meet every SLO, "
+                     f"shown at {plan.get('confidence', 0.95):.0%} confidence (up to {plan['replications']} "
+                     "replications per probe; a probe stops once decided).")
+    else:
+        lines.append("Each value is one run (no replications): its verdict is that run's, with no interval.")
+    for key, value in plan.get("certain_by_set", {}).items():
+        lines.append(f"{key} = {value['shown']} (--set): certain in every run — [uncertain] no longer draws it.")
+    if plan.get("central_values"):
+        lines.append("One replication: every probe ran at the central values of [uncertain], not a random draw: "
+                     + ", ".join(f"{key} = {c['shown']} ({c['statistic']})"
+                                 for key, c in plan["central_values"].items()) + ".")
     return lines
 
 
@@ -67,8 +85,8 @@ def write_plan_report(plan_dir: Path) -> Path:
         raise ReportError(f"{plan_dir}: not a readable plan directory ({exc}); expected {PLAN_FILE} and "
                           f"{PROBES_FILE} as `stampede plan` writes them") from None
     confidence = float(plan.get("confidence", 0.95))
-    paths = list(dict.fromkeys(slo_path for slo_path in rows[0] if slo_path not in
-                               ("value", "replication", "seed", "met"))) if rows else []
+    replicated = "probability" in plan
+    paths = list(plan["tried"][0]["metrics"]) if plan["tried"] else []  # the SLOs' figures, in order
     by_value: dict[float, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         by_value[float(row["value"])].append(row)
@@ -80,7 +98,7 @@ def write_plan_report(plan_dir: Path) -> Path:
         probes.append({
             "value": tried.get("value_text", tried["value"]),
             "chosen": tried["value"] == plan["value"],
-            "met": "meets" if tried["met"] else "fails",
+            "met": ("meets" if tried["met"] else "fails") + ("" if tried.get("decided", True) else ", undecided"),
             "share": f"{met}/{len(mine)} ({format_share(met / len(mine) if mine else None)})",
             "interval": f"{format_share(low)}–{format_share(high)}",
             "metrics": [_show(p, (tried.get("metrics") or {}).get(p)) for p in paths],  # the probe's means
@@ -90,11 +108,17 @@ def write_plan_report(plan_dir: Path) -> Path:
     page = environment().get_template("plan.html.j2").render(
         title=f"Stampede plan — {plan['key']}",
         question=_question(plan),
+        how=_how(plan),
         answer=_answer(plan),
+        found=plan["value"] is not None,
+        replicated=replicated,
         paths=paths,
         probes=probes,
         confidence=f"{confidence:.0%}",
+        chosen_value=plan.get("value_text", plan["value"]),
+        chosen_n=(run.summary_value("replications") or {}).get("n") if run is not None else None,
         chosen_link=f"{CHOSEN_DIR}/{REPORT_FILE}" if (chosen / REPORT_FILE).is_file() else None,
+        headline=headline_rows(run) if run is not None else [],
         figures=figures_data(run_pictures(run)) if run is not None else [],
     )
     report = plan_dir / REPORT_FILE

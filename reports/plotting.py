@@ -166,4 +166,11 @@ def shade_faults(ax: Axes, run: RunData, scale_s: float, label: bool = True) -> 
 
 
 def legend_below(figure: Figure, handles: Sequence[Artist], labels: Sequence[str], columns: int = 3) -> None:
-    figure.legend(handles, labels, loc="outside lower center", ncols=max(1, min(columns, len(labels))), fontsize=9)
+    """A legend under the axes, in at most ``columns`` columns, and fewer while it is wider than the figure (long
+    labels in one row would be cut at the figure's edges)."""
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    for ncols in range(max(1, min(columns, len(labels))), 0, -1):
+        legend = figure.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=9)
+        if ncols == 1 or legend.get_window_extent(renderer).width <= 0.98 * figure.bbox.width:
+            return
+        legend.remove()

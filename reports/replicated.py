@@ -18,18 +18,21 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from reports.headline import HEADLINE, Metric, format_duration
+from reports.headline import HEADLINE, Metric, format_count, format_duration
 from reports.plotting import COLOR, Chart, duration_axis, new_figure, time_axis
 from reports.rundata import RunData
+from simulator.metrics import turned_away
+from simulator.units import half_width_text
 
-__all__ = ["METRIC_PATHS", "Replicated", "load_replicated", "interval_text", "replication_charts",
-           "DrawnInputs", "drawn_inputs"]
+__all__ = ["METRIC_PATHS", "Replicated", "load_replicated", "headline_rows", "headline_text", "interval_bounds",
+           "headline_value", "replications", "replication_charts", "DrawnInputs", "drawn_inputs"]
 
 # The summary.json path behind each headline metric that has an interval.
 METRIC_PATHS = {
     "offered": "submissions.offered", "created": "submissions.created",
     "dead_lettered": "submissions.dead_lettered", "rejected": "submissions.rejected",
-    "pending": "submissions.pending", "p50": "time_to_created_s.p50", "p95": "time_to_created_s.p95",
+    "pending": "submissions.pending", "last_created": "last_created_s", "p50": "time_to_created_s.p50",
+    "p95": "time_to_created_s.p95", "confirmed_p95": "time_to_confirmed_s.p95",
     "p99": "time_to_created_s.p99", "max": "time_to_created_s.max", "drain": "throughput.drain_s",
     "mean_created": "throughput.mean_created_per_s", "peak_created": "throughput.peak_created_per_s",
     "hit_ratio": "cache.hit_ratio", "attempts": "attempts_per_created",
@@ -72,39 +75,58 @@ def load_replicated(run: RunData) -> Replicated | None:
                       arrays)  # type: ignore[arg-type]
 
 
-def interval_text(run: RunData, metric: Metric) -> str:
-    """The metric as the headline table shows it; with replications, ``mean ± half-width`` in the mean's
-    unit ("2 h 24 min ± 1.1 min")."""
+def headline_value(run: RunData, metric: Metric) -> str:
+    """The metric as the headline table shows it; with replications, ``mean ± half-width``: the mean rounded as a
+    single run's, the half-width in its unit (simulator.units, as the console prints it: "2 h 24 min ± 1.1 min")."""
     value = metric.display(metric.value(run))
     path = METRIC_PATHS.get(metric.key)
+    entry = _interval(run, path) if path is not None else None
+    if path is None or entry is None:
+        return value
+    return f"{value} ± {half_width_text(path, (entry['ci_high'] - entry['ci_low']) / 2)}"
+
+
+def _interval(run: RunData, path: str) -> dict[str, float] | None:
     block = run.summary.get("replications")
-    if path is None or not isinstance(block, dict):
-        return value
-    entry = block.get("metrics", {}).get(path)
-    if not isinstance(entry, dict):
-        return value
-    half = (entry["ci_high"] - entry["ci_low"]) / 2
-    return f"{value} ± {_half_text(metric, half, entry['mean'])}"
+    entry = block.get("metrics", {}).get(path) if isinstance(block, dict) else None
+    return entry if isinstance(entry, dict) else None
 
 
-def _half_text(metric: Metric, half: float, mean: float) -> str:
-    """The half-width in a unit that shows it: minutes beside hours, seconds beside minutes."""
-    if metric.text is format_duration:
-        if mean >= 3600 or half >= 60:
-            return f"{half / 60:.1f} min"
-        if half >= 1:
-            return f"{half:.1f} s"
-        return f"{half * 1000:.0f} ms"
-    if metric.key in ("hit_ratio",):
-        return f"{half * 100:.2f} %"
-    unit = "/s" if metric.key in ("mean_created", "peak_created") else ""
-    if abs(mean) >= 100:
-        return f"{half:,.0f}{unit}"
-    return f"{half:.2g}{unit}"
+def replications(run: RunData) -> int:
+    """How many replications the run's figures are means of; 0 for a single run."""
+    block = run.summary.get("replications")
+    return int(block.get("n", 0)) if isinstance(block, dict) else 0
 
 
-def _headline(metric_key: str) -> Metric:
-    return next(m for m in HEADLINE if m.key == metric_key)
+def headline_text(run: RunData, key: str) -> str:
+    """The headline table's text for the metric ``key`` ("3 h 15 min ± 12.4 min"): what a figure's annotation
+    says, so no figure contradicts the table above it."""
+    return headline_value(run, next(m for m in HEADLINE if m.key == key))
+
+
+def interval_bounds(run: RunData, path: str) -> tuple[float, float] | None:
+    """The interval (low, high) of the mean at ``path``; None for a single run."""
+    entry = _interval(run, path)
+    return (float(entry["ci_low"]), float(entry["ci_high"])) if entry is not None else None
+
+
+def headline_rows(run: RunData) -> list[tuple[str, str]]:
+    """The run page's headline table, (figure, value): capacity turn-aways on lines of their own, each naming
+    the limit that cut demand, apart from what failed validation; a figure the run has not (time to confirmed,
+    without the confirmation journey) is left out."""
+    rows = []
+    away = turned_away(run.summary)
+    for metric in HEADLINE:
+        if metric.key == "confirmed_p95" and run.summary_value("time_to_confirmed_s") is None:
+            continue
+        if metric.key == "rejected" and away:
+            rejected = float(run.summary_value("submissions.rejected") or 0.0)
+            rows.append((metric.label, format_count(rejected - sum(away.values()))))
+            rows.extend((f"Turned away: {reason} ({run.summary['demand_cut_by'][reason]['said']})",
+                         format_count(count)) for reason, count in away.items())
+            continue
+        rows.append((metric.label, headline_value(run, metric)))
+    return rows
 
 
 def bands_figure(run: RunData, data: Replicated) -> Figure:

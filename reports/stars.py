@@ -2,10 +2,10 @@
 
 Two rules keep a star honest:
 
-- **Losses first.** A variant that loses registrations (dead-lettered, rejected or left pending) finishes
-  the rest sooner and with fewer attempts, so its times, rates and attempts are not comparable. Those
-  columns rank only the variants that created nearly all that the best variant created (within
-  ``LOSS_TOLERANCE``); the others' figures there are flagged, not starred.
+- **Losses first.** A variant that loses registrations (dead-lettered, left pending, or turned away more than
+  the variant that turned away fewest: :func:`simulator.decision.losses`) finishes the rest sooner and with
+  fewer attempts, so none of its figures is comparable. Every column ranks only the variants that lost
+  nothing; the others' figures are flagged, not starred.
 - **Beyond the noise.** With replications, the best value is starred only where it beats the runner-up
   beyond the interval: the paired-t interval on their per-replication differences (same seeds: common
   random numbers) excludes 0; runs on different seeds need disjoint intervals. A single run has no
@@ -21,19 +21,15 @@ from typing import Any
 from reports.headline import Metric, best_indices
 from reports.replicated import METRIC_PATHS, load_replicated
 from reports.rundata import RunData
+from simulator.decision import losses
 from simulator.stats import interval, paired_difference
 
-__all__ = ["LOSS_COLUMNS", "LOSS_TOLERANCE", "complete_rows", "stars"]
-
-LOSS_COLUMNS = frozenset({"created", "dead_lettered", "rejected", "pending", "offered"})
-LOSS_TOLERANCE = 0.01  # "nearly all": within 1 % of the most any variant created
+__all__ = ["complete_rows", "stars"]
 
 
 def complete_rows(runs: Sequence[RunData]) -> set[int]:
-    """Variants that created nearly all that the best of them created."""
-    created = [float(run.summary_value("submissions.created", 0) or 0) for run in runs]
-    most = max(created, default=0.0)
-    return {i for i, c in enumerate(created) if c >= most * (1 - LOSS_TOLERANCE)}
+    """Variants that lost nothing (the decision's rule, simulator/decision.py)."""
+    return set(range(len(runs))) - set(losses([run.summary for run in runs]))
 
 
 def _per_replication(run: RunData, metric: Metric) -> tuple[list[str], list[float]] | None:

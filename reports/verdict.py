@@ -22,6 +22,7 @@ from reports.headline import (
     throttled_share,
 )
 from reports.rundata import RunData, duration_s
+from simulator.metrics import turned_away
 
 __all__ = ["Verdict", "comparison_verdict", "demand_cut_sentences", "rank", "run_verdict"]
 
@@ -165,13 +166,9 @@ def _reasons(counts: Any, limit: int = 3) -> str:
 def demand_cut_sentences(run: RunData) -> list[str]:
     """Each catalog setting that turned submissions away (summary.json's ``demand_cut_by``), by name, and
     whether its value was the default — a cut the p95 never shows."""
-    cuts = run.summary_value("demand_cut_by")
-    counts = run.summary_value("rejected_by") or {}
     offered = _number(run, "submissions.offered") or 0.0
-    if not isinstance(cuts, dict):
-        return []
-    return [f"{format_count(counts.get(reason, 0))} of {format_count(offered)} submissions turned away: {reason} "
-            f"({cut['said']})." for reason, cut in cuts.items()]
+    return [f"{format_count(count)} of {format_count(offered)} submissions turned away: {reason} "
+            f"({run.summary['demand_cut_by'][reason]['said']})." for reason, count in turned_away(run.summary).items()]
 
 
 def losses_sentences(run: RunData) -> list[str]:
@@ -186,9 +183,11 @@ def losses_sentences(run: RunData) -> list[str]:
         out.append(
             f"{_plural(dead, 'submission')}{share} dead-lettered" + (f": {reasons}." if reasons else ".")
         )
-    rejected = _number(run, "submissions.rejected") or 0.0
-    if rejected:
-        reasons = _reasons(run.summary_value("rejected_by"))
+    away = turned_away(run.summary)  # said by demand_cut_sentences: a limit cut them, validation did not fail
+    rejected = (_number(run, "submissions.rejected") or 0.0) - sum(away.values())
+    if rejected >= 0.5:
+        reasons = _reasons({reason: n for reason, n in (run.summary_value("rejected_by") or {}).items()
+                            if reason not in away})
         out.append(f"{_plural(rejected, 'submission')} rejected at validation" + (f": {reasons}." if reasons else "."))
     pending = _number(run, "submissions.pending") or 0.0
     if pending:

@@ -66,9 +66,9 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         target = Path(out_dir) if out_dir is not None else default_comparison_dir(runs)
         varied = varied_settings(runs)
         labels = variant_labels(runs, varied)
-        pictures = [render(chart) for chart in comparison_charts(runs, labels, varied)]
-        links = [_link(target, run) for run in runs]
         decision = comparison_decision(runs, labels)
+        pictures = [render(chart) for chart in comparison_charts(runs, labels, varied, decision)]
+        links = [_link(target, run) for run in runs]
         page = comparison_html(
             runs,
             comparison_table(runs, labels),
@@ -97,8 +97,8 @@ def sample_path(run: RunData, charts: list[Chart]) -> list[Chart]:
     if not isinstance(block, dict):
         return charts
     seeds = block.get("seeds") or ["?"]
-    note = (f"One sample path: replication 1 (seed {seeds[0]}) of {block.get('n')}; the headline figures above are "
-            "means over all of them, with their intervals. ")
+    note = (f"One sample path: the curves are replication 1 (seed {seeds[0]}) of {block.get('n')}; the figures "
+            "written on them are the headline's, means over all replications with their intervals. ")
     return [replace(chart, title=f"{chart.title} (replication 1: one sample path)", caption=note + chart.caption)
             for chart in charts]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 __all__ = ["percentiles", "percentiles_of_all", "times_over_all", "time_to_created", "bin_counts", "peak_rate_per_s",
-           "finite"]
+           "finite", "turned_away"]
 
 PERCENTILES = (50, 95, 99)
 
@@ -89,3 +90,12 @@ def bin_counts(times_s: Sequence[float] | np.ndarray, bin_s: float, bins: int) -
 def peak_rate_per_s(counts_per_bin: Sequence[int] | np.ndarray, bin_s: float) -> float:
     counts = np.asarray(counts_per_bin)
     return float(counts.max()) / bin_s if counts.size else 0.0
+
+
+def turned_away(summary: dict[str, Any]) -> dict[str, float]:
+    """``{reason: count}`` of the submissions a catalog setting turned away (event full, session full, no
+    waitlist: summary.json's ``demand_cut_by``, counted in ``rejected_by``). They are in
+    ``submissions.rejected``, yet nothing failed validation: demand was cut by a limit."""
+    cuts = summary.get("demand_cut_by")
+    counts = summary.get("rejected_by") or {}
+    return {reason: float(counts.get(reason, 0)) for reason in cuts} if isinstance(cuts, dict) else {}

@@ -28,7 +28,7 @@ __all__ = ["ReplicationsError", "replication_count", "sequential_blocks", "PRECI
            "check_options", "QUANTILE_LEVELS", "UNCERTAIN_STREAM",
            "ReplicationResult", "replication_seeds", "draw_rng",
            "replications_csv", "bands_csv", "replicated_summary", "metric_columns", "replicated_files",
-           "single_run_files", "precision_note"]
+           "single_run_files", "precision_note", "as_written"]
 
 QUANTILE_LEVELS = tuple(i / 100 for i in range(101))  # time-to-created quantiles each replication reports
 UNCERTAIN_STREAM = 2**32 - 1  # spawn key of the draws of [uncertain] inputs, apart from every replication's
@@ -110,6 +110,13 @@ def metric_columns(results: Sequence[ReplicationResult], paths: Sequence[str] = 
     return {path: [v[path] for v in values] for path in paths}
 
 
+def as_written(value: float) -> float:
+    """A figure as replications.csv holds it (six significant digits): the decision ``compare`` prints is made
+    from these, so the report, re-made from the run directories, says the same digits."""
+    text = _cell(float(value))
+    return float(text) if text else math.nan
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.6g}" if abs(value) < 1e15 else repr(value)
@@ -171,7 +178,9 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
         "uncertain": uncertain,
         "metrics": interval_block(columns, confidence),
     }
-    not_reached = not_reached_counts(columns)
+    # A figure no replication has (time to confirmed with the confirmation journey off) is not "not reached".
+    not_reached = {path: count for path, count in not_reached_counts(columns).items()
+                   if any(_has(r.summary, path) for r in results)}
     if not_reached:  # {path: replications that did not reach it}; those paths have no mean and no interval
         block["not_reached"] = not_reached
     if precision is not None:
@@ -181,6 +190,15 @@ def replicated_summary(results: Sequence[ReplicationResult], *, seed: int, confi
         block["blocks"] = sequential_blocks(len(results), PRECISION_START, PRECISION_STEP)
     summary["replications"] = block
     return summary
+
+
+def _has(summary: dict[str, Any], path: str) -> bool:
+    node: Any = summary
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def replicated_files(results: Sequence[ReplicationResult], summary: dict[str, Any], scenario_toml: str,

@@ -29,7 +29,7 @@ HEADLINE_METRICS = (
     "submissions.offered", "submissions.accepted", "submissions.rejected", "submissions.created",
     "submissions.dead_lettered", "submissions.pending", "submissions.created_share",
     "submissions.dead_lettered_share", "time_to_created_s.mean", "time_to_created_s.p50", "time_to_created_s.p95",
-    "time_to_created_s.p99", "time_to_created_s.max",
+    "time_to_confirmed_s.p95", "time_to_created_s.p99", "time_to_created_s.max",
     "throughput.peak_created_per_s", "throughput.mean_created_per_s", "throughput.drain_s",
     "dataverse.throttled", "dataverse.admitted", "cache.hit_ratio", "attempts_per_created", "last_created_s",
 )

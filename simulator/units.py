@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["duration_text", "is_share", "metric_text", "time_unit_s"]
+__all__ = ["duration_text", "half_width_text", "interval_text", "is_share", "metric_text", "time_unit_s"]
 
 _STATISTIC = re.compile(r"^(p\d+(\.\d+)?|max|min|mean|median|sd|ci_low|ci_high)$")
 _UNITS_S = (("_ms", 0.001), ("_s", 1.0))
@@ -58,4 +58,26 @@ def metric_text(path: str, value: float | None) -> str:
         return duration_text(value * unit_s)
     if is_share(path):
         return f"{value:.1%}"
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 1000 else f"{value:.3g}"
+    text = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 1000 else f"{value:.3g}"
+    return text + _rate_unit(path)
+
+
+def _rate_unit(path: str) -> str:
+    return "/s" if path.split(".")[-1].endswith("_per_s") else ""
+
+
+def half_width_text(path: str, half: float) -> str:
+    """An interval's ± half-width on the figure at ``path``, in its unit: a duration ("12.4 min"), percentage
+    points for a share ("0.01 pts"), else two significant figures below 100 ("0.0029", "0.023/s")."""
+    unit_s = time_unit_s(path)
+    if unit_s is not None:
+        return duration_text(half * unit_s) if half else "0 s"
+    if is_share(path):
+        return f"{half * 100:.2g} pts"
+    return (f"{half:,.0f}" if abs(half) >= 100 or half == 0 else f"{half:.2g}") + _rate_unit(path)
+
+
+def interval_text(path: str, mean: float, half: float) -> str:
+    """A replicated figure as every table prints it: the mean rounded as a single run's figure, ± the
+    half-width in the same unit ("67,955 ± 4,449", "3.25 h ± 12.4 min", "99.8% ± 0.01 pts")."""
+    return f"{metric_text(path, mean)} ± {half_width_text(path, half)}"

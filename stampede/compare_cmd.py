@@ -18,6 +18,7 @@ from simulator.engine.replicate import Interrupted, replicate
 from simulator.replications import (
     ReplicationResult,
     ReplicationsError,
+    as_written,
     check_options,
     metric_columns,
     precision_note,
@@ -161,7 +162,8 @@ def compare(
 
 def _replicated(runs: list[ReplicationResult]) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """(seeds, the deciding figure per replication) for the decision's paired test."""
-    return tuple(r.seed for r in runs), tuple(metric_columns(runs, [DECIDING_PATH])[DECIDING_PATH])
+    values = metric_columns(runs, [DECIDING_PATH])[DECIDING_PATH]
+    return tuple(r.seed for r in runs), tuple(as_written(v) for v in values)  # the digits the report reads
 
 
 def register(app: typer.Typer) -> None:

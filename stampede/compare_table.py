@@ -84,8 +84,11 @@ def print_comparison(rows: Sequence[tuple[str, dict[str, Any]]], differences: Se
         for sentence in decision.sentences:
             target.print(sentence, highlight=False, markup=False)
         target.print()
-        rows = [(rows[i][0] + (" †" if i in decision.lossy else ""), rows[i][1]) for i in decision.order]
+        marks = [" †" if i in decision.lossy else "" for i in decision.order]
+        rows = [rows[i] for i in decision.order]
         baseline = decision.order.index(baseline)
+    else:
+        marks = [""] * len(rows)
     texts = {c.heading: [c.text(metric_value(s, c.path)) for _, s in rows] for c in COLUMNS}
     texts["binding"] = [_binding(s) for _, s in rows]
     words = {c.heading: c.words for c in COLUMNS} | {"binding": "binding limit"}
@@ -97,7 +100,7 @@ def print_comparison(rows: Sequence[tuple[str, dict[str, Any]]], differences: Se
         target.print("same in every variant: " + " · ".join(same), highlight=False, soft_wrap=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0)
     widths = {h: max(len(h), *(len(t) for t in texts[h])) for h in shown}
-    longest_word = max((len(word) for label, _ in rows for word in label.split()), default=7)
+    longest_word = max((len(word) for label, _ in rows for word in (label + " †").split()), default=7)
     room = WIDTH - sum(w + 1 for w in widths.values()) - 2
     # the label wraps at " · " when 80 columns are tight, and folds inside a word only when it must
     table.add_column("variant", min_width=max(8, min(longest_word + 1, room)), overflow="fold")
@@ -106,14 +109,14 @@ def print_comparison(rows: Sequence[tuple[str, dict[str, Any]]], differences: Se
                          min_width=widths[heading])
     for index, (label, _) in enumerate(rows):
         marker = " (base)" if differences and index == baseline else ""
-        table.add_row(label + marker, *(texts[h][index] for h in shown))
+        table.add_row(label + marks[index] + marker, *(texts[h][index] for h in shown))
     target.print(table)
     legend = [f"{h} = {words[h]}" for h in shown if h != "binding" and h != words[h]]
     if decision is not None and decision.lossy:
-        legend.append("† lost registrations: not ranked")
+        legend.append("† lost registrations: out of the ranking")
     target.print(" · ".join(legend), highlight=False, style="dim")
     if differences:
-        _print_differences(rows, differences, baseline, replications, confidence, target)
+        _print_differences(rows, marks, differences, baseline, replications, confidence, target)
 
 
 def _diff_text(row: ComparisonRow, path: str) -> str:
@@ -128,8 +131,9 @@ def _diff_text(row: ComparisonRow, path: str) -> str:
     return f"{row.diff:+,.0f}±{half:,.0f}"
 
 
-def _print_differences(rows: Sequence[tuple[str, dict[str, Any]]], differences: Sequence[ComparisonRow],
-                       baseline: int, replications: int, confidence: float, target: Console) -> None:
+def _print_differences(rows: Sequence[tuple[str, dict[str, Any]]], marks: Sequence[str],
+                       differences: Sequence[ComparisonRow], baseline: int, replications: int, confidence: float,
+                       target: Console) -> None:
     by = {(r.variant, r.metric): r for r in differences}
     base_label = rows[baseline][0]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0,
@@ -144,5 +148,5 @@ def _print_differences(rows: Sequence[tuple[str, dict[str, Any]]], differences: 
         if index == baseline:
             continue
         cells = [(_diff_text(by[(label, p)], p) if (label, p) in by else "—") for p in DIFF_PATHS]
-        table.add_row(label, *cells)
+        table.add_row(label + marks[index], *cells)
     target.print(table)

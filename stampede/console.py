@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from simulator.metrics import turned_away
 from simulator.units import duration_text, metric_text
 from stampede.outdir import OutDirError, check_out_dir, make_out_dir
 
@@ -199,6 +200,8 @@ def print_plan(result: dict[str, Any], slo_path: str) -> None:
 def _slo_metric_text(row: dict[str, Any], path: str) -> str:
     """The SLO metric in its unit; with replications its mean and interval ("14.6 min (14.4–14.8 min)")."""
     interval = row.get("slo_metrics", {}).get(path)
+    if interval is None and row["metric"] is None and row.get("cut_short"):
+        return f"— ({row['cut_short']:,} cut short)"
     if interval is None:
         return metric_text(path, row["metric"])
     low, high = metric_text(path, interval["ci_low"]), metric_text(path, interval["ci_high"])
@@ -208,9 +211,14 @@ def _slo_metric_text(row: dict[str, Any], path: str) -> str:
     return f"{metric_text(path, interval['mean'])} ({low}–{high})"
 
 
-def slo_metrics_text(metrics: dict[str, float | None]) -> str:
-    """A probe's SLO figures for a progress line: "time_to_created_s.p95 14.6 min · submissions.created 1,687"."""
-    return " · ".join(f"{path} {metric_text(path, value)}" for path, value in metrics.items())
+def slo_metrics_text(metrics: dict[str, float | None], cut_short: int = 0) -> str:
+    """A probe's SLO figures for a progress line: "time_to_created_s.p95 14.6 min · submissions.created 1,687";
+    with replications cut short (their figures partial, so no mean), "… · 3 cut short, no mean"."""
+    text = " · ".join(f"{path} {metric_text(path, value)}" for path, value in metrics.items()
+                      if value is not None or not cut_short)  # a cut run's figure is not "not reached": unknown
+    if cut_short:
+        text = (text + " · " if text else "") + f"{cut_short:,} cut short, no mean"
+    return text
 
 
 def _met_cell(row: dict[str, Any]) -> str:
@@ -265,8 +273,10 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
                   title_justify="left")
     table.add_column(style="bold")  # counts rounded: a replicated run's are means ("377,585 hits", not .633333)
     table.add_column()
+    away = turned_away(summary)  # capacity turn-aways: demand cut by a limit, not a failed validation
     table.add_row("submissions", f"{subs['offered']:,.0f} offered · {subs['accepted']:,.0f} accepted · "
-                  f"{subs['rejected']:,.0f} rejected")
+                  f"{subs['rejected'] - sum(away.values()):,.0f} rejected at validation"
+                  + (f" · {sum(away.values()):,.0f} turned away" if away else ""))
     table.add_row("outcome", f"{subs['created']:,.0f} created · {subs['dead_lettered']:,.0f} dead-lettered · "
                   f"{subs['pending']:,.0f} pending")
     table.add_row("last created", f"{duration_text(summary.get('last_created_s'))} after the first arrival "
@@ -288,20 +298,21 @@ def print_summary(summary: dict[str, Any], run_dir: Path, report: Path | None = 
                   f"({summary['cache']['hits']:,.0f} hits, {summary['cache']['misses']:,.0f} misses)")
     table.add_row("throughput", f"peak {summary['throughput']['peak_created_per_s']:.1f}/s · mean "
                   f"{summary['throughput']['mean_created_per_s']:.1f}/s · ceiling "
-                  f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']:.0f} key(s), "
+                  f"{cap['ceiling_created_per_s']:.1f}/s ({cap['keys']:.0f} "
+                  f"key{'' if round(cap['keys']) == 1 else 's'}, "
                   f"{cap['calls_per_registration']:.2f} calls each)")
     table.add_row("attempts", f"{summary['attempts_per_created']:.2f} per created registration")
     table.add_row("simulated", f"{duration_text(summary['simulated_s'])} in {summary['wall_s']:.1f} s wall")
     for reason, count in list(summary.get("dead_letter_reasons", {}).items())[:3]:
         table.add_row("dead-letter", f"{count:,.0f} × {reason}")
-    for reason, count in list(summary.get("rejected_by", {}).items())[:3]:
+    for reason, count in [item for item in summary.get("rejected_by", {}).items() if item[0] not in away][:3]:
         table.add_row("rejected", f"{count:,.0f} × {reason}")
     for text in summary.get("registration", {}).get("overridden", {}).values():
         table.add_row("overridden", text)
     out.print(table)
-    for reason, cut in summary.get("demand_cut_by", {}).items():  # a setting that cut demand, on a line of its own
-        out.print(f"{summary['rejected_by'].get(reason, 0):,.0f} of {subs['offered']:,.0f} submissions turned "
-                  f"away: {reason} ({cut['said']})", highlight=False, markup=False, soft_wrap=True)
+    for reason, count in away.items():  # a setting that cut demand, on a line of its own
+        out.print(f"{count:,.0f} of {subs['offered']:,.0f} submissions turned away: {reason} "
+                  f"({summary['demand_cut_by'][reason]['said']})", highlight=False, markup=False, soft_wrap=True)
     # paths whole, on lines of their own (a table cell would cut them to fit 80 columns)
     out.print(f"run directory: {run_dir}", highlight=False, markup=False, soft_wrap=True)
     if report is not None:

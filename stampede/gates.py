@@ -1,6 +1,9 @@
 """``--fail-on EXPR``: a gate for CI, in the language of ``--slo`` (``PATH OP THRESHOLD`` over summary.json,
-durations where the figure is a time). The command exits 1 when a gate holds. Over a comparison's variants
-a gate may say ``any:`` (the default: it holds for some variant) or ``all:`` (it holds for every one)."""
+durations where the figure is a time), on ``simulate``, ``compare``, ``plan`` and ``load``. The command exits 1
+when a gate holds, and says so in one line naming the figure it saw. A figure that is null (a percentile not
+reached: registrations never created) trips the gate: it is no evidence that the condition does not hold. Over
+a comparison's variants a gate may say ``any:`` (the default: it holds for some variant) or ``all:`` (it holds
+for every one)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from typing import Any, Literal
 import typer
 
 from simulator.sweep import Slo, SweepError, parse_slo
+from simulator.units import metric_text
 
-__all__ = ["FailOn", "Gate", "enforce", "parse_gates", "tripped"]
+__all__ = ["FailOn", "Gate", "check_paths", "enforce", "parse_gates", "tripped"]
 
 FailOn = typer.Option(help='Exit 1 when this holds over summary.json, e.g. "time_to_created_s.p95>20m" or '
                            '"submissions.dead_lettered>0" (repeatable; the --slo language). Over compare\'s '
@@ -29,7 +33,7 @@ class Gate:
 
 
 def parse_gates(texts: Sequence[str] | None) -> list[Gate]:
-    """SweepError (naming --fail-on) for a malformed expression."""
+    """SweepError (naming --fail-on, with a good example) for a malformed expression."""
     gates = []
     for text in texts or []:
         mode, sep, expression = text.partition(":")
@@ -42,17 +46,35 @@ def parse_gates(texts: Sequence[str] | None) -> list[Gate]:
     return gates
 
 
+def check_paths(gates: Sequence[Gate], skeleton: dict[str, Any]) -> None:
+    """SweepError (naming --fail-on) for a gate whose path names nothing in ``skeleton`` — a summary with every
+    key the run's will have — before anything long runs."""
+    for gate in gates:
+        try:
+            gate.slo.metric(skeleton)
+        except SweepError as exc:
+            raise SweepError(str(exc).replace("--slo", "--fail-on")) from None
+
+
+def _trips(slo: Slo, summary: dict[str, Any]) -> bool:
+    return slo.metric(summary) is None or slo.holds(summary)  # null: not reached, no evidence it is fine
+
+
 def tripped(gates: Sequence[Gate], summaries: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
-    """One line per gate that holds: the gate and the variants it holds for (``summaries``: label, summary)."""
+    """One line per gate that holds: the gate and the figure it saw ("time_to_created_s.p95>20m: 24.1 min"),
+    or over variants the ones it holds for (``summaries``: label, summary)."""
     lines = []
     for gate in gates:
         try:
-            holding = [label for label, summary in summaries if gate.slo.holds(summary)]
+            holding = [(label, summary) for label, summary in summaries if _trips(gate.slo, summary)]
         except SweepError as exc:
             raise SweepError(str(exc).replace("--slo", "--fail-on")) from None
-        if (gate.mode == "any" and holding) or (gate.mode == "all" and holding and len(holding) == len(summaries)):
-            where = f" ({', '.join(holding)})" if len(summaries) > 1 else ""
-            lines.append(f"{gate.slo if len(summaries) == 1 else gate}{where}")
+        if not holding or (gate.mode == "all" and len(holding) < len(summaries)):
+            continue
+        if len(summaries) == 1:
+            lines.append(f"{gate.slo}: {metric_text(gate.slo.path, gate.slo.metric(summaries[0][1]))}")
+        else:
+            lines.append(f"{gate} ({', '.join(label for label, _ in holding)})")
     return lines
 
 

@@ -15,17 +15,23 @@ import typer
 from simulator.arrivals import mean_rate_per_s
 from simulator.engine.batch import resolve_variants
 from simulator.engine.cluster import ClusterError, executor_for, run_summary
-from simulator.engine.probe import met_text, probe
+from simulator.engine.probe import met_text, probe, probe_tasks
 from simulator.engine.replicate import local_pool
 from simulator.engine.virtual import summary_skeleton
 from simulator.levers import lever_answer
 from simulator.plan import capacity
 from simulator.records import STOPPED_AT_S, STOPPED_BECAUSE
 from simulator.replications import ReplicationsError, check_options, replication_count
-from simulator.scenario import ScenarioError, load_scenario
+from simulator.scenario import Scenario, ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
-from simulator.uncertain import certain_by_set, check_not_uncertain, parse_uncertain
-from stampede import console, replication_options
+from simulator.uncertain import (
+    at_central_values,
+    central_values,
+    certain_by_set,
+    check_not_uncertain,
+    parse_uncertain,
+)
+from stampede import console, gates, replication_options
 from stampede.simulate_cmd import write_run
 
 Probability = Annotated[float, typer.Option(help="With replications: a probe meets the SLO when at least this "
@@ -61,6 +67,10 @@ def plan(
                                                   "value's run) and report.html (default "
                                                   "runs/plan-<name>-<UTC time>/).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite the plan in an existing --out directory.")] = False,
+    fail_on: Annotated[list[str] | None, typer.Option(
+        help='Exit 1 when this holds over the chosen run\'s summary.json, or the answer: "value" (the value found) '
+             'or "met_share" (the share of its replications that met every SLO), e.g. "value>4" (repeatable; '
+             'the --slo language). Nothing meeting the SLO exits 1 anyway.')] = None,
 ) -> None:
     """Find the smallest (or, with --largest, the largest) value of the searched key for which every SLO holds
     (bisection over LOW..HIGH)."""
@@ -75,16 +85,27 @@ def plan(
         if not 0 < probability <= 1:
             raise ReplicationsError(f"--probability {probability:g}: expected a share in (0, 1], e.g. 0.95")
         source = f"{scenario}" + (" (with --set overrides)" if set_ else "")
-        check_paths(slos, summary_skeleton(first))
+        skeleton = summary_skeleton(first)
+        check_paths(slos, skeleton)
+        checks = gates.parse_gates(fail_on)
+        gates.check_paths(checks, {**skeleton, **_answer_figures(None, {})})
         first, certain = certain_by_set(first, base)  # a --set key [uncertain] no longer draws
         entries = parse_uncertain(first, source)
         check_not_uncertain([span.key], entries, "--search")
+        n = replication_count(replications, bool(entries), precision)
     except (SweepError, ScenarioError, ReplicationsError) as exc:
         console.fail(str(exc))
+    central = central_values(entries) if n == 1 else {}
+    entries = [] if central else entries  # one replication: every probe at the central values, no draw
     console.check_out(out, force, nested=True)
     console.warn_certain(certain)
-    n = replication_count(replications, bool(entries), precision)
+    console.warn_central(central)
     replicated = n > 1 or bool(entries)
+
+    def prepared(resolved: Scenario) -> Scenario:
+        """A probe's scenario as it runs: the keys --set made certain not drawn, or the central values."""
+        resolved = certain_by_set(resolved, base)[0]
+        return at_central_values(resolved, central, source) if central else resolved
 
     tried: dict[float, dict[str, Any]] = {}
     probe_rows: list[dict[str, Any]] = []  # probes.csv: one per probe and replication
@@ -102,6 +123,7 @@ def plan(
             overrides = base + [span.override(value)]
             try:
                 [resolved] = resolve_variants(scenario, [overrides], seed, [f"--search {span.override(value)}"])
+                resolved = prepared(resolved)
                 if replicated:
                     outcome = probe(resolved, overrides, entries, n, slos, probability=probability,
                                     confidence=confidence, sampling=sampling, source=source, precision=precision,
@@ -113,7 +135,7 @@ def plan(
                     metrics = {s.path: s.metric(summary) for s in slos}
                     judged = judge(slos, summary)
                     outcome = {"metric": metrics[slos[0].path], "metrics": metrics, "met": judged.met,
-                               "why": judged.why}
+                               "why": judged.why, "cut_short": int(STOPPED_AT_S in summary)}
             except (SweepError, ScenarioError) as exc:
                 console.fail(str(exc))
             tried[value] = {
@@ -130,8 +152,9 @@ def plan(
                 verdict = met_text(row) if replicated else ('met' if row['met'] else 'not met')
                 if row["why"]:
                     verdict += f" ({row['why']})"
-                console.err.print(f"  {span.key}={span.show(value)}: {console.slo_metrics_text(row['metrics'])} → "
-                                  f"{verdict}", highlight=False, markup=False)
+                figures = console.slo_metrics_text(row["metrics"], row["cut_short"])
+                console.err.print(f"  {span.key}={span.show(value)}: {figures} → {verdict}", highlight=False,
+                                  markup=False)
         return bool(tried[value]["met"])
 
     analytic = None if largest else _analytic_minimum(scenario, base, span, seed)
@@ -174,17 +197,23 @@ def plan(
         result["confidence"] = confidence
         result["replications"] = n
         result["borderline"] = bool(found is not None and tried[found]["borderline"])
+    result.update({"certain_by_set": certain} if certain else {}, **({"central_values": central} if central else {}))
     if found is not None:
         [at_found] = resolve_variants(scenario, [base + [span.override(found)]], seed)
+        at_found = prepared(at_found)
         result["answer"] = lever_answer(at_found, span.key, found, [(s.path, s.op, s.threshold) for s in slos],
                                         tried[found].get("met_share"))
     plan_dir = _write_plan_dir(console.run_directory(out, f"plan-{first.name}"), result, probe_rows,
                                [s.path for s in slos])
-    if found is not None:
+    chosen_summary: dict[str, Any] = {}
+    if found is not None:  # the replications its probe counted, run again in full with files (README: chosen/)
         overrides = base + [span.override(found)]
-        chosen, _, _ = write_run(at_found, overrides, entries, n, out=plan_dir / "chosen", source=source,
-                                 quiet=True, sampling=sampling, confidence=confidence, precision=precision,
-                                 workers=workers, cluster=cluster)
+        counted = probe_tasks(at_found, overrides, entries, n, sampling=sampling, source=source,
+                              count=tried[found].get("replications", 1), keep_files_of=0) if replicated else None
+        chosen, chosen_summary, _ = write_run(
+            at_found, overrides, entries, len(counted) if counted else n, out=plan_dir / "chosen", source=source,
+            quiet=True, sampling=sampling, confidence=confidence, precision=precision, workers=workers,
+            cluster=cluster, certain=certain, central=central, tasks=counted)
         console.write_report(chosen)
     from reports.plan import write_plan_report  # matplotlib only once the search is done
     report_path = write_plan_report(plan_dir)
@@ -198,7 +227,16 @@ def plan(
         if replicated and found is not None:
             console.out.print(f"{span.key}={found}: {met_text(tried[found])} (a probe meets the SLO when at least "
                               f"{probability:.0%} of its replications do)", highlight=False)
-    raise typer.Exit(0 if found is not None else 1)
+    if found is None:
+        raise typer.Exit(1)
+    gates.enforce(checks, [(f"{span.key}={span.show(found)}", {**chosen_summary,
+                                                                 **_answer_figures(found, tried[found])})])
+
+
+def _answer_figures(found: float | None, row: dict[str, Any]) -> dict[str, Any]:
+    """What plan's --fail-on reads beside the chosen run's summary.json: the value found, and the share of its
+    probe's replications that met every SLO (1 or 0 for a probe of one run)."""
+    return {"value": found, "met_share": row.get("met_share", float(bool(row.get("met"))))}
 
 
 def _write_plan_dir(plan_dir: Path, result: dict[str, Any], rows: list[dict[str, Any]], paths: list[str]) -> Path:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from simulator.engine.cluster import ClusterError, executor_for
-from simulator.engine.replicate import Interrupted, replicate
+from simulator.engine.replicate import Interrupted, ReplicationTask, replicate, run_tasks
 from simulator.engine.virtual import run_virtual
 from simulator.records import run_files
 from simulator.replications import (
@@ -84,9 +85,11 @@ def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain]
               source: str, quiet: bool = False, sampling: str = "lhs", confidence: float = 0.95,
               precision: float | None = None, workers: int | None = None, cluster: str | None = None,
               certain: dict[str, Any] | None = None, central: dict[str, Any] | None = None,
+              tasks: Sequence[ReplicationTask] | None = None,
               ) -> tuple[Path, dict[str, Any], list[ReplicationResult] | None]:
     """Run ``resolved`` (once, or ``n`` replications over ``entries``) and write its run directory (no report):
-    ``(run_dir, summary, replication results or None)``. Also `plan`'s chosen value's run."""
+    ``(run_dir, summary, replication results or None)``. Also `plan`'s chosen value's run, which passes its
+    probe's replications as ``tasks`` (then ``n`` is their number)."""
     certain, central = certain or {}, central or {}
     if n == 1 and not entries and cluster is None:
         try:
@@ -101,9 +104,13 @@ def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain]
     try:
         with executor_for(cluster) as (executor, gather), \
                 console.count_progress(f"simulating {n} replications of {resolved.name}", n) as advance:
-            [results] = replicate([resolved], [overrides], entries, n, sampling=sampling, source=source,
-                                  confidence=confidence, precision=precision, workers=workers,
-                                  executor=executor, gather=gather, on_done=lambda result: advance())
+            if tasks is None:
+                [results] = replicate([resolved], [overrides], entries, n, sampling=sampling, source=source,
+                                      confidence=confidence, precision=precision, workers=workers,
+                                      executor=executor, gather=gather, on_done=lambda result: advance())
+            else:
+                results = run_tasks(tasks, workers=workers, executor=executor, gather=gather,
+                                    on_done=lambda result: advance())
     except (ScenarioError, ClusterError) as exc:
         console.fail(str(exc))
     except Interrupted as stopped:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from live_support import ORG, TOKEN, Live, live
+from live_support import ORG, TOKEN, Live, live, wait_for
 
 from simulator.server.api import MAX_BODY_BYTES
 from simulator.server.contract import MAX_ATTENDEES
@@ -30,6 +30,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"
 #: launch-001 free, no waitlist · launch-002 with a payment gateway · launch-003 a draft (not live)
 SCENARIO: dict[str, Any] = {"catalog": {"events": 2, "paid_events": 1, "draft_events": 1, "waitlist": False}}
 FREE, PAID, DRAFT = "launch-001", "launch-002", "launch-003"
+#: The same catalog whose registration period ended one model second into the run: every submission is too late.
+CLOSED_SCENARIO: dict[str, Any] = {**SCENARIO, "window": {"closes": "1s"}}
 JSON = "application/json"
 CORRELATION = "00000000-0000-0000-0000-000000000000"  # shown in place of each answer's own correlationId
 
@@ -60,6 +62,7 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
     chunked: bool = False
     shown: str | None = None  # how the body is shown in the document when it is too long to show
+    closed: bool = False  # sent to CLOSED_SCENARIO's server, after its registration period
 
     def url(self) -> str:
         query = "" if self.token is None else f"?emApplicationtoken={self.token}"
@@ -142,6 +145,7 @@ def cases(live: Live) -> tuple[list[Case], list[Case]]:
         Case("passId on a free event", 400, "InvalidPass", body(attendee(passId=paid.passes[0].id))),
         Case("The same email twice in one request", 400, "DuplicateAttendee",
              body(ada, attendee(firstName="Augusta", email="ADA@contoso.com"))),
+        Case("After the registration period closed", 400, "RegistrationClosed", body(ada), closed=True),
         Case("No emApplicationtoken", 400, "ApplicationTokenRequired", body(ada), token=None),
         Case("Wrong emApplicationtoken", 401, "InvalidApplicationToken", body(ada), token="not-the-token"),
         Case("Origin of another site", 403, "OriginNotAllowed", body(ada),
@@ -199,14 +203,17 @@ async def send(live: Live, case: Case) -> httpx.Response:
 async def run(tmp_path: Path) -> tuple[list[Outcome], list[Outcome], Live]:
     """Send every case to a fresh live server; refused ones first, each with the store's counts around it.
     The accepted ones are then created before this returns (the caller inspects the store)."""
-    async with live(tmp_path, SCENARIO) as mock:
+    (tmp_path / "closed").mkdir(exist_ok=True)
+    async with live(tmp_path, SCENARIO) as mock, live(tmp_path / "closed", CLOSED_SCENARIO) as closed:
         refused, accepted = cases(mock)
+        await wait_for(closed.stats, lambda stats: stats["sim_now_s"] > 1, timeout_s=10, interval_s=0.01)
         outcomes: tuple[list[Outcome], list[Outcome]] = ([], [])
         for group, sent in zip(outcomes, (refused, accepted), strict=True):
             for case in sent:
-                before = mock.served.store.counts()
-                answer = await send(mock, case)
-                group.append(Outcome(case, answer.status_code, answer.json(), before, mock.served.store.counts()))
+                server = closed if case.closed else mock
+                before = server.served.store.counts()
+                answer = await send(server, case)
+                group.append(Outcome(case, answer.status_code, answer.json(), before, server.served.store.counts()))
         await mock.settled(timeout_s=10)
         return outcomes[0], outcomes[1], mock
 
@@ -248,7 +255,8 @@ def render(refused: list[Outcome], accepted: list[Outcome]) -> str:
         "U+0000–U+001F or U+007F or a zero-width character U+200B–U+200D, U+2060, U+FEFF, U+180E, which would make",
         "another person of the same-looking address), shape (422, naming every bad field), then the rules about",
         "the catalog (400, after the event's validation read, as the real API reads the event before it can",
-        "judge the request).",
+        "judge the request), and last the registration period (400 `RegistrationClosed`, sent to a second server",
+        "with the same catalog and `window.closes` passed).",
         "",
         "## Refused",
         "",
@@ -264,6 +272,9 @@ def render(refused: list[Outcome], accepted: list[Outcome]) -> str:
             where.append("no token" if case.token is None else f"token `{case.token}`")
         if case.org != ORG:
             where.append(f"organization `{case.org}`")
+        if case.closed:
+            closes = CLOSED_SCENARIO["window"]["closes"]
+            where.append(f'the registration period closed (`window.closes = "{closes}"`)')
         where += [f"`{k}: {v}`" for k, v in case.headers.items()]
         lines += [f"### {number}. {case.title}", "", "Sent: " + ", ".join(where) + ".", ""]
         if case.method == "POST":

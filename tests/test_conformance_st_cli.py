@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +22,22 @@ ST = Path(sys.executable).with_name("st")
 CONTRACT_DIR = SETTINGS_PATH.parent
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """One server for both `st run`s: whatever the positive run created, the negative run's requests are still
+    invalid, and neither may leave a traceback."""
+    tmp = tmp_path_factory.mktemp("st")
+    served = ServeProcess(tmp / "serve.db", tmp / "serve")
+    yield served
+    served.stop()
+
+
 @pytest.mark.slow
-def test_st_run_with_the_shipped_settings_finds_no_failures(tmp_path: Path) -> None:
-    server = ServeProcess(tmp_path / "serve.db", tmp_path / "serve")
-    try:
-        env = {**os.environ, "STAMPEDE_TOKEN": TOKEN, "NO_COLOR": "1"}
-        # 10 examples an operation (the file's default), all four phases; bounded in time.
-        done = subprocess.run([str(ST), "run", "event-api.openapi.json", "--url", server.url, "--seed", "7"],
-                              cwd=CONTRACT_DIR, env=env, capture_output=True, text=True, timeout=900)
-    finally:
-        server.stop()
+def test_st_run_with_the_shipped_settings_finds_no_failures(server: ServeProcess) -> None:
+    env = {**os.environ, "STAMPEDE_TOKEN": TOKEN, "NO_COLOR": "1"}
+    # 10 examples an operation (the file's default), all four phases; bounded in time.
+    done = subprocess.run([str(ST), "run", "event-api.openapi.json", "--url", server.url, "--seed", "7"],
+                          cwd=CONTRACT_DIR, env=env, capture_output=True, text=True, timeout=900)
     output = done.stdout + done.stderr
     assert "schemathesis.tom" in output, output[-3000:]  # the banner names the file it loaded (wrapped)
     assert done.returncode == 0, output[-3000:]
@@ -39,19 +46,15 @@ def test_st_run_with_the_shipped_settings_finds_no_failures(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_st_run_negative_with_the_shipped_settings_finds_no_failures(tmp_path: Path) -> None:
+def test_st_run_negative_with_the_shipped_settings_finds_no_failures(server: ServeProcess) -> None:
     """``--mode negative`` (invalid data only) passes too: every invalid request gets a documented 4xx, never a
     2xx or a 5xx. Unknown query parameters are ignored, as the contract says, so the shipped file keeps the
     coverage phase from sending them as invalid data (ST201 before). 3 examples an operation keep it to about a
     minute; the default 10 ran 776 cases in 51 s on an idle machine."""
-    server = ServeProcess(tmp_path / "serve.db", tmp_path / "serve")
-    try:
-        env = {**os.environ, "STAMPEDE_TOKEN": TOKEN, "NO_COLOR": "1"}
-        done = subprocess.run([str(ST), "run", "event-api.openapi.json", "--url", server.url, "--mode", "negative",
-                               "--max-examples", "3", "--seed", "7"],
-                              cwd=CONTRACT_DIR, env=env, capture_output=True, text=True, timeout=900)
-    finally:
-        server.stop()
+    env = {**os.environ, "STAMPEDE_TOKEN": TOKEN, "NO_COLOR": "1"}
+    done = subprocess.run([str(ST), "run", "event-api.openapi.json", "--url", server.url, "--mode", "negative",
+                           "--max-examples", "3", "--seed", "7"],
+                          cwd=CONTRACT_DIR, env=env, capture_output=True, text=True, timeout=900)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     summary = output.split("SUMMARY", 1)[-1]

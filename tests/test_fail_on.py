@@ -19,7 +19,15 @@ SLOW = {"name": "x", "submissions": {"dead_lettered": 3}, "time_to_created_s": {
 def test_one_run_trips_on_a_duration_threshold() -> None:
     gates = parse_gates(["time_to_created_s.p95>20m"])
     assert tripped(gates, [("x", FAST)]) == []
-    assert tripped(gates, [("x", SLOW)]) == ["time_to_created_s.p95>20m"]
+    assert tripped(gates, [("x", SLOW)]) == ["time_to_created_s.p95>20m: 25.0 min"]  # the figure it saw
+
+
+def test_a_null_figure_trips_the_gate() -> None:
+    """p95 not reached (more than 5 % never created) is no evidence that it is under 20 min."""
+    unreached = {**FAST, "time_to_created_s": {"p95": None}}
+    assert tripped(parse_gates(["time_to_created_s.p95>20m"]), [("x", unreached)]) == [
+        "time_to_created_s.p95>20m: not reached"]
+    assert tripped(parse_gates(["all:time_to_created_s.p95>20m"]), [("a", unreached), ("b", FAST)]) == []
 
 
 def test_any_and_all_over_variants() -> None:

@@ -113,3 +113,4 @@ def test_the_answer_is_todays_from_fewer_replications_whatever_the_workers(tmp_p
     cut = [row for row in rows if row["stopped_at_s"]]
     assert cut and all(float(row["value"]) == 2 and row["met"] == "False" for row in cut)
     assert tried[2]["metric"] is None and tried[2]["slo_metrics"] == {}
+    assert tried[2]["cut_short"] == len([row for row in cut if row["value"] in ("2", "2.0")])

@@ -52,9 +52,24 @@ def test_plan_writes_a_run_directory_whose_files_agree(tmp_path: Path, extra: li
     chosen = json.loads((out / "chosen" / "summary.json").read_text(encoding="utf-8"))
     assert f"dataverse.app_users={plan['value']}" in chosen["overrides"]
     assert (out / "chosen" / "report.html").is_file()
+    found = [row for row in rows if float(row["value"]) == plan["value"]]
+    if extra:  # chosen/ is the replications its probe counted (same seeds), not --replications afresh
+        with (out / "chosen" / "replications.csv").open(encoding="utf-8") as lines:
+            assert [r["seed"] for r in csv.DictReader(lines)] == [row["seed"] for row in found]
+    else:
+        assert chosen["seed"] == int(found[0]["seed"]) and "replications" not in chosen
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert plan["answer"] in page.replace("&#39;", "'").replace("&quot;", '"').replace("&amp;", "&")
-    assert page.count("<tr") == len(plan["tried"]) + 1  # header + one row per probe
+    text = page.replace("&#39;", "'").replace("&quot;", '"').replace("&amp;", "&")
+    assert plan["answer"] in text
+    assert text.index("What is the smallest dataverse.app_users") < text.index(plan["answer"]) < text.index(
+        '<section id="probes">') < text.index('<section id="chosen">')  # question, answer, then the evidence
+    probes_table, headline = page.split('<section id="chosen">')[0], page.split('<section id="chosen">')[1]
+    assert probes_table.count("<tr") == len(plan["tried"]) + 1  # header + one row per probe
+    assert ("met share" in probes_table) == bool(extra)  # no interval from one run
+    assert "stopped" not in probes_table.split("<tbody>")[0]  # probes.csv's bookkeeping is not an SLO column
+    own = (out / "chosen" / "report.html").read_text(encoding="utf-8")  # the chosen run's headline table, as is
+    table = own[own.index('<table class="headline">'):own.index("</table>") + len("</table>")]
+    assert table in headline and "Created" in table
     assert "data:image/png;base64," in page  # the chosen value's figures
 
     (out / "report.html").unlink()

@@ -1,9 +1,9 @@
 """Crash: `kill -9` the server while its processors are busy, restart it on the same database, and nothing
 accepted is lost or created twice.
 
-2,000 registrations go over real sockets to `stampede serve` with a Dataverse budget far below the work (600
-requests per 5-minute window at ×10: most of it is still pending when the server dies, its processors waiting
-out Retry-After). They mix everything the journal must carry across a crash: an event that fills up (its
+1,000 registrations go over real sockets to `stampede serve` with a Dataverse budget far below the work (20
+calls a wall second, in 5-second windows: most of it is still pending when the server dies, its processors
+waiting out Retry-After). They mix everything the journal must carry across a crash: an event that fills up (its
 overflow waitlisted by the model), session registrations, two-attendee requests, explicit waitlist requests,
 and the same person submitted twice for one event. A second burst is in flight when the process is killed.
 The server is restarted on the same file (a faster clock and a Dataverse budget it cannot exhaust, so the test
@@ -32,15 +32,22 @@ from live_support import ServeProcess, async_client, person, post_all, query, re
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # slow: kill -9 of a stampede serve subprocess
 
-CAPACITY = 600  # per event: launch-001 gets 1,000 people, so 400 are waitlisted by the model
+CAPACITY = 300  # per event: launch-001 gets 500 people, so 200 are waitlisted by the model
+FULL = 500  # people for launch-001
 # Callers wait out throttled validation reads (on a loaded machine a cold cache's read can meet an exhausted
 # window five times running, and the default five tries would answer 429 — the model working, not what this
-# test is about), and the read cache outlives the run so that happens only while it warms.
-FLAGS = ("--set", "dataverse.requests_limit=600", "--set", "api.on_validation_throttle=wait",
-         "--set", "api.max_attempts_validation=100", "--set", f"catalog.capacity={CAPACITY}",
-         "--set", "api.cache_ttl=24h")
+# test is about), and the read cache outlives the run so that happens only while it warms: one cache for both
+# instances, whose concurrent misses of a key wait for one read, so a restarted server's cold cache costs a read
+# per key rather than one per waiting caller.
+FLAGS = ("--set", "api.on_validation_throttle=wait", "--set", "api.max_attempts_validation=100",
+         "--set", "api.cache_ttl=24h", "--set", "api.cache=shared", "--set", "api.coalesce_misses=true")
+# The throttled Dataverse the killed servers meet: 20 calls a wall second, in windows of 5 wall seconds (×60: a
+# window is 5 model minutes). The rate is what keeps work pending; the window's length is what a cold cache's
+# validation read waits when the processors have spent the window: at ×10 (600 a window, the same rate) that was
+# up to 30 s of each server's life answering nobody.
+THROTTLED = ("--time-scale", "60", "--set", "dataverse.requests_limit=100")
 CONCURRENCY = 32
-RESTART_FLAGS = ("--set", "dataverse.requests_limit=1000000")  # after FLAGS: the last --set of a key wins
+RESTART_FLAGS = ("--set", "dataverse.requests_limit=1000000")  # a budget the drain cannot exhaust
 
 
 @pytest.fixture
@@ -49,20 +56,19 @@ def anyio_backend() -> str:
 
 
 def workload(sessions: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """2,000 requests, shuffled (seeded) so duplicates race their originals."""
+    """1,000 requests, shuffled (seeded) so duplicates race their originals."""
     requests: list[tuple[str, dict[str, Any]]] = []
-    requests += [("launch-001", registration(person(f"full{i}@crash.example"))) for i in range(1000)]
-    for i in range(400):
+    requests += [("launch-001", registration(person(f"full{i}@crash.example"))) for i in range(FULL)]
+    for i in range(200):
         chosen = [{"sessionId": sessions[i % len(sessions)]}]
         attendees = [person(f"sess{i}@crash.example", attendeeSessions=chosen)]
         if i % 4 == 0:
             attendees.append(person(f"sess{i}-guest@crash.example", firstName="Grace", attendeeSessions=chosen))
         requests.append(("launch-002", registration(*attendees)))
-    requests += [("launch-003", registration(person(f"wait{i}@crash.example", waitlisted=True))) for i in range(100)]
-    plain = [("launch-003", registration(person(f"plain{i}@crash.example"))) for i in range(300)]
-    requests += plain
+    requests += [("launch-003", registration(person(f"wait{i}@crash.example", waitlisted=True))) for i in range(50)]
+    requests += [("launch-003", registration(person(f"plain{i}@crash.example"))) for i in range(150)]
     requests += [("launch-003", registration(person(f"PLAIN{i}@Crash.Example", lastName="Byron")))
-                 for i in range(200)]  # the same 200 people again (matching by email ignores case)
+                 for i in range(100)]  # the same 100 people again (matching by email ignores case)
     random.Random(7).shuffle(requests)
     return requests
 
@@ -74,14 +80,14 @@ def keys_of(event: str, body: dict[str, Any]) -> list[tuple[str, str]]:
 NO_MATCHING = ("--set", "registration.matching=none", "--set", "registration.consent_purposes=2")
 
 
-@pytest.mark.slow  # real sockets, two server processes, ~2,300 registrations
+@pytest.mark.slow  # real sockets, two server processes, ~1,150 registrations
 @pytest.mark.parametrize("registration_flags", [(), NO_MATCHING], ids=["email", "none-with-consent"])
 async def test_kill_9_while_processors_are_busy_loses_nothing_and_creates_nothing_twice(
         tmp_path: Path, registration_flags: tuple[str, ...]) -> None:
-    flags = (*FLAGS, *registration_flags)
+    flags = (*FLAGS, "--set", f"catalog.capacity={CAPACITY}", *registration_flags)
     db = tmp_path / "crash.db"
     started = time.monotonic()
-    first = ServeProcess(db, tmp_path / "first", "--time-scale", "10", *flags, ready_timeout_s=120)
+    first = ServeProcess(db, tmp_path / "first", *THROTTLED, *flags, ready_timeout_s=120)
     seen: dict[str, list[tuple[str, str]]] = {}  # 202 submission id -> its (email, event) keys
     statuses: Counter[int | str] = Counter()
     try:
@@ -94,15 +100,15 @@ async def test_kill_9_while_processors_are_busy_loses_nothing_and_creates_nothin
                 statuses[answer.status_code if isinstance(answer, httpx.Response) else type(answer).__name__] += 1
                 if isinstance(answer, httpx.Response) and answer.status_code == 202:
                     seen[answer.json()["submissionId"]] = keys_of(event, body)
-            assert statuses == {202: 2000}, statuses
+            assert statuses == {202: len(requests)}, statuses
             stats = (await client.get(f"{first.url}/_harness/stats")).json()
-            assert stats["pending"] > 500 and stats["dv_throttled"] > 0, f"processors should be busy: {stats}"
+            assert stats["pending"] > 250 and stats["dv_throttled"] > 0, f"processors should be busy: {stats}"
 
             # A second burst is in flight when the process dies: what was answered 202 must survive too.
-            tail = [("launch-003", registration(person(f"tail{i}@crash.example"))) for i in range(300)]
+            tail = [("launch-003", registration(person(f"tail{i}@crash.example"))) for i in range(150)]
             burst = asyncio.ensure_future(post_all(client, [(first.api(f"events/{e}/registrations"), b)
                                                             for e, b in tail], CONCURRENCY))
-            await wait_for(lambda: _rows(db), lambda rows: rows >= 2100, timeout_s=20, interval_s=0.02)
+            await wait_for(lambda: _rows(db), lambda rows: rows >= len(requests) + 50, timeout_s=20, interval_s=0.02)
             first.kill()
             tail_answers = await burst
         for (event, body), answer in zip(tail, tail_answers, strict=True):
@@ -117,7 +123,7 @@ async def test_kill_9_while_processors_are_busy_loses_nothing_and_creates_nothin
     missing = set(seen) - set(stored)
     assert not missing, f"{len(missing)} submissions answered 202 are not in the database"
     pending_at_crash = sum(1 for state in stored.values() if state in ("accepted", "retrying"))
-    assert pending_at_crash > 500, f"the crash should leave work pending: {Counter(stored.values())}"
+    assert pending_at_crash > 250, f"the crash should leave work pending: {Counter(stored.values())}"
 
     second = ServeProcess(db, tmp_path / "second", "--time-scale", "100", *flags, *RESTART_FLAGS, ready_timeout_s=120)
     try:
@@ -189,7 +195,7 @@ async def test_kill_9_while_processors_are_busy_loses_nothing_and_creates_nothin
                        (full_event,))[0][0]
     assert registered <= CAPACITY
     if settled["dead_lettered"] == 0:
-        assert (registered, waitlisted) == (CAPACITY, 1000 - CAPACITY)
+        assert (registered, waitlisted) == (CAPACITY, FULL - CAPACITY)
     _report(seen, pending_at_crash, crashed_after_s, restart_settled_s, rows)
 
 
@@ -206,22 +212,31 @@ async def _rows(db: Path) -> int:
         return 0
 
 
-TIGHTER = ("--set", "dataverse.requests_limit=150")  # ~600 calls a round against 150 per 5-minute window
+# ~600 calls a round against 5 a wall second (25 per 5-minute window at ×60; it was 150 at ×10: the same rate, in
+# windows a sixth as long — a restarted server's resumed work spends a window at once, and its cold cache's first
+# validation reads waited out 30 s of each round). No capacity: nobody is waitlisted.
+TIGHTER = ("--time-scale", "60", "--set", "dataverse.requests_limit=25")
 
 
-@pytest.mark.slow  # real sockets, four server processes, three of them killed
-async def test_three_kill_9s_under_load_with_retries_in_flight_create_every_acceptance_once(tmp_path: Path) -> None:
-    """Three rounds: a server with a throttled Dataverse takes a burst (its processors retrying, waiting out
-    Retry-After, with the previous rounds' resumed work), a second burst is in flight, and ``kill -9``. A fourth
-    server drains everything. Every registration answered 202 in any round is created exactly once: one record
-    per (person, event) — 50 people of each round are submitted again in the next, as duplicates."""
+# Two killed rounds cover what three did: the second round's server works the first's resumed retries beside new
+# work and duplicates when it dies, and the drain resumes work that has survived two crashes (a third round
+# repeated the second).
+ROUNDS = 2
+
+
+@pytest.mark.slow  # real sockets, three server processes, two of them killed
+async def test_repeated_kill_9s_under_load_with_retries_in_flight_create_every_acceptance_once(tmp_path: Path) -> None:
+    """Rounds: a server with a throttled Dataverse takes a burst (its processors retrying, waiting out
+    Retry-After, with the previous rounds' resumed work), a second burst is in flight, and ``kill -9``. A last
+    server drains everything. Every registration answered 202 in any round (and any stored whose 202 the kill cut
+    off) is created exactly once: one record per (person, event) — 50 people of each round are submitted again in
+    the next, as duplicates."""
     db = tmp_path / "crash.db"
     seen: dict[str, list[tuple[str, str]]] = {}
     killed_pending: list[int] = []
     async with async_client(CONCURRENCY, timeout_s=120) as client:
-        for round_ in range(3):
-            server = ServeProcess(db, tmp_path / f"round{round_}", "--time-scale", "10", *FLAGS, *TIGHTER,
-                                  ready_timeout_s=120)
+        for round_ in range(ROUNDS):
+            server = ServeProcess(db, tmp_path / f"round{round_}", *FLAGS, *TIGHTER, ready_timeout_s=120)
             try:
                 people = [person(f"r{round_}p{i}@three.example") for i in range(200)]
                 again = [person(f"r{round_ - 1}p{i}@three.example") for i in range(50)] if round_ else []
@@ -262,13 +277,17 @@ async def test_three_kill_9s_under_load_with_retries_in_flight_create_every_acce
 
     states = dict(query(db, "SELECT id, state FROM submissions"))
     assert set(seen) <= set(states), "a registration answered 202 is not in the database"
-    assert Counter(states[sid] for sid in seen) == {"created": len(seen)}, Counter(states.values())
+    # all of them, with those stored whose 202 the kill cut off
+    assert Counter(states.values()) == {"created": len(states)}, Counter(states.values())
     records = Counter(query(db, "SELECT c.email, r.event_id FROM event_registrations r "
                                 "JOIN contacts c ON c.id = r.contact_id "
                                 "UNION ALL SELECT c.email, w.event_id FROM waitlist_items w "
                                 "JOIN contacts c ON c.id = w.contact_id WHERE w.session_id = ''"))
-    event_ids = dict(query(db, "SELECT id, event_id FROM submissions"))
-    wanted = {(email, event_ids[sid]) for sid, keys in seen.items() for email, _ in keys}
-    assert set(records) == wanted and set(records.values()) == {1}, "a person registered twice, or not at all"
+    wanted = {(a["email"].strip().lower(), event_id)
+              for event_id, body in query(db, "SELECT event_id, body FROM submissions")
+              for a in json.loads(body)["attendees"]}
+    twice = {key: n for key, n in records.items() if n > 1}
+    assert set(records) == wanted and not twice, (f"registered twice: {twice}; not at all: {wanted - set(records)}; "
+                                                  f"not asked for: {set(records) - wanted}")
     assert query(db, "SELECT email FROM contacts GROUP BY email HAVING COUNT(*) > 1") == []
-    print(f"\nthree kill -9s: {len(seen)} answered 202, pending at each kill {killed_pending}; all created once")
+    print(f"\n{ROUNDS} kill -9s: {len(seen)} answered 202, pending at each kill {killed_pending}; all created once")

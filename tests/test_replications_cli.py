@@ -86,6 +86,14 @@ def test_compare_with_replications_writes_comparison_csv_with_paired_differences
     assert float(two["diff"]) == sum(diffs) / 3
     assert float(two["diff_ci_low"]) <= float(two["diff"]) <= float(two["diff_ci_high"])
     assert "difference from app_users=1" in result.stdout
+    # the report, re-made from the run directories, opens with the very sentences the console printed
+    from reports.comparison import variant_labels as report_labels
+    from reports.rundata import load_run
+    from reports.write import comparison_decision
+
+    runs = [load_run(out / name) for name in ("app_users-1", "app_users-2")]
+    again = comparison_decision(runs, report_labels(runs)).sentences
+    assert " ".join(result.stdout.split("\n\n")[0].split()) == " ".join(" ".join(again).split())
 
 
 @pytest.mark.slow  # stampede in a subprocess

@@ -60,7 +60,8 @@ def test_replications_csv_has_the_fixed_columns_and_one_row_per_replication(run_
     assert entry["mean"] == pytest.approx(created.mean()) == summary["submissions"]["created"]
     assert entry["min"] == created.min() and entry["max"] == created.max()
     assert entry["ci_low"] < entry["mean"] < entry["ci_high"]
-    for key in ("submissions.offered", "time_to_created_s.p95", "throughput.mean_created_per_s",
+    for key in ("submissions.offered", "time_to_created_s.p95", "time_to_confirmed_s.p95",
+                "throughput.mean_created_per_s",
                 "dataverse.throttled", "cache.hit_ratio", "attempts_per_created"):
         assert key in block["metrics"]
     rates = [float(r["workload.rate"]) for r in rows]
@@ -100,7 +101,7 @@ def test_every_single_run_figure_says_it_is_one_sample_path(run_dir: Path) -> No
     single = [t for t in titles if "replication" not in t.lower() or "one sample path" in t]
     assert single and all(t.endswith("(replication 1: one sample path)") for t in single
                           if t not in ("Replications", "Across replications")), titles
-    assert "One sample path: replication 1 (seed " in page
+    assert "One sample path: the curves are replication 1 (seed " in page
 
 
 def test_a_drawn_duration_is_shown_as_a_duration() -> None:
@@ -109,3 +110,53 @@ def test_a_drawn_duration_is_shown_as_a_duration() -> None:
     assert drawn_text(0.04662, "uniform(low=40ms, high=120ms)") == "47 ms"
     assert drawn_text(5400.0, 'lognormal(median="1h", p95="3h")') == "1 h 30 min"
     assert drawn_text(132.3, "triangular(low=80.0, mode=120.0, high=200.0)") == "132.3"
+
+
+def test_a_replicated_figure_states_the_headlines_figures_not_replication_1s(run_dir: Path) -> None:
+    """One truth per page: the cumulative figure's "last created" box and the cache figure's line say the
+    headline's mean ± half-width; the curves, replication 1's, carry no totals of their own."""
+    from reports.figures import cache_figure, cumulative_figure
+    from reports.replicated import headline_rows
+
+    run = reports.load_run(run_dir)
+    rows = dict(headline_rows(run))
+    last = rows["Last created (from the start of the run)"]
+    assert "±" in last
+    [ax] = cumulative_figure(run).axes
+    box = next(t.get_text() for t in ax.texts if t.get_text().startswith("last created"))
+    assert box.splitlines()[0] == f"last created {last}"
+    assert f"drain {rows['Drain time after the last arrival']} after the last arrival" in box
+    own = json.loads((run_dir / "summary.json").read_text())["replications"]["metrics"]["last_created_s"]
+    assert box.splitlines()[0] != "last created " + reports.headline.format_duration(own["min"])
+    labels = [str(line.get_label()) for line in ax.get_lines()]
+    assert not any(re.search(r"\(\d[\d,]*\)", label) for label in labels), labels  # no replication-1 totals
+    cache_labels = [str(line.get_label()) for a in cache_figure(run).axes for line in a.get_lines()]
+    assert f"mean of 6 replications {rows['Cache hit ratio']}" in cache_labels
+
+
+def test_no_text_of_a_replicated_runs_figures_is_cut_at_the_edge(run_dir: Path) -> None:
+    from test_reports_figures import texts_outside
+
+    from reports.figures import run_charts
+    from reports.replicated import replication_charts
+
+    run = reports.load_run(run_dir)
+    for chart in run_charts(run) + replication_charts(run):
+        assert texts_outside(chart.figure) == [], chart.slug
+
+
+def test_a_figure_no_replication_has_is_not_counted_as_not_reached() -> None:
+    """Without the confirmation journey no replication has time_to_confirmed_s: it has no interval, and it is
+    not "not reached in 2 of 2" either; a p99 null in one replication is."""
+    from simulator.replications import ReplicationResult
+
+    def result(i: int, p99: float | None) -> ReplicationResult:
+        summary = {"submissions": {"created": 10 + i}, "time_to_created_s": {"p95": 5.0 + i, "p99": p99},
+                   "bin_s": 10.0}
+        return ReplicationResult(0, i, i, {}, summary, (), ())
+
+    summary = replicated_summary([result(0, 7.0), result(1, None)], seed=1, confidence=0.95, sampling="lhs",
+                                 uncertain={})
+    block = summary["replications"]
+    assert "time_to_confirmed_s.p95" not in block["metrics"]
+    assert block["not_reached"] == {"time_to_created_s.p99": 1}

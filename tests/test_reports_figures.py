@@ -258,3 +258,51 @@ def test_the_simulated_run_was_throttled(simulated: reports.RunData) -> None:
     data = series.throttling_series(simulated)
     assert simulated.summary["dataverse"]["throttled"] > 0
     assert data.throttled_smooth_per_s.max() > 0
+
+
+# --- nothing cut at the figure's edge ---------------------------------------------------------------------------
+
+
+def texts_outside(figure: Figure) -> list[str]:
+    """What reaches past the figure's edge once drawn: a text (title, annotation, legend entry) or an axes' tick
+    labels and axis labels (ticks outside the view are not drawn, so they are not counted)."""
+    from matplotlib.text import Text
+
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    figure.draw(renderer)
+    inside = figure.bbox.padded(1)
+    out = []
+    ticks = {id(label) for ax in figure.axes for axis in (ax.xaxis, ax.yaxis)
+             for label in axis.get_ticklabels(which="both")}
+    for text in figure.findobj(Text):
+        if id(text) in ticks or not text.get_visible() or not text.get_text().strip():
+            continue
+        box = text.get_window_extent(renderer)
+        if not (inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)):
+            out.append(f"{text.get_text()!r} at x {box.x0:.0f}–{box.x1:.0f}, y {box.y0:.0f}–{box.y1:.0f}")
+    for ax in figure.axes:
+        box = ax.get_tightbbox(renderer)
+        if box is not None and not (inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)):
+            out.append(f"axes {ax.get_title()!r} (ticks and labels) at x {box.x0:.0f}–{box.x1:.0f}")
+    return out
+
+
+def test_a_legend_below_with_long_labels_stays_inside_the_figure() -> None:
+    """Five long labels in one row are wider than a 10-inch figure (the report's first figure cut "confirmed
+    (62,06…" at its right edge): the legend takes fewer columns instead."""
+    from reports.plotting import legend_below, new_figure
+
+    figure = new_figure(10, 4.8)
+    ax = figure.add_subplot()
+    labels = ["offered (62,244)", "accepted (62,066)", "backlog: accepted, still waiting (peak 50,496)",
+              "created (62,066)", "confirmed (62,066)"]
+    handles = [ax.plot([0, 1], [i, i], label=label)[0] for i, label in enumerate(labels)]
+    legend_below(figure, handles, labels, columns=5)
+    assert texts_outside(figure) == []
+    [legend] = figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == labels  # every entry kept
+
+
+def test_no_text_of_a_run_figure_is_cut_at_the_edge(run: reports.RunData) -> None:
+    for chart in reports.figures.run_charts(run):
+        assert texts_outside(chart.figure) == [], chart.slug

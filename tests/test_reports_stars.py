@@ -34,10 +34,26 @@ def test_a_variant_that_loses_registrations_is_never_starred_on_latency(tmp_path
     assert table.flagged[column["created"]] == {1}  # out of every column's ranking: lost registrations
 
 
+def test_a_variant_that_lost_a_single_registration_earns_no_star_in_any_column(tmp_path: Path) -> None:
+    """"Lost nothing", not "lost under 1 %": a variant that dead-lettered a few registrations in 3,000 and was
+    faster gets no star anywhere; the same turn-aways in both (same seed) are nobody's fault."""
+    keeps = load_run(make_run(tmp_path, "keeps", dead_share=0.0, slowdown=3))
+    loses = load_run(make_run(tmp_path, "loses", dead_share=0.002, slowdown=1))
+    assert 0 < loses.summary_value("submissions.dead_lettered") < 0.01 * keeps.summary_value("submissions.created")
+    assert keeps.summary_value("submissions.rejected") == loses.summary_value("submissions.rejected") > 0
+    table = comparison_table([keeps, loses], ["keeps", "loses"])
+    column = _columns(table)
+    assert all(1 not in best for best in table.best)
+    for key in ("p95", "p50", "created", "dead_lettered"):
+        assert table.best[column[key]] == {0}, key
+
+
 def _replicate(run_dir: Path, created: list[float], seeds: list[int], confidence: float = 0.95) -> None:
     """Give a synthetic run directory the replication files a replicated run writes."""
     summary = json.loads((run_dir / "summary.json").read_text())
     summary["submissions"]["created"] = float(np.mean(created))
+    # lost nothing (the created figure stands for any figure compared across variants that all kept everything)
+    summary["submissions"].update(dead_lettered=0, pending=0, rejected=0)
     summary["replications"] = {"n": len(created), "confidence": confidence, "sampling": "lhs", "uncertain": {},
                                "metrics": {}}
     (run_dir / "summary.json").write_text(json.dumps(summary))

@@ -143,3 +143,74 @@ def test_compare_with_one_replication_runs_every_variant_at_the_central_values(t
         assert "replications" not in summary
         assert summary["central_values"]["api.cache_ttl"] == {"value": 600.0, "shown": "10m", "statistic": "mode"}
         assert 60 * 3.0 <= summary["submissions"]["offered"] <= 60 * 4.6  # the median rate, 7 - sqrt(10) = 3.84/s
+
+
+@pytest.mark.slow  # a plan with its chosen run and page (about 5 s)
+def test_plan_with_set_on_an_uncertain_key_and_one_replication_says_both_and_gates(tmp_path: Path) -> None:
+    """plan --set on an [uncertain] key and --replications 1: every probe one run at the central values of the
+    rest, the set key certain; plan.json, the chosen run, the console and the page say both, and --fail-on gates
+    the answer (``value``) as one line."""
+    path = tmp_path / "s.toml"  # high 8: console warnings are said once per process, and this one differs
+    path.write_text(SCENARIO.replace("high = 6", "high = 8"), encoding="utf-8")
+    out = tmp_path / "plan"
+    result = runner.invoke(app, ["plan", str(path), "--slo", "time_to_created_s.p95<=10m", "--search",
+                                 "api.processors=1..2", "--set", "workload.rate=2", "--replications", "1",
+                                 "--out", str(out), "--fail-on", "value>=1", "--fail-on",
+                                 "submissions.dead_lettered>0"])
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["met"] and plan["value"] == 1
+    assert result.exit_code == 1, result.output  # the answer met the SLO; the gate on it held
+    assert "--fail-on: value>=1: 1\n" in result.stderr and "dead_lettered" not in result.stderr
+    assert plan["certain_by_set"] == {"workload.rate": {"value": 2.0, "shown": "2"}}
+    assert plan["central_values"]["api.cache_ttl"] == {"value": 600.0, "shown": "10m", "statistic": "mode"}
+    assert "workload.rate" not in plan["central_values"]
+    with (out / "probes.csv").open(encoding="utf-8") as rows:  # one run per probe: no replications drawn
+        assert [row["replication"] for row in csv.DictReader(rows)] == ["1"] * len(plan["tried"])
+    assert "probability" not in plan and all("met_share" not in row for row in plan["tried"])
+    chosen = json.loads((out / "chosen" / "summary.json").read_text(encoding="utf-8"))
+    assert "replications" not in chosen
+    assert chosen["certain_by_set"] == plan["certain_by_set"] and chosen["central_values"] == plan["central_values"]
+    assert chosen["submissions"]["offered"] < 170  # 2/s for 60 s, not the drawn or central 3.5..8/s
+    assert "central values" in result.stderr and "certain" in result.stderr
+    assert "±" not in result.output and "CI" not in result.stdout
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "certain" in page and "central value" in page and "10m" in page
+
+
+@pytest.mark.slow
+def test_plan_refuses_a_malformed_gate_before_any_probe(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    for gate, said in [("value big", "--fail-on 'value big': expected PATH OP NUMBER"),
+                       ("submissions.nope>0", "--fail-on submissions.nope>0: summary.json has no")]:
+        result = runner.invoke(app, ["plan", str(path), "--slo", "time_to_created_s.p95<=10m", "--search",
+                                     "api.processors=1..2", "--out", str(tmp_path / "p"), "--fail-on", gate])
+        assert result.exit_code == 2 and said in result.stderr, result.stderr
+        assert ("e.g." if " " in gate else "known: ") in result.stderr  # a good example, or the keys there are
+        assert not (tmp_path / "p").exists()
+
+
+def test_capacity_turn_aways_are_not_counted_as_validation_rejections(tmp_path: Path) -> None:
+    """Event capacity 100, no waitlist, against about 240 offers: the full event turns the rest away. The console
+    and the report's headline count them on a line of their own naming catalog.capacity, apart from "rejected at
+    validation" (counted from submissions.csv's rows: the rejected rows with any other reason)."""
+    from reports.replicated import headline_rows
+
+    path = tmp_path / "full.toml"
+    path.write_text(SCENARIO.split("[uncertain]")[0].replace("capacity = 0", "capacity = 100\nwaitlist = false", 1)
+                    .replace("rate = 1\n", "rate = 4\n"), encoding="utf-8")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    with (out / "submissions.csv").open(encoding="utf-8") as rows:
+        rejected = [row["reason"] for row in csv.DictReader(rows) if row["outcome"] == "rejected"]
+    full = rejected.count("event is full")
+    assert full > 0, rejected
+    at_validation = len(rejected) - full
+    rows = dict(headline_rows(load_run(out)))
+    assert rows["Rejected at validation"] == f"{at_validation:,}", rows
+    assert rows["Turned away: event is full (catalog.capacity = 100, as set)"] == f"{full:,}", rows
+    words = " ".join(result.output.replace("│", " ").split())  # the table's cells wrap within 80 columns
+    assert f"{at_validation:,} rejected at validation · {full:,} turned away" in words, result.output
+    assert not any("rejected at validation" in s and "event is full" in s
+                   for s in run_verdict(load_run(out)).sentences)

@@ -7,6 +7,7 @@ The run's arrivals are counted in advance; that count is held to the offers a ru
 from __future__ import annotations
 
 import copy
+import math
 import random
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from simulator.engine.replicate import build_tasks, run_replication
 from simulator.engine.virtual import run_virtual
 from simulator.records import STOPPED_AT_S, STOPPED_BECAUSE, Recorder, summarize
 from simulator.scenario import load_scenario
+from simulator.stats import headline_values
 from simulator.stopping import FailureWatch, late_allowance
 from simulator.sweep import Slo, judge, parse_slo
+from stampede import console
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +102,7 @@ def test_a_stop_is_never_a_guess_whatever_the_run_does_next() -> None:
         arrivals = rng.randint(1, 80)
         now_s = rng.uniform(10, 300)
         recorder, pending = _start(rng, arrivals, now_s)
-        because = FailureWatch(slos, arrivals).failed(recorder, now_s)
+        because = FailureWatch(slos, lambda count=arrivals: count).failed(recorder, now_s)
         cases += 1
         if because is None:
             continue
@@ -129,13 +132,25 @@ def test_the_late_allowance_is_numpys_percentile_position() -> None:
                 assert (value is not None and value <= 60) == holds, (accepted, point, late, value)
 
 
+def test_a_probe_with_runs_cut_short_shows_no_figure_for_them() -> None:
+    """A cut run's partial p95 is neither a figure nor "not reached" on the probe's line."""
+    assert console.slo_metrics_text({"time_to_created_s.p95": None}, 1) == "1 cut short, no mean"
+    assert console.slo_metrics_text({"time_to_created_s.p95": None}) == "time_to_created_s.p95 not reached"
+    assert console.slo_metrics_text({"submissions.created": 3.0}, 2) == "submissions.created 3 · 2 cut short, no mean"
+    cut = {"name": "t", STOPPED_AT_S: 300.0, STOPPED_BECAUSE: "time_to_created_s.p95<=1m cannot hold: 5 of at most 9",
+           "time_to_created_s": {"p95": 1.0}, "submissions": {"dead_lettered": 0, "pending": 0, "accepted": 1}}
+    slo = parse_slo("time_to_created_s.p95<=60")
+    assert slo.metric(cut) is None and judge([slo], cut).why == "time_to_created_s.p95<=1m cannot hold (run cut short)"
+    assert math.isnan(headline_values(cut, ["time_to_created_s.p95"])["time_to_created_s.p95"])
+
+
 def test_no_rule_means_no_stop() -> None:
     """SLOs without a sound rule (a lower bound on a time, another figure) never stop a run, however bad."""
     recorder, _ = _start(random.Random(1), 50, 200.0)
     recorder.dead_lettered(recorder.offered("event", 1.0), 2.0, 1, "deadline")
     slos = [parse_slo(text) for text in ("time_to_created_s.p95>=5000", "throughput.peak_created_per_s>=1000",
                                          "time_to_created_s.of_created.p95<=0", "submissions.created_share>=0")]
-    assert FailureWatch(slos, 50).failed(recorder, 200.0) is None
+    assert FailureWatch(slos, lambda: 50).failed(recorder, 200.0) is None
 
 
 SHAPES = {

@@ -19,13 +19,14 @@ from concurrent.futures import as_completed
 from typing import Any
 
 from simulator.engine.replicate import Interrupted, ReplicationTask, Submitter, build_tasks, run_replication
+from simulator.records import STOPPED_AT_S
 from simulator.replications import ReplicationResult, metric_columns, sequential_blocks
 from simulator.scenario import Scenario
 from simulator.stats import interval_block, precise_enough, share_bounds, wilson
 from simulator.sweep import Slo, Verdict, judge
 from simulator.uncertain import Uncertain
 
-__all__ = ["PROBE_BLOCK", "probe", "decide", "needed", "met_text"]
+__all__ = ["PROBE_BLOCK", "probe", "probe_tasks", "decide", "needed", "met_text"]
 
 PROBE_BLOCK = 10  # Latin-hypercube block: each run of 10 replications is stratified on its own (sequential_blocks)
 NEEDED_CAP = 100_000  # the largest --replications :func:`needed` looks for
@@ -64,6 +65,17 @@ def needed(met: int, n: int, probability: float, confidence: float) -> int | Non
     return None
 
 
+def probe_tasks(scenario: Scenario, overrides: Sequence[str], entries: Sequence[Uncertain], n: int, *,
+                sampling: str, source: str, count: int | None = None, keep_files_of: int | None = None,
+                stop_failing: Sequence[Slo] = ()) -> list[ReplicationTask]:
+    """A probe's replications (the first ``count`` of ``n``; default all): the same seeds and drawn inputs at
+    every probe, drawn in Latin-hypercube blocks of PROBE_BLOCK. `plan`'s chosen run is the ones its probe
+    counted, run again in full with replication 1's files kept (``keep_files_of=0``)."""
+    return build_tasks([scenario], [overrides], entries, n, seed=scenario.seed, sampling=sampling, source=source,
+                       replications=None if count is None else range(count), keep_files_of=keep_files_of,
+                       blocks=sequential_blocks(n, PROBE_BLOCK, PROBE_BLOCK), stop_failing=stop_failing)
+
+
 def probe(
     scenario: Scenario,
     overrides: Sequence[str],
@@ -83,12 +95,13 @@ def probe(
 ) -> dict[str, Any]:
     """The probe's row for ``plan --json``: ``met``, ``met_share``, ``met_share_ci`` (Wilson, two-sided),
     ``replications`` (counted), ``decided`` (shown at ``confidence``), ``borderline`` (not decided),
-    ``decide_at`` (undecided: the ``--replications`` that could decide it), ``replications_cap`` (n), and each
-    SLO metric's mean and interval (``slo_metrics``). Without ``executor``, ``workers`` = 1 runs in this process."""
+    ``decide_at`` (undecided: the ``--replications`` that could decide it), ``replications_cap`` (n),
+    ``cut_short`` (replications stopped once an SLO could no longer hold: no figures, so a probe with one has no
+    means), and each SLO metric's mean and interval (``slo_metrics``). Without ``executor``, ``workers`` = 1
+    runs in this process."""
     # A replication stops once an SLO can no longer hold (its verdict is settled), unless --precision asks for
     # the probe's figures, which a cut replication does not have.
-    tasks = build_tasks([scenario], [overrides], entries, n, seed=scenario.seed, sampling=sampling, source=source,
-                        keep_files_of=None, blocks=sequential_blocks(n, PROBE_BLOCK, PROBE_BLOCK),
+    tasks = probe_tasks(scenario, overrides, entries, n, sampling=sampling, source=source,
                         stop_failing=slos if precision is None else ())
     paths = list(dict.fromkeys(s.path for s in slos))
     results: list[ReplicationResult] = []
@@ -116,6 +129,7 @@ def probe(
         "met_share": round(share, 6),
         "met_share_ci": [round(low, 6), round(high, 6)],
         "replications": len(results),
+        "cut_short": sum(STOPPED_AT_S in r.summary for r in results),
         "decided": outcome[1],
         "borderline": not outcome[1],
         "decide_at": None if outcome[1] else needed(met, len(results), probability, confidence),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,8 +60,11 @@ def run_virtual(scenario: Scenario, progress: Progress | None = None, *, overrid
     def over() -> bool:  # nothing pending, and every confirmation on its way has gone out
         return settled.triggered and (confirmation is None or confirmation.in_flight == 0)
 
-    watch = FailureWatch(stop_failing, arrival_count(scenario, model.catalog, model.arrival_rng)) \
-        if stop_failing and summary_only else None
+    watch = None
+    if stop_failing and summary_only:
+        at_start = random.Random()  # the arrival stream as the workload starts drawing it, counted if needed
+        at_start.setstate(model.arrival_rng.getstate())
+        watch = FailureWatch(stop_failing, lambda: arrival_count(scenario, model.catalog, at_start))
     stopped: tuple[float, str] | None = None
     step_s = max(horizon_s / chunks, scenario.bin)
     until = 0.0
