@@ -22,6 +22,7 @@ from reports.html import environment, figures_data
 from reports.replicated import headline_rows
 from reports.rundata import is_run_dir, load_run
 from reports.write import REPORT_FILE, run_pictures
+from simulator.records import STOPPED_AT_S, STOPPED_BECAUSE
 from simulator.stats import wilson
 
 __all__ = ["CHOSEN_DIR", "PLAN_FILE", "PROBES_FILE", "is_plan_dir", "write_plan_report"]
@@ -60,6 +61,12 @@ def _how(plan: dict[str, Any]) -> list[str]:
                      "replications per probe; a probe stops once decided).")
     else:
         lines.append("Each value is one run (no replications): its verdict is that run's, with no interval.")
+    chosen: dict[str, Any] = next((row for row in plan["tried"] if row["value"] == plan["value"]), {})
+    if chosen.get("decided") is False:
+        at = chosen.get("decide_at")
+        lines.append(f"Undecided: {chosen['met_count']} of {chosen['replications']} replications met, not enough to "
+                     f"show it at {plan.get('confidence', 0.95):.0%} confidence either way; the answer is the share's"
+                     + (f" (--replications {at} could decide it)." if at else "."))
     for key, value in plan.get("certain_by_set", {}).items():
         lines.append(f"{key} = {value['shown']} (--set): certain in every run — [uncertain] no longer draws it.")
     if plan.get("central_values"):
@@ -86,7 +93,8 @@ def write_plan_report(plan_dir: Path) -> Path:
                           f"{PROBES_FILE} as `stampede plan` writes them") from None
     confidence = float(plan.get("confidence", 0.95))
     replicated = "probability" in plan
-    paths = list(plan["tried"][0]["metrics"]) if plan["tried"] else []  # the SLOs' figures, in order
+    bookkeeping = ("value", "replication", "seed", "met", STOPPED_AT_S, STOPPED_BECAUSE)
+    paths = [column for column in (rows[0] if rows else {}) if column not in bookkeeping]  # the SLOs' figures
     by_value: dict[float, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         by_value[float(row["value"])].append(row)
