@@ -8,6 +8,11 @@ replications' summaries, wall time aside): the benchmark refuses to print a rati
     .venv/bin/python benchmarks/replications.py [--replications 200] [--processes 2]
         [--scenario scenarios/email-blast.toml] [--set key=value ...]
 
+``--simulate scenarios/email-blast-uncertain.toml`` instead times ``stampede simulate`` of that scenario as a user
+runs it (a subprocess: start-up, its replications, the run directory, the report) and prints its wall ÷ one
+replication's mean wall, both from the same run: summary.json's ``wall_s`` is the sum of its replications' walls.
+Issue 22's target: ≤ 20 replication-walls for email-blast-uncertain's 30 replications (15 is the two-core floor).
+
 A replication hands back its summary and two short series (created per bin, time-to-created quantiles), never
 per-submission rows, so the parent's memory stays flat in N; the script prints the bytes each result pickles to.
 """
@@ -15,7 +20,11 @@ per-submission rows, so the parent's memory stays flat in N; the script prints t
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,13 +38,33 @@ def _without_wall(summary: dict) -> dict:
     return {k: v for k, v in summary.items() if k != "wall_s"}
 
 
+def simulate_walls(scenario: str) -> None:
+    """``stampede simulate scenario``'s wall in replication-walls (the mean replication's wall, same run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "stampede", "simulate", scenario, "--out", str(out), "--quiet"],
+                       cwd=ROOT, check=True, capture_output=True)
+        wall_s = time.perf_counter() - started
+        summary = json.loads((out / "summary.json").read_text())
+    n = summary["replications"]["n"]
+    replication_s = summary["wall_s"] / n  # the sum of the replications' walls, each timed in its worker
+    print(f"stampede simulate {Path(scenario).name}: {n} replications, {wall_s:.1f} s wall; one replication "
+          f"{replication_s:.1f} s (mean, same run); ratio {wall_s / replication_s:.1f} replication-walls "
+          "(target <= 20; 15 = n / 2 workers)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "email-blast.toml"))
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--simulate", metavar="SCENARIO", help="time `stampede simulate SCENARIO` instead")
     args = parser.parse_args()
+    if args.simulate:
+        simulate_walls(args.simulate)
+        return
 
     scenario = load_scenario(args.scenario, args.overrides)
     tasks = build_tasks([scenario], [args.overrides], [], args.replications, seed=scenario.seed, sampling="lhs",

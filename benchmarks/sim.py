@@ -16,6 +16,7 @@ import math
 import random
 import time
 from collections import deque
+from statistics import NormalDist
 
 import simpy
 
@@ -45,14 +46,21 @@ def minimal_pipeline(submissions: int, *, rate_per_s: float = 50.0, instances: i
                      users: int = 6, servers: int = 2, events: int = 20, pages: int = 4, ttl_s: float = 600.0,
                      calls: int = 3, requests_limit: int = 6000, window_s: float = 300.0,
                      all_limits: bool = False, execution_limit_s: float = 1200.0, concurrency_limit: int = 52,
+                     mix: tuple[float, float] = (0.7, 0.95), sessions: int = 6, sessions_named: int = 2,
+                     confirmations_per_min: int = 2500, confirmation: tuple[float, float] = (180.0, 300.0),
+                     confirmation_max_s: float = 1800.0,
                      ) -> tuple[float, float]:
     """The floor for the model: the same work as :func:`million_scenario`, written as plainly as SimPy allows.
 
-    Poisson arrivals; per API instance a TTL dict of catalog entries looked up for each page and the event
-    (a miss just refills it); a FIFO ``simpy.Store``; P processors, processor i acting as user i mod U; three
-    calls each through an exact sliding-log request limiter per (user, server) key, servers round-robin;
+    Poisson arrivals, each of a kind drawn from the model's default mix (``mix``: cumulative shares of event and
+    session registrations, the rest waitlist); per API instance a TTL dict of catalog entries looked up for
+    each page, the event and each session named (a miss just refills it); a FIFO ``simpy.Store``; P
+    processors, processor i acting as user i mod U; three calls each (five for a session registration naming
+    two sessions) through an exact sliding-log request limiter per (user, server) key, servers round-robin;
     log-normal service times (median 60 ms, p99 600 ms); a throttled call waits its Retry-After and tries
-    again. It records nothing. Returns (wall seconds, CPU seconds) of ``env.run``.
+    again; once created, a confirmation email after a log-normal latency (P90 3 min, P95 5 min, cut at 30 min)
+    from a start no more than ``confirmations_per_min`` a minute — a timeout each, as the model's confirmation
+    journey (its defaults). It records nothing. Returns (wall seconds, CPU seconds) of ``env.run``.
 
     ``all_limits``: each key also enforces the other two limits the model's ``KeyLimiter`` does — execution
     time (an exact sliding log of charged seconds) and concurrent requests — so the floor does all of the
@@ -69,23 +77,41 @@ def minimal_pipeline(submissions: int, *, rate_per_s: float = 50.0, instances: i
     mu, sigma = math.log(0.060), math.log(0.600 / 0.060) / Z_99
     keys = [[(kind, e) for kind in ("published", "event", "sessions", "speakers", "sponsorships")]
             for e in range(events)]
+    session_keys = [[("session", e, s) for s in range(sessions)] for e in range(events)]
+    confirm_rng = random.Random(2)
+    z90, z95 = NormalDist().inv_cdf(0.90), NormalDist().inv_cdf(0.95)
+    confirm_sigma = math.log(confirmation[1] / confirmation[0]) / (z95 - z90)
+    confirm_mu = math.log(confirmation[0]) - z90 * confirm_sigma
+    recent_starts = deque[float](maxlen=confirmations_per_min)
 
     def arrivals():  # type: ignore[no-untyped-def]
         for number in range(submissions):
             yield env.timeout(rng.expovariate(rate_per_s))
             now = env.now
             cache = caches[number % instances]
-            event_keys = keys[int(rng.random() * events)]
-            for key in [event_keys[int(rng.random() * 5)] for _ in range(pages)] + [event_keys[1]]:
+            event = int(rng.random() * events)
+            event_keys = keys[event]
+            kind = rng.random()
+            named = (tuple(session_keys[event][s] for s in rng.sample(range(sessions), sessions_named))
+                     if mix[0] <= kind < mix[1] else ())
+            for key in [event_keys[int(rng.random() * 5)] for _ in range(pages)] + [event_keys[1], *named]:
                 expires_s = cache.get(key)
                 if expires_s is None or expires_s <= now:
                     cache[key] = now + ttl_s
-            store.put(number)
+            store.put(calls + len(named))
+
+    def confirm(now: float) -> None:
+        start_s = max(now, recent_starts[-1]) if recent_starts else now
+        if len(recent_starts) == confirmations_per_min:
+            start_s = max(start_s, recent_starts[0] + 60.0)
+        recent_starts.append(start_s)
+        latency_s = min(confirm_rng.lognormvariate(confirm_mu, confirm_sigma), confirmation_max_s)
+        env.timeout(start_s - now + latency_s)
 
     def processor(user: int):  # type: ignore[no-untyped-def]
         while True:
-            yield store.get()
-            for _ in range(calls):
+            item_calls = yield store.get()
+            for _ in range(item_calls):
                 while True:
                     server = next_server[user]
                     next_server[user] = (server + 1) % servers
@@ -115,6 +141,7 @@ def minimal_pipeline(submissions: int, *, rate_per_s: float = 50.0, instances: i
                     if all_limits:
                         in_flight[user][server] -= 1
                     break
+            confirm(env.now)
 
     env.process(arrivals())
     for index in range(processors):

@@ -110,6 +110,7 @@ class Recorder:
         self._offered_column = self.counts["offered"]  # columns grow in place: hot paths hold them
         self._accepted_column = self.counts["accepted"]
         self._created_column = self.counts["created"]
+        self._confirmed_column = self.counts["confirmed"]
 
     # --- time series ---------------------------------------------------------------------------------------
     @property
@@ -237,7 +238,10 @@ class Recorder:
         if self.keep_submissions or self.keep_times:
             self.times_to_confirmed_s.append(now_s - offered_s)
         self.confirmed_count += 1
-        self.count("confirmed", now_s)
+        index = int(now_s * self._per_s)
+        if index >= self._bins:
+            self._grow(index + 64)
+        self._confirmed_column[index] += 1
 
     def dead_lettered(self, number: int, now_s: float, attempts: int, reason: str) -> None:
         if self.keep_submissions:

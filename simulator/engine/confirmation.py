@@ -24,6 +24,7 @@ import math
 import random
 from collections import deque
 from statistics import NormalDist
+from typing import Any
 
 import simpy
 
@@ -90,9 +91,11 @@ class ConfirmationStage:
             self.idle = self.env.event()
         self.in_flight += 1
         sent_s = start_s + min(self.rng.lognormvariate(self.mu, self.sigma), self.max_latency_s)
-        self.env.timeout(sent_s - now).callbacks.append(lambda _: self._sent(number, offered_s))
+        self.env.timeout(sent_s - now, (number, offered_s)).callbacks.append(self._sent)
 
-    def _sent(self, number: int, offered_s: float) -> None:
+    def _sent(self, email: Any) -> None:
+        """The email went out: ``email``'s value is (number, offered_s) of its registration."""
+        number, offered_s = email.value
         self.sent += 1
         self.recorder.confirmed(number, self.env.now, offered_s)
         self.in_flight -= 1

@@ -60,40 +60,38 @@ def limit_settings(settings: DataverseSettings) -> LimitSettings:
 class Slots:
     """A web server's worker slots: FIFO, and free of scheduler events when a slot is free (the common case).
 
-    ``acquire()`` returns None when a slot was taken at once, else an event to wait on; ``release()`` hands
-    the slot to the next waiter.
+    ``acquire()`` returns None when a slot was taken at once, else an event to wait on (in ``waiting``); the
+    answer's callback (:func:`_answerer`) gives the slot back, handing it straight to the next waiter.
     """
 
-    __slots__ = ("env", "capacity", "busy", "_waiting")
+    __slots__ = ("env", "capacity", "busy", "waiting")
 
     def __init__(self, env: simpy.Environment, capacity: int) -> None:
         self.env = env
         self.capacity = capacity
         self.busy = 0
-        self._waiting: deque[simpy.Event] = deque()
+        self.waiting: deque[simpy.Event] = deque()
 
     def acquire(self) -> simpy.Event | None:
         if self.busy < self.capacity:
             self.busy += 1
             return None
         event = self.env.event()
-        self._waiting.append(event)
+        self.waiting.append(event)
         return event
-
-    def release(self) -> None:
-        if self._waiting:
-            self._waiting.popleft().succeed()  # the slot passes straight to the next waiter
-        else:
-            self.busy -= 1
 
 
 def _answerer(slots: Slots, key: KeyLimiter) -> Callable[[Any], None]:
-    """The callback of a request answered on ``slots`` for ``key``: the slot and the concurrency go back."""
-    release, finish = slots.release, key.finish
+    """The callback of a request answered on ``slots`` for ``key``: the slot and the concurrency go back (the
+    slot's release and ``KeyLimiter.finish`` written inline: one Python call per answer, not three)."""
+    waiting = slots.waiting
 
     def answered(_event: Any) -> None:
-        release()
-        finish()
+        if waiting:
+            waiting.popleft().succeed()  # the slot passes straight to the next waiter
+        else:
+            slots.busy -= 1
+        key.in_flight -= 1
 
     return answered
 
@@ -123,6 +121,7 @@ class DataverseModel:
         self._read_s = latency.sampler(settings.latency.read, rng)
         self._write_s = latency.sampler(settings.latency.write, rng)
         self._admitted = recorder.counts["dv_admitted"]
+        self._per_bin = 1.0 / recorder.bin_s
         self.outages = 0
         self.slow_factor = 1.0
         self._limit_faults: list[Fault] = []
@@ -216,7 +215,9 @@ class DataverseModel:
         if throttled is not None:
             self.recorder.throttled(throttled.limit, now)
             return self._failed(throttled)
-        self._admitted[self.recorder.index(now)] += 1
+        admitted = self._admitted
+        index = int(now * self._per_bin)  # Recorder.index without the call, while the bin is allocated
+        admitted[index if index < len(admitted) else self.recorder.index(now)] += 1
         slots = self.servers[server]
         answered = self._answered[user][server]
         if slots.busy < slots.capacity:  # Slots.acquire's common case, without the call

@@ -263,7 +263,8 @@ class EventPipeline:
         self.registered[event_id] += seats
         for session_id in session_ids:
             self.session_registered[session_id] += 1
-        self.passes_taken.update(pass_ids)
+        if pass_ids:  # most offers name none: skip Counter.update's Mapping check (an ABC isinstance)
+            self.passes_taken.update(pass_ids)
 
     def _passes_short(self, pass_ids: tuple[str, ...]) -> bool:
         """True when a pass named has fewer left than the attendees naming it."""
