@@ -201,7 +201,7 @@ def _slo_metric_text(row: dict[str, Any], path: str) -> str:
     """The SLO metric in its unit; with replications its mean and interval ("14.6 min (14.4–14.8 min)")."""
     interval = row.get("slo_metrics", {}).get(path)
     if interval is None and row["metric"] is None and row.get("cut_short"):
-        return f"— ({row['cut_short']:,} cut short)"
+        return _cut_short_text(row, path)
     if interval is None:
         return metric_text(path, row["metric"])
     low, high = metric_text(path, interval["ci_low"]), metric_text(path, interval["ci_high"])
@@ -209,6 +209,21 @@ def _slo_metric_text(row: dict[str, Any], path: str) -> str:
     if unit and low.endswith(" " + unit):  # "14.4–14.8 min", the unit said once
         low = low[: -len(unit) - 1]
     return f"{metric_text(path, interval['mean'])} ({low}–{high})"
+
+
+_BEYOND = {"<=": ">", "<": "≥", ">=": "<", ">": "≤", "==": "≠"}
+
+
+def _cut_short_text(row: dict[str, Any], path: str) -> str:
+    """A probe cut short has no figure, but a single run stopped because this column's SLO could no longer hold
+    is known to lie beyond its threshold: "> 2 min (cut short)"; otherwise "— (3 cut short)"."""
+    from simulator.sweep import parse_slo
+
+    failed, cut, _ = row.get("why", "").partition(" cannot hold")
+    slo = parse_slo(failed) if cut and "met_share" not in row else None
+    if slo is not None and slo.path == path:
+        return f"{_BEYOND[slo.op]} {metric_text(path, slo.threshold)} (cut short)"
+    return f"— ({row['cut_short']:,} cut short)"
 
 
 def slo_metrics_text(metrics: dict[str, float | None], cut_short: int = 0) -> str:

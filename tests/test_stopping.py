@@ -144,6 +144,21 @@ def test_a_probe_with_runs_cut_short_shows_no_figure_for_them() -> None:
     assert math.isnan(headline_values(cut, ["time_to_created_s.p95"])["time_to_created_s.p95"])
 
 
+def test_a_single_run_cut_by_its_slo_shows_the_side_of_the_threshold_it_is_on() -> None:
+    """Plan's table: a single run stopped because the column's SLO could no longer hold is beyond the threshold
+    ("> 60.0 s"), which says more than a dash; a replicated probe's cut runs have no mean, and another SLO's cut
+    says nothing about this column."""
+    row = {"metric": None, "cut_short": 1, "why": "time_to_created_s.p95<=1m cannot hold (run cut short)"}
+    assert console._slo_metric_text(row, "time_to_created_s.p95") == "> 60.0 s (cut short)"
+    assert console._slo_metric_text(row, "submissions.dead_lettered") == "— (1 cut short)"
+    replicated = {**row, "cut_short": 3, "met_share": 0.5}
+    assert console._slo_metric_text(replicated, "time_to_created_s.p95") == "— (3 cut short)"
+    created = {**row, "why": "submissions.created>=100 cannot hold (run cut short)"}
+    assert console._slo_metric_text(created, "submissions.created") == "< 100 (cut short)"
+    share = {**row, "why": "submissions.created_share>=0.9 cannot hold (run cut short)"}
+    assert console._slo_metric_text(share, "submissions.created") == "— (1 cut short)"
+
+
 def test_no_rule_means_no_stop() -> None:
     """SLOs without a sound rule (a lower bound on a time, another figure) never stop a run, however bad."""
     recorder, _ = _start(random.Random(1), 50, 200.0)
