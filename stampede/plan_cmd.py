@@ -21,7 +21,7 @@ from simulator.engine.virtual import summary_skeleton
 from simulator.levers import lever_answer
 from simulator.plan import capacity
 from simulator.records import STOPPED_AT_S, STOPPED_BECAUSE
-from simulator.replications import ReplicationsError, check_options, replication_count
+from simulator.replications import ReplicationResult, ReplicationsError, check_options, replication_count
 from simulator.scenario import Scenario, ScenarioError, load_scenario
 from simulator.sweep import Search, SweepError, check_paths, judge, parse_search, parse_slo
 from simulator.uncertain import (
@@ -115,8 +115,14 @@ def plan(
                            "met": judge(slos, summary).met, **{s.path: s.metric(summary) for s in slos},
                            STOPPED_AT_S: summary.get(STOPPED_AT_S), STOPPED_BECAUSE: summary.get(STOPPED_BECAUSE)})
 
+    counted_at: dict[float, list[ReplicationResult]] = {}  # each probe's counted replications, for chosen/
+
     def recorder(value: float) -> Any:
-        return lambda result: record(value, result.replication + 1, result.seed, result.summary)
+        def done(result: ReplicationResult) -> None:
+            counted_at.setdefault(value, []).append(result)
+            record(value, result.replication + 1, result.seed, result.summary)
+
+        return done
 
     def meets(value: float) -> bool:
         if value not in tried:
@@ -206,14 +212,17 @@ def plan(
     plan_dir = _write_plan_dir(console.run_directory(out, f"plan-{first.name}"), result, probe_rows,
                                [s.path for s in slos])
     chosen_summary: dict[str, Any] = {}
-    if found is not None:  # the replications its probe counted, run again in full with files (README: chosen/)
+    if found is not None:  # the replications its probe counted (README: chosen/)
         overrides = base + [span.override(found)]
         counted = probe_tasks(at_found, overrides, entries, n, sampling=sampling, source=source,
                               count=tried[found].get("replications", 1), keep_files_of=0) if replicated else None
+        # Their summaries are back already: run again only replication 1 (for its files) and any cut short.
+        kept = [r for r in counted_at.get(found, []) if r.replication > 0 and STOPPED_AT_S not in r.summary]
+        again = [t for t in counted if t.replication not in {r.replication for r in kept}] if counted else None
         chosen, chosen_summary, _ = write_run(
             at_found, overrides, entries, len(counted) if counted else n, out=plan_dir / "chosen", source=source,
             quiet=True, sampling=sampling, confidence=confidence, precision=precision, workers=workers,
-            cluster=cluster, certain=certain, central=central, tasks=counted)
+            cluster=cluster, certain=certain, central=central, tasks=again, done=kept)
         console.write_report(chosen)
     from reports.plan import write_plan_report  # matplotlib only once the search is done
     report_path = write_plan_report(plan_dir)

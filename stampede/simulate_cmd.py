@@ -85,11 +85,11 @@ def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain]
               source: str, quiet: bool = False, sampling: str = "lhs", confidence: float = 0.95,
               precision: float | None = None, workers: int | None = None, cluster: str | None = None,
               certain: dict[str, Any] | None = None, central: dict[str, Any] | None = None,
-              tasks: Sequence[ReplicationTask] | None = None,
+              tasks: Sequence[ReplicationTask] | None = None, done: Sequence[ReplicationResult] = (),
               ) -> tuple[Path, dict[str, Any], list[ReplicationResult] | None]:
     """Run ``resolved`` (once, or ``n`` replications over ``entries``) and write its run directory (no report):
     ``(run_dir, summary, replication results or None)``. Also `plan`'s chosen value's run, which passes its
-    probe's replications as ``tasks`` (then ``n`` is their number)."""
+    probe's replications as ``tasks`` still to run and ``done``, those whose results it has (``n`` in all)."""
     certain, central = certain or {}, central or {}
     if n == 1 and not entries and cluster is None:
         try:
@@ -111,6 +111,9 @@ def write_run(resolved: Scenario, overrides: list[str], entries: list[Uncertain]
             else:
                 results = run_tasks(tasks, workers=workers, executor=executor, gather=gather,
                                     on_done=lambda result: advance())
+                results = sorted([*results, *done], key=lambda result: result.replication)
+                for _ in done:
+                    advance()
     except (ScenarioError, ClusterError) as exc:
         console.fail(str(exc))
     except Interrupted as stopped:

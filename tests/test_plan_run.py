@@ -55,7 +55,13 @@ def test_plan_writes_a_run_directory_whose_files_agree(tmp_path: Path, extra: li
     found = [row for row in rows if float(row["value"]) == plan["value"]]
     if extra:  # chosen/ is the replications its probe counted (same seeds), not --replications afresh
         with (out / "chosen" / "replications.csv").open(encoding="utf-8") as lines:
-            assert [r["seed"] for r in csv.DictReader(lines)] == [row["seed"] for row in found]
+            again = list(csv.DictReader(lines))
+        assert [r["seed"] for r in again] == [row["seed"] for row in found]
+        # The probe's summaries are reused and replication 1 is run again with its files: its figure, from a
+        # second run of the same seed, is the probe's, and so is every reused one's.
+        assert [float(r["time_to_created_s.p95"]) for r in again] == [float(row["time_to_created_s.p95"])
+                                                                      for row in found]
+        assert (out / "chosen" / "submissions.csv").is_file()
     else:
         assert chosen["seed"] == int(found[0]["seed"]) and "replications" not in chosen
     page = (out / "report.html").read_text(encoding="utf-8")
