@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 import pytest
+from test_plan_decide import SCENARIO as PLAN_QUESTION  # the same small planner question
 
 from simulator import metrics
 from simulator.arrivals import arrival_count
@@ -195,32 +196,6 @@ def test_the_journeys_arrivals_are_counted_too() -> None:
                             random.Random(f"{scenario.seed}-arrivals"))
     summary = run_virtual(scenario, summary_only=True).summary
     assert counted > 100 and counted == summary["submissions"]["offered"] + summary["validating_at_end"]
-
-
-PLAN_QUESTION = """
-name = "plan-stop"
-horizon = "2h"
-seed = 7
-[catalog]
-events = 1
-capacity = 0
-session_capacity = 0
-[workload]
-shape = "constant"
-rate = 2.9166666
-duration = "10m"
-browse_per_submission = 0
-[workload.mix]
-event = 1.0
-session = 0.0
-waitlist = 0.0
-[api]
-processors = 48
-[dataverse]
-requests_limit = 1500
-[uncertain]
-"workload.rate" = { dist = "uniform", low = 1.3333, high = 4.5 }
-"""
 
 
 @pytest.mark.slow
